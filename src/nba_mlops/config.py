@@ -1,0 +1,136 @@
+"""Settings for every part of nba-mlops, read from the environment.
+
+All state lives under one data directory, ``NBA_MLOPS_HOME`` (default ``./var``), so two
+instances never share state by accident and a test can point at a temporary one.
+Nothing here touches the disk at import time: call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TrainingSettings(BaseModel):
+    """How candidates are searched and judged."""
+
+    seed: int = 42
+    families: list[str] = Field(default_factory=lambda: ["logistic", "random_forest", "lightgbm"])
+    tuning_trials: int = 8
+    # Rows used for the hyper-parameter search; the final fit uses all training rows
+    # up to ``max_train_rows`` (0 means no cap).
+    tuning_rows: int = 400_000
+    max_train_rows: int = 0
+    # A challenger must beat the champion's holdout log loss by at least this much.
+    promotion_margin: float = 0.001
+    rare_action_min_count: int = 200
+
+
+class ServingSettings(BaseModel):
+    """How the API loads and serves the champion."""
+
+    reload_interval_s: float = 10.0
+    batch_max_size: int = 512
+    batch_max_wait_ms: float = 2.0
+    token_ttl_minutes: int = 60
+    min_password_length: int = 8
+    login_attempts_per_minute: int = 10
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """Top-level settings; nested sections use ``NBA_MLOPS_<SECTION>__<KEY>`` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NBA_MLOPS_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Path("var")
+    sample_path: Path | None = None
+    model_name: str = "nba-shot-make"
+    log_level: str = "INFO"
+    # Standard variables shared with other tools keep their own names.
+    mlflow_tracking_uri: str | None = Field(default=None, validation_alias="MLFLOW_TRACKING_URI")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    jwt_secret: str | None = Field(default=None, validation_alias="NBA_MLOPS_JWT_SECRET")
+    prediction_service_url: str | None = Field(
+        default=None, validation_alias="PREDICTION_SERVICE_URL"
+    )
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
+
+    # --- paths under home -------------------------------------------------------------
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def shots_dir(self) -> Path:
+        return self.store_dir / "shots"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.store_dir / "quarantine"
+
+    @property
+    def incoming_dir(self) -> Path:
+        return self.home / "incoming"
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.home / "predictions"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.home / "mlflow"
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.mlflow_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_location(self) -> str:
+        return (self.mlflow_dir / "artifacts").resolve().as_uri()
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'app.db').resolve()}"
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory tree (called by commands, never at import)."""
+        for path in (
+            self.shots_dir,
+            self.quarantine_dir,
+            self.incoming_dir,
+            self.predictions_dir,
+            self.reports_dir,
+            self.log_dir,
+            self.mlflow_dir,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own ``Settings(home=tmp_path)``."""
+    return Settings()
+
+
+def bundled_sample_path() -> Path:
+    """The small real sample shipped inside the package (see ``sample/README.md``)."""
+    return Path(__file__).resolve().parent / "sample" / "shots_sample.csv.gz"

@@ -1,0 +1,1 @@
+"""Shot data: the canonical schema, ingestion, the shot store and the daily simulator."""

@@ -1,0 +1,56 @@
+"""Logging for every stage: to the console (Rich) and to a rotating file under the home."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from logging.handlers import RotatingFileHandler
+
+from rich.logging import RichHandler
+
+from nba_mlops.config import Settings
+
+LOGGER_NAME = "nba_mlops"
+_FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(settings: Settings, *, console: bool = True) -> logging.Logger:
+    """Send the package's log records to the console and ``<home>/logs/nba-mlops.log``.
+
+    Safe to call more than once: handlers are replaced, not stacked.
+    """
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.setLevel(settings.log_level.upper())
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    file_handler = RotatingFileHandler(
+        settings.log_dir / "nba-mlops.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+    )
+    file_handler.setFormatter(logging.Formatter(_FILE_FORMAT))
+    logger.addHandler(file_handler)
+    if console:
+        logger.addHandler(RichHandler(show_path=False, rich_tracebacks=False, markup=False))
+    logger.propagate = False
+    return logger
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A child of the package logger, e.g. ``get_logger(__name__)``."""
+    return logging.getLogger(name if name.startswith(LOGGER_NAME) else f"{LOGGER_NAME}.{name}")
+
+
+@contextmanager
+def stage(logger: logging.Logger, name: str) -> Iterator[None]:
+    """Log the start, the end and the wall time of a pipeline stage."""
+    started = time.perf_counter()
+    logger.info("%s: started", name)
+    try:
+        yield
+    except Exception:
+        logger.exception("%s: failed after %.1f s", name, time.perf_counter() - started)
+        raise
+    logger.info("%s: finished in %.1f s", name, time.perf_counter() - started)
