@@ -1,0 +1,34 @@
+"""``predict-batch``: score a shot file with the champion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from nba_mlops.cli.app import app
+from nba_mlops.cli.console import counter, fail, prepare, summary
+
+
+@app.command("predict-batch")
+def predict_batch_command(
+    source: Path = typer.Argument(..., exists=True, dir_okay=False, help="A shot file."),
+    out: Path = typer.Option(..., "--out", help="Where to write the scored CSV."),
+    version: int = typer.Option(None, help="Model version (default: the champion)."),
+    chunk_rows: int = typer.Option(250_000, help="Rows per chunk (bounds memory)."),
+) -> None:
+    """Score SOURCE: its columns plus make_probability, prediction and model_version."""
+    from nba_mlops.data.ingest import ShotFileError
+    from nba_mlops.inference.batch import predict_batch
+
+    settings = prepare()
+    try:
+        with counter("scoring", None) as advance:
+            report = predict_batch(
+                settings, source, out, chunk_rows=chunk_rows, version=version, on_chunk=advance
+            )
+    except ShotFileError as error:
+        fail(str(error), code=2)
+    except LookupError as error:
+        fail(str(error))
+    summary(report.summary())

@@ -1,0 +1,45 @@
+"""Names of the model's input columns: raw shot fields plus optional context."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Raw fields a caller of the API can know about a shot. ``player_id`` is used only to look
+# up the shooter's skill; it is never a feature itself.
+RAW_INPUT_COLUMNS: Final = (
+    "loc_x",
+    "loc_y",
+    "period",
+    "minutes_remaining",
+    "seconds_remaining",
+    "action_type",
+    "shot_type",
+    "shot_zone_basic",
+    "shot_zone_area",
+    "shot_zone_range",
+    "player_id",
+    "is_home",
+    "season_type",
+    "season_start_year",
+)
+
+# Shooter skill before this game: smoothed make rates (career, by zone, by action type,
+# this season) and how many shots they rest on.
+SKILL_COLUMNS: Final = (
+    "player_prior_attempts",
+    "player_prior_pct",
+    "player_zone_prior_pct",
+    "player_action_prior_pct",
+    "player_season_prior_pct",
+)
+
+# In-game sequence context known before the shot: the shooter's attempts and makes so far
+# in this game and whether their previous shot went in.
+SEQUENCE_COLUMNS: Final = (
+    "game_prior_attempts",
+    "game_prior_makes",
+    "prev_shot_made",
+)
+
+CONTEXT_COLUMNS: Final = SKILL_COLUMNS + SEQUENCE_COLUMNS
+MODEL_INPUT_COLUMNS: Final = RAW_INPUT_COLUMNS + CONTEXT_COLUMNS

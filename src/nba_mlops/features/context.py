@@ -1,0 +1,110 @@
+"""Shooter skill and sequence context computed only from earlier shots.
+
+Every value for a shot uses shots that happened before it: skill uses the shooter's
+earlier *games* (so nothing from the same game leaks in), sequence context uses earlier
+shots of the same game. The rates are smoothed towards the league rate of the zone so a
+shooter with three attempts does not look like a 100% shooter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from nba_mlops.data.schema import TARGET
+
+# Pseudo-attempts of league-average shooting added to every shooter's record.
+SMOOTHING_ATTEMPTS = 25.0
+ZONE_COLUMN = "shot_zone_basic"
+
+
+def shot_order(shots: pd.DataFrame) -> pd.DataFrame:
+    """Sort shots in the order they happened.
+
+    Game ids grow through a season's schedule and regular-season ids (2...) sort before
+    playoff ids (4...), so ``(season_start_year, game_id)`` orders games even where the
+    date is missing; within a game, period then clock then event id.
+    """
+    clock = shots["minutes_remaining"].astype("int32") * 60 + shots["seconds_remaining"].astype(
+        "int32"
+    )
+    order = pd.DataFrame(
+        {
+            "season_start_year": shots["season_start_year"].to_numpy(),
+            "game_id": shots["game_id"].to_numpy(),
+            "period": shots["period"].to_numpy(),
+            "neg_clock": -clock.to_numpy(),
+            "game_event_id": shots["game_event_id"].to_numpy(),
+        },
+        index=shots.index,
+    )
+    return shots.loc[order.sort_values(list(order.columns), kind="stable").index]
+
+
+def league_zone_rates(shots: pd.DataFrame) -> pd.Series:
+    """Make rate per basic zone, the prior every shooter's rate is pulled towards."""
+    return shots.groupby(ZONE_COLUMN, observed=True)[TARGET].mean()
+
+
+def add_shot_context(shots: pd.DataFrame, zone_rates: pd.Series | None = None) -> pd.DataFrame:
+    """Return ``shots`` (in time order) with the context columns added.
+
+    ``zone_rates`` are the league priors; pass the training rows' rates so nothing from
+    the holdout reaches them (default: the rates of every season but the latest).
+    """
+    ordered = shot_order(shots).reset_index(drop=True)
+    if zone_rates is None:
+        latest = ordered["season_start_year"].max()
+        earlier = ordered[ordered["season_start_year"] < latest]
+        zone_rates = league_zone_rates(earlier if len(earlier) else ordered)
+    overall = float(np.average(zone_rates.to_numpy())) if len(zone_rates) else 0.45
+    prior = ordered[ZONE_COLUMN].map(zone_rates).astype("float64").fillna(overall).to_numpy()
+    made = ordered[TARGET].astype("float64").to_numpy()
+    game_key = ordered["game_id"].to_numpy()
+
+    career_att, career_made, before_game_att, before_game_made = _prior_counts(
+        ordered, ["player_id"], made, game_key
+    )
+    ordered["player_prior_attempts"] = before_game_att
+    ordered["player_prior_pct"] = _smooth(before_game_made, before_game_att, prior)
+    for column, keys in (
+        ("player_zone_prior_pct", ["player_id", ZONE_COLUMN]),
+        ("player_action_prior_pct", ["player_id", "action_type"]),
+        ("player_season_prior_pct", ["player_id", "season_start_year"]),
+    ):
+        _, _, att, mk = _prior_counts(ordered, keys, made, game_key)
+        ordered[column] = _smooth(mk, att, prior)
+
+    ordered["game_prior_attempts"] = career_att - before_game_att
+    ordered["game_prior_makes"] = career_made - before_game_made
+    previous = (
+        ordered.groupby(["player_id", "game_id"], sort=False)[TARGET].shift(1).astype("float64")
+    )
+    ordered["prev_shot_made"] = previous.fillna(-1.0)
+    return ordered
+
+
+def _prior_counts(
+    ordered: pd.DataFrame, keys: list[str], made: np.ndarray, game_key: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Attempts/makes before each shot, and before the shot's game, within ``keys``."""
+    groups = ordered.groupby(keys, sort=False, observed=True, dropna=False)
+    att_before_shot = groups.cumcount().to_numpy(dtype="float64")
+    made_before_shot = (
+        pd.Series(made, index=ordered.index).groupby([ordered[k] for k in keys], sort=False,
+                                                     observed=True, dropna=False).cumsum()
+        .to_numpy()
+        - made
+    )
+    frame = pd.DataFrame(
+        {"att": att_before_shot, "made": made_before_shot}, index=ordered.index
+    )
+    by_game = frame.groupby([*(ordered[k] for k in keys), pd.Series(game_key, index=ordered.index)],
+                            sort=False, observed=True, dropna=False)
+    att_before_game = by_game["att"].transform("first").to_numpy()
+    made_before_game = by_game["made"].transform("first").to_numpy()
+    return att_before_shot, made_before_shot, att_before_game, made_before_game
+
+
+def _smooth(made: np.ndarray, attempts: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    return (made + SMOOTHING_ATTEMPTS * prior) / (attempts + SMOOTHING_ATTEMPTS)

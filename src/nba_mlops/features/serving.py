@@ -1,0 +1,97 @@
+"""Build the model's input frame from raw shot records (API requests, batch files).
+
+Fields a caller leaves out get documented defaults or are derived: shot type and zones
+from the location, the season from the game date (today when absent), the shooter's
+skill from the tables learned at training time (inside the model), and sequence context
+stays unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nba_mlops import court
+from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS
+
+DEFAULTS: dict[str, Any] = {
+    "period": 1,
+    "minutes_remaining": 6,
+    "seconds_remaining": 0,
+    "action_type": "Jump Shot",
+    "season_type": "Regular Season",
+}
+
+
+def season_start_year(day: dt.date) -> int:
+    """NBA seasons start in October: games before August belong to last year's season."""
+    return day.year if day.month >= 8 else day.year - 1
+
+
+def to_model_frame(
+    records: Sequence[Mapping[str, Any]] | pd.DataFrame, today: dt.date | None = None
+) -> pd.DataFrame:
+    """Raw canonical shot fields in, a frame with exactly ``MODEL_INPUT_COLUMNS`` out."""
+    frame = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(
+        list(records)
+    )
+    n = len(frame)
+    for column, default in DEFAULTS.items():
+        if column not in frame:
+            frame[column] = default
+        else:
+            frame[column] = frame[column].fillna(default)
+    x = pd.to_numeric(frame["loc_x"], errors="coerce").to_numpy(dtype="float64")
+    y = pd.to_numeric(frame["loc_y"], errors="coerce").to_numpy(dtype="float64")
+
+    derived = {
+        "shot_type": np.where(court.shot_value(x, y) == 3, "3PT Field Goal", "2PT Field Goal"),
+        "shot_zone_basic": court.zone_basic(x, y),
+        "shot_zone_area": court.zone_area(x, y),
+        "shot_zone_range": court.zone_range(x, y),
+    }
+    for column, values in derived.items():
+        given = frame[column] if column in frame else pd.Series([None] * n, index=frame.index)
+        frame[column] = given.astype("object").where(given.notna(), pd.Series(values, index=frame.index))
+
+    if "season_start_year" not in frame or frame["season_start_year"].isna().any():
+        day = today or dt.date.today()
+        dates = (
+            pd.to_datetime(frame["game_date"], errors="coerce")
+            if "game_date" in frame
+            else pd.Series(pd.NaT, index=frame.index)
+        )
+        from_dates = np.where(
+            dates.notna(),
+            np.where(dates.dt.month >= 8, dates.dt.year, dates.dt.year - 1),
+            season_start_year(day),
+        )
+        current = (
+            frame["season_start_year"]
+            if "season_start_year" in frame
+            else pd.Series(np.nan, index=frame.index)
+        )
+        frame["season_start_year"] = current.fillna(pd.Series(from_dates, index=frame.index))
+
+    if "is_home" in frame:
+        frame["is_home"] = frame["is_home"].map(
+            lambda v: np.nan if v is None or pd.isna(v) else float(bool(v))
+        )
+    for column in ("player_id", "is_home", *CONTEXT_COLUMNS):
+        if column not in frame:
+            frame[column] = np.nan
+    out = frame.loc[:, list(MODEL_INPUT_COLUMNS)].copy()
+    out["loc_x"] = x
+    out["loc_y"] = y
+    for column in ("period", "minutes_remaining", "seconds_remaining", "season_start_year"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
+    for column in ("player_id", "is_home", *CONTEXT_COLUMNS):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
+    for column in ("action_type", "shot_type", "shot_zone_basic", "shot_zone_area",
+                   "shot_zone_range", "season_type"):
+        out[column] = out[column].astype("object")
+    return out

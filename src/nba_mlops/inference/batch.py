@@ -1,0 +1,127 @@
+"""Batch scoring: any shot file ingestion accepts, scored by the champion in chunks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from nba_mlops.config import Settings
+from nba_mlops.data.ingest import iter_shot_chunks
+from nba_mlops.features.serving import to_model_frame
+from nba_mlops.log import get_logger
+from nba_mlops.registry import client as registry
+
+logger = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    source: Path
+    output: Path
+    rejected_output: Path | None
+    rows_read: int
+    rows_scored: int
+    rows_rejected: int
+    model_version: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_scored / self.seconds if self.seconds else float("nan")
+
+    def summary(self) -> str:
+        rejected = (
+            f", {self.rows_rejected:,} rows could not be scored (see {self.rejected_output})"
+            if self.rows_rejected
+            else ""
+        )
+        return (
+            f"scored {self.rows_scored:,} of {self.rows_read:,} shots with champion "
+            f"v{self.model_version} in {self.seconds:.1f} s "
+            f"({self.rows_per_second:,.0f} shots/s) into {self.output}{rejected}"
+        )
+
+
+def load_champion(settings: Settings, version: int | None = None) -> tuple[Any, int]:
+    """The champion model (or ``version``) and its version number."""
+    client = registry.configure_mlflow(settings)
+    if version is None:
+        version = registry.champion_version(client, settings.model_name)
+        if version is None:
+            raise LookupError(
+                f"no champion for model {settings.model_name!r} yet: run `nba-mlops train` "
+                "or `nba-mlops pipeline` first"
+            )
+    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}/{version}")
+    return model, version
+
+
+def predict_batch(
+    settings: Settings,
+    source: Path,
+    output: Path,
+    *,
+    chunk_rows: int = 250_000,
+    version: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> BatchReport:
+    """Score ``source`` into ``output`` (CSV): the input columns plus ``make_probability``,
+    ``prediction`` and ``model_version``. Rows that cannot be scored go, with the reason,
+    to ``<output stem>.rejected.csv``; nothing is skipped silently."""
+    model, version = load_champion(settings, version)
+    started = time.perf_counter()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    rejected_path = output.with_name(output.stem + ".rejected.csv")
+    rows_read = rows_scored = rows_rejected = 0
+    first = True
+    rejected_first = True
+    try:
+        for chunk in iter_shot_chunks(source, chunk_rows=chunk_rows):
+            rows_read += len(chunk.raw)
+            if len(chunk.shots):
+                probability = model.predict_proba(to_model_frame(chunk.shots))[:, 1]
+                scored = chunk.raw.loc[chunk.shots.index].copy()
+                scored["make_probability"] = np.round(probability, 6)
+                scored["prediction"] = (probability >= 0.5).astype("int8")
+                scored["model_version"] = version
+                scored.to_csv(partial, mode="w" if first else "a", header=first, index=False)
+                first = False
+                rows_scored += len(scored)
+            if len(chunk.rejected):
+                chunk.rejected.to_csv(
+                    rejected_path,
+                    mode="w" if rejected_first else "a",
+                    header=rejected_first,
+                    index=False,
+                )
+                rejected_first = False
+                rows_rejected += len(chunk.rejected)
+            if on_chunk:
+                on_chunk(len(chunk.raw))
+        if first:
+            pd.DataFrame(columns=["make_probability", "prediction", "model_version"]).to_csv(
+                partial, index=False
+            )
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    report = BatchReport(
+        source=source,
+        output=output,
+        rejected_output=rejected_path if rows_rejected else None,
+        rows_read=rows_read,
+        rows_scored=rows_scored,
+        rows_rejected=rows_rejected,
+        model_version=version,
+        seconds=time.perf_counter() - started,
+    )
+    logger.info(report.summary())
+    return report

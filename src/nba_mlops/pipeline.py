@@ -1,0 +1,111 @@
+"""The pipeline stages as plain functions: the CLI, the orchestrator and the tests all
+call these, so nothing is written twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from nba_mlops.config import Settings
+from nba_mlops.data.ingest import IngestReport, ingest_file, ingest_incoming
+from nba_mlops.data.store import ShotStore
+from nba_mlops.inference.batch import BatchReport, predict_batch
+from nba_mlops.log import get_logger, stage
+from nba_mlops.training.train import TrainingReport, train
+
+logger = get_logger(__name__)
+Progress = Callable[[str], None]
+
+
+def load_training_shots(settings: Settings) -> tuple[pd.DataFrame, str]:
+    """Every shot in the store and the data version it represents."""
+    store = ShotStore(settings)
+    shots = store.read()
+    if shots.empty:
+        raise LookupError(
+            f"the shot store under {settings.shots_dir} is empty: run `nba-mlops ingest` first"
+        )
+    return shots, store.data_version().hash
+
+
+def run_training(settings: Settings, progress: Progress | None = None) -> TrainingReport:
+    """Train candidates on the whole store and decide on promotion."""
+    with stage(logger, "load shots"):
+        shots, version = load_training_shots(settings)
+        logger.info("read %d shots from the store (data version %s)", len(shots), version[:12])
+    return train(settings, shots, version, progress=progress)
+
+
+def run_ingest(
+    settings: Settings, sources: Sequence[Path] = (), progress: Progress | None = None
+) -> list[IngestReport]:
+    """Ingest the given files, or everything waiting in the incoming folder."""
+    if not sources:
+        return ingest_incoming(settings)
+    reports = []
+    for source in sources:
+        if progress:
+            progress(f"ingesting {source.name}")
+        reports.append(ingest_file(settings, source))
+    return reports
+
+
+@dataclass
+class PipelineReport:
+    ingest: list[IngestReport]
+    training: TrainingReport
+    batch: BatchReport | None
+    seconds: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        new = sum(r.rows_new for r in self.ingest)
+        batch = f"; {self.batch.rows_scored:,} batch predictions" if self.batch else ""
+        return (
+            f"pipeline done in {self.seconds:.0f} s: {new:,} new shots ingested; "
+            f"{self.training.summary()}{batch}"
+        )
+
+
+def run_pipeline(
+    settings: Settings,
+    sources: Sequence[Path] = (),
+    *,
+    score: Path | None = None,
+    progress: Progress | None = None,
+) -> PipelineReport:
+    """Ingest, train, register, promote, then batch-score ``score`` (default: the first
+    source) with the champion into ``<home>/predictions/``."""
+    settings.ensure_dirs()
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    with stage(logger, "ingest"):
+        ingested = run_ingest(settings, sources, progress)
+    timings["ingest"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    with stage(logger, "train"):
+        training = run_training(settings, progress)
+    timings["train"] = time.perf_counter() - t
+
+    batch = None
+    to_score = score or (sources[0] if sources else None)
+    if to_score is not None and training.champion_version is not None:
+        t = time.perf_counter()
+        with stage(logger, "predict-batch"):
+            if progress:
+                progress(f"scoring {to_score.name}")
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+            out = settings.predictions_dir / f"predictions-{stamp}.csv"
+            batch = predict_batch(settings, to_score, out)
+        timings["predict_batch"] = time.perf_counter() - t
+    report = PipelineReport(ingested, training, batch, time.perf_counter() - started, timings)
+    logger.info(report.summary())
+    return report

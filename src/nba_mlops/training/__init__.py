@@ -1,0 +1,1 @@
+"""Training: time-based splits, candidate families, tuning, evaluation."""

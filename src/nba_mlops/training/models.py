@@ -1,0 +1,194 @@
+"""Candidate model families: each builds the estimator that follows the feature step.
+
+* ``logistic``: the original project's model, on one-hot and scaled features;
+* ``random_forest``: the original specification's model;
+* ``lightgbm``: gradient-boosted trees with native categorical splits and early stopping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransformer, StandardScaler
+
+from nba_mlops.features.transformers import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: its search space and how to fit it on feature frames."""
+
+    name: str
+    suggest: Callable[[optuna.Trial], Params]
+    defaults: Params
+    fit: Callable[[Params, pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray, int], Any]
+
+
+# -- logistic regression ----------------------------------------------------------------
+def _logistic_suggest(trial: optuna.Trial) -> Params:
+    return {"C": trial.suggest_float("C", 1e-3, 10.0, log=True)}
+
+
+def _logistic_fit(
+    params: Params, x: pd.DataFrame, y: np.ndarray, xv: pd.DataFrame, yv: np.ndarray, seed: int
+) -> Pipeline:
+    numeric = [c for c in NUMERIC_FEATURES if c != "distance_ft"]
+    prep = ColumnTransformer(
+        [
+            (
+                "distance",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median")),
+                        ("spline", SplineTransformer(n_knots=8, degree=3)),
+                    ]
+                ),
+                ["distance_ft"],
+            ),
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                numeric,
+            ),
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", min_frequency=50),
+                list(CATEGORICAL_FEATURES),
+            ),
+        ]
+    )
+    model = Pipeline(
+        [
+            ("labels", CategoryLabels()),
+            ("prep", prep),
+            ("clf", LogisticRegression(C=params["C"], max_iter=300, tol=1e-4)),
+        ]
+    )
+    return model.fit(x, y)
+
+
+# -- random forest ----------------------------------------------------------------------
+def _forest_suggest(trial: optuna.Trial) -> Params:
+    return {
+        "max_depth": trial.suggest_int("max_depth", 8, 18),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 20, 400, log=True),
+        "max_features": trial.suggest_float("max_features", 0.2, 0.7),
+    }
+
+
+def _forest_fit(
+    params: Params, x: pd.DataFrame, y: np.ndarray, xv: pd.DataFrame, yv: np.ndarray, seed: int
+) -> Pipeline:
+    prep = ColumnTransformer(
+        [
+            ("numeric", SimpleImputer(strategy="constant", fill_value=-1.0), list(NUMERIC_FEATURES)),
+            (
+                "categorical",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+                list(CATEGORICAL_FEATURES),
+            ),
+        ]
+    )
+    forest = RandomForestClassifier(
+        n_estimators=params.get("n_estimators", 120),
+        max_depth=params["max_depth"],
+        min_samples_leaf=params["min_samples_leaf"],
+        max_features=params["max_features"],
+        max_samples=min(len(x), params.get("max_samples", 250_000)),
+        n_jobs=-1,
+        random_state=seed,
+    )
+    model = Pipeline([("labels", CategoryLabels()), ("prep", prep), ("clf", forest)])
+    return model.fit(x, y)
+
+
+# -- LightGBM ---------------------------------------------------------------------------
+def _lightgbm_suggest(trial: optuna.Trial) -> Params:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.03, 0.15, log=True),
+        "num_leaves": trial.suggest_int("num_leaves", 15, 255, log=True),
+        "min_child_samples": trial.suggest_int("min_child_samples", 20, 1000, log=True),
+        "subsample": trial.suggest_float("subsample", 0.6, 1.0),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
+        "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 20.0, log=True),
+        "cat_smooth": trial.suggest_float("cat_smooth", 1.0, 50.0, log=True),
+    }
+
+
+def _lightgbm_fit(
+    params: Params, x: pd.DataFrame, y: np.ndarray, xv: pd.DataFrame, yv: np.ndarray, seed: int
+) -> lgb.LGBMClassifier:
+    model = lgb.LGBMClassifier(
+        objective="binary",
+        n_estimators=params.get("n_estimators", 2000),
+        subsample_freq=1,
+        random_state=seed,
+        n_jobs=-1,
+        verbose=-1,
+        **{k: v for k, v in params.items() if k != "n_estimators"},
+    )
+    model.fit(
+        x,
+        y,
+        eval_set=[(xv, yv)],
+        eval_metric="binary_logloss",
+        callbacks=[lgb.early_stopping(50, verbose=False)],
+    )
+    return model
+
+
+class CategoryLabels(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Turn categorical columns into plain labels (missing is a label too) for encoders."""
+
+    def fit(self, x: pd.DataFrame, y: Any = None) -> CategoryLabels:
+        return self
+
+    def transform(self, x: pd.DataFrame) -> pd.DataFrame:
+        out = x.copy()
+        for column in CATEGORICAL_FEATURES:
+            out[column] = out[column].astype("object").fillna("missing")
+        return out
+
+
+FAMILIES: dict[str, Family] = {
+    "logistic": Family("logistic", _logistic_suggest, {"C": 1.0}, _logistic_fit),
+    "random_forest": Family(
+        "random_forest",
+        _forest_suggest,
+        {"max_depth": 14, "min_samples_leaf": 100, "max_features": 0.4},
+        _forest_fit,
+    ),
+    "lightgbm": Family(
+        "lightgbm",
+        _lightgbm_suggest,
+        {
+            "learning_rate": 0.06,
+            "num_leaves": 63,
+            "min_child_samples": 200,
+            "subsample": 0.8,
+            "colsample_bytree": 0.8,
+            "reg_lambda": 1.0,
+            "cat_smooth": 10.0,
+        },
+        _lightgbm_fit,
+    ),
+}

@@ -1,0 +1,385 @@
+"""One training run: context, split, tune and fit every family, calibrate, evaluate,
+log to MLflow, register every candidate, and decide whether the best one is promoted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.types.schema import ColSpec, Schema
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+
+from nba_mlops import __version__
+from nba_mlops.config import Settings
+from nba_mlops.data.schema import TARGET
+from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS, SEQUENCE_COLUMNS
+from nba_mlops.features.context import add_shot_context, league_zone_rates
+from nba_mlops.features.serving import to_model_frame
+from nba_mlops.features.transformers import ShotFeatures
+from nba_mlops.log import get_logger, stage
+from nba_mlops.registry import client as registry
+from nba_mlops.registry.promotion import Decision, decide_promotion
+from nba_mlops.training.evaluate import Baselines, baselines, classification_metrics
+from nba_mlops.training.models import FAMILIES
+from nba_mlops.training.splits import TimeSplit, time_split
+from nba_mlops.training.tune import tune
+
+logger = get_logger(__name__)
+Progress = Callable[[str], None]
+
+# Caller-unknown sequence context is blanked on this share of training rows so the model
+# learns what to do when a request does not carry it.
+SEQUENCE_DROPOUT = 0.15
+# Logistic regression gains nothing from millions of rows but pays for them in time.
+FINAL_ROW_CAP = {"logistic": 1_000_000}
+REFERENCE_ROWS = 20_000
+
+
+@dataclass
+class Candidate:
+    family: str
+    params: dict[str, Any]
+    validation_log_loss: float
+    holdout: dict[str, float]
+    holdout_without_context: dict[str, float]
+    model: Any = field(repr=False)
+    run_id: str = ""
+    version: int = 0
+    fit_seconds: float = 0.0
+
+
+@dataclass
+class TrainingReport:
+    data_version: str
+    split: str
+    baselines: Baselines
+    candidates: list[Candidate]
+    challenger: Candidate
+    decision: Decision
+    champion_version: int | None
+    seconds: float
+
+    def summary(self) -> str:
+        c = self.challenger
+        verdict = "promoted" if self.decision.promote else "not promoted"
+        return (
+            f"trained {len(self.candidates)} candidates on data {self.data_version[:8]}; best "
+            f"{c.family} v{c.version}: holdout log loss {c.holdout['log_loss']:.4f}, AUC "
+            f"{c.holdout['roc_auc']:.3f}, accuracy {c.holdout['accuracy']:.3f} (constant "
+            f"{self.baselines.constant['log_loss']:.4f}, distance "
+            f"{self.baselines.distance_only['log_loss']:.4f}); {verdict}; champion "
+            f"v{self.champion_version} ({self.seconds:.0f} s)"
+        )
+
+
+def code_version() -> str:
+    """The git commit the code was trained from, when there is one."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+            timeout=5,
+        )
+        return f"{__version__}+{out.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+def model_input(shots: pd.DataFrame, *, with_context: bool = True) -> pd.DataFrame:
+    """The frame the saved pipeline takes, from canonical shots (with context columns)."""
+    columns = [c for c in MODEL_INPUT_COLUMNS if c in shots.columns]
+    frame = to_model_frame(shots.loc[:, columns])
+    if not with_context:
+        frame.loc[:, list(CONTEXT_COLUMNS)] = np.nan
+    return frame
+
+
+def _signature(example: pd.DataFrame, probability: np.ndarray) -> Any:
+    signature = infer_signature(example, probability)
+    optional = {*CONTEXT_COLUMNS, "player_id", "is_home", "shot_type", "shot_zone_basic",
+                "shot_zone_area", "shot_zone_range"}
+    inputs = [
+        ColSpec(spec.type, spec.name, required=spec.name not in optional)
+        for spec in signature.inputs.inputs
+    ]
+    signature.inputs = Schema(inputs)
+    return signature
+
+
+def _players(shots: pd.DataFrame) -> list[dict[str, Any]]:
+    latest = shots.drop_duplicates("player_id", keep="last").set_index("player_id")
+    counts = shots["player_id"].value_counts()
+    return [
+        {
+            "player_id": int(pid),
+            "player_name": str(latest.at[pid, "player_name"]),
+            "team_name": str(latest.at[pid, "team_name"]),
+            "shots": int(n),
+        }
+        for pid, n in counts.items()
+    ]
+
+
+def _fit_candidate(
+    name: str, settings: Settings, split: TimeSplit, frames: dict[str, Any], progress: Progress
+) -> Candidate:
+    family = FAMILIES[name]
+    cfg = settings.training
+    trials = cfg.tuning_trials if name == "lightgbm" else max(1, cfg.tuning_trials // 3)
+    started = time.perf_counter()
+    progress(f"{name}: tuning ({trials} trials)")
+    tuned = tune(
+        family,
+        frames["x_train"],
+        frames["y_train"],
+        frames["x_val"],
+        frames["y_val"],
+        trials=trials,
+        rows=cfg.tuning_rows,
+        seed=cfg.seed,
+    )
+    progress(f"{name}: final fit")
+    x_train, y_train = frames["x_train"], frames["y_train"]
+    cap = FINAL_ROW_CAP.get(name, cfg.max_train_rows)
+    if cap and len(x_train) > cap:
+        keep = np.sort(np.random.default_rng(cfg.seed).choice(len(x_train), cap, replace=False))
+        x_train, y_train = x_train.iloc[keep], y_train[keep]
+    estimator = family.fit(
+        tuned.params, x_train, y_train, frames["x_val"], frames["y_val"], cfg.seed
+    )
+    val_loss = classification_metrics(
+        frames["y_val"], estimator.predict_proba(frames["x_val"])[:, 1]
+    )["log_loss"]
+    pipeline = Pipeline([("features", frames["features"]), ("model", estimator)])
+    progress(f"{name}: calibrating")
+    method = "isotonic" if len(split.validation) >= 20_000 else "sigmoid"
+    calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
+    calibrated.fit(frames["val_input"], frames["y_val"])
+    holdout = classification_metrics(
+        frames["y_holdout"], calibrated.predict_proba(frames["holdout_input"])[:, 1]
+    )
+    without = classification_metrics(
+        frames["y_holdout"], calibrated.predict_proba(frames["holdout_bare"])[:, 1]
+    )
+    params = dict(tuned.params)
+    if getattr(estimator, "best_iteration_", None):
+        params["n_estimators"] = int(estimator.best_iteration_)
+    params["calibration"] = method
+    logger.info(
+        "%s: validation log loss %.4f, holdout log loss %.4f (without context %.4f)",
+        name,
+        val_loss,
+        holdout["log_loss"],
+        without["log_loss"],
+    )
+    return Candidate(
+        family=name,
+        params=params,
+        validation_log_loss=val_loss,
+        holdout=holdout,
+        holdout_without_context=without,
+        model=calibrated,
+        fit_seconds=time.perf_counter() - started,
+    )
+
+
+def _log_candidate(
+    settings: Settings,
+    candidate: Candidate,
+    report_bits: dict[str, Any],
+    artifacts_dir: Path,
+) -> None:
+    with mlflow.start_run(run_name=f"{candidate.family}", nested=True) as run:
+        mlflow.set_tags(
+            {
+                "family": candidate.family,
+                "data_version": report_bits["data_version"],
+                "code_version": report_bits["code_version"],
+                "holdout_season": str(report_bits["holdout_season"]),
+            }
+        )
+        mlflow.log_params({f"param_{k}": v for k, v in candidate.params.items()})
+        mlflow.log_params(report_bits["split_params"])
+        metrics = {f"holdout_{k}": v for k, v in candidate.holdout.items()}
+        metrics |= {f"holdout_nocontext_{k}": v for k, v in candidate.holdout_without_context.items()}
+        metrics |= {f"baseline_{k}": v for k, v in report_bits["baseline_metrics"].items()}
+        metrics["validation_log_loss"] = candidate.validation_log_loss
+        metrics["fit_seconds"] = candidate.fit_seconds
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
+        mlflow.log_artifacts(str(artifacts_dir))
+        example = report_bits["input_example"]
+        info = mlflow.sklearn.log_model(
+            sk_model=candidate.model,
+            name="model",
+            signature=_signature(example, candidate.model.predict_proba(example)[:, 1]),
+            input_example=example,
+            registered_model_name=settings.model_name,
+            serialization_format="cloudpickle",
+        )
+        candidate.run_id = run.info.run_id
+        candidate.version = int(info.registered_model_version)
+    client = mlflow.MlflowClient()
+    client.set_model_version_tag(settings.model_name, str(candidate.version), "family",
+                                 candidate.family)
+
+
+def score_champion(settings: Settings, holdout_input: pd.DataFrame, y: np.ndarray) -> float | None:
+    """The current champion's log loss on this run's holdout (None when there is none)."""
+    client = mlflow.MlflowClient()
+    version = registry.champion_version(client, settings.model_name)
+    if version is None:
+        return None
+    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}/{version}")
+    return classification_metrics(y, model.predict_proba(holdout_input)[:, 1])["log_loss"]
+
+
+def train(
+    settings: Settings,
+    shots: pd.DataFrame,
+    data_version: str,
+    *,
+    progress: Progress | None = None,
+) -> TrainingReport:
+    """Train every configured family on ``shots`` (canonical columns) and decide."""
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    cfg = settings.training
+    registry.configure_mlflow(settings)
+
+    with stage(logger, "features"):
+        say("computing shooter skill and sequence context")
+        latest = int(shots["season_start_year"].max())
+        zone_rates = league_zone_rates(shots[shots["season_start_year"] < latest])
+        shots = add_shot_context(shots, zone_rates)
+        split = time_split(shots)
+        logger.info("split: %s", split.describe())
+        rng = np.random.default_rng(cfg.seed)
+        train_input = model_input(split.train)
+        blank = rng.random(len(train_input)) < SEQUENCE_DROPOUT
+        train_input.loc[blank, list(SEQUENCE_COLUMNS)] = np.nan
+        y_train = split.train[TARGET].to_numpy(dtype="int64")
+        features = ShotFeatures(rare_action_min_count=cfg.rare_action_min_count)
+        features.fit(train_input, y_train)
+        val_input = model_input(split.validation)
+        frames: dict[str, Any] = {
+            "features": features,
+            "x_train": features.transform(train_input),
+            "y_train": y_train,
+            "val_input": val_input,
+            "x_val": features.transform(val_input),
+            "y_val": split.validation[TARGET].to_numpy(dtype="int64"),
+            "holdout_input": model_input(split.holdout),
+            "holdout_bare": model_input(split.holdout, with_context=False),
+            "y_holdout": split.holdout[TARGET].to_numpy(dtype="int64"),
+        }
+        base = baselines(pd.concat([split.train, split.validation]), split.holdout, TARGET)
+        logger.info(
+            "baselines on the holdout: constant log loss %.4f, distance-only %.4f",
+            base.constant["log_loss"],
+            base.distance_only["log_loss"],
+        )
+
+    candidates: list[Candidate] = []
+    for name in cfg.families:
+        if name not in FAMILIES:
+            raise ValueError(f"unknown model family {name!r}; known: {sorted(FAMILIES)}")
+        with stage(logger, f"train {name}"):
+            candidates.append(_fit_candidate(name, settings, split, frames, say))
+
+    challenger = min(candidates, key=lambda c: c.validation_log_loss)
+    say("logging candidates to MLflow")
+    client = registry.configure_mlflow(settings)
+    registry.ensure_registered_model(client, settings.model_name)
+    champion_loss = score_champion(settings, frames["holdout_input"], frames["y_holdout"])
+    decision = decide_promotion(
+        challenger.holdout["log_loss"],
+        champion_loss,
+        base.constant["log_loss"],
+        cfg.promotion_margin,
+    )
+    example = frames["holdout_input"].head(5).reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        artifacts = Path(tmp)
+        (artifacts / "reference").mkdir()
+        reference = split.train.sample(
+            min(REFERENCE_ROWS, len(split.train)), random_state=cfg.seed
+        )
+        reference.to_parquet(artifacts / "reference" / "shots_reference.parquet", index=False)
+        players = _players(pd.concat([split.train, split.validation]))
+        (artifacts / "players.json").write_text(json.dumps(players), encoding="utf-8")
+        bits = {
+            "data_version": data_version,
+            "code_version": code_version(),
+            "holdout_season": split.holdout_season,
+            "split_params": {
+                "train_rows": len(split.train),
+                "validation_rows": len(split.validation),
+                "holdout_rows": len(split.holdout),
+                "validation_season": split.validation_season or "tail",
+                "seed": cfg.seed,
+            },
+            "baseline_metrics": {f"constant_{k}": v for k, v in base.constant.items()}
+            | {f"distance_{k}": v for k, v in base.distance_only.items()},
+            "input_example": example,
+        }
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        with mlflow.start_run(run_name=f"training-{stamp}"):
+            mlflow.set_tags({"data_version": data_version, "code_version": bits["code_version"]})
+            for candidate in candidates:
+                _log_candidate(settings, candidate, bits, artifacts)
+
+    evidence = {
+        "holdout_season": split.holdout_season,
+        "challenger_holdout_log_loss": round(challenger.holdout["log_loss"], 6),
+        "champion_holdout_log_loss": None if champion_loss is None else round(champion_loss, 6),
+        "constant_baseline_log_loss": round(base.constant["log_loss"], 6),
+        "margin": cfg.promotion_margin,
+        "data_version": data_version,
+    }
+    for candidate in candidates:
+        if candidate is challenger:
+            continue
+        registry.record_decision(
+            settings,
+            client,
+            candidate.version,
+            "rejected",
+            f"not the best family on validation ({candidate.validation_log_loss:.4f} vs "
+            f"{challenger.family} {challenger.validation_log_loss:.4f})",
+            evidence | {"challenger_holdout_log_loss": round(candidate.holdout["log_loss"], 6)},
+        )
+    if decision.promote:
+        registry.set_champion(settings, client, challenger.version, decision.reason, "promoted")
+    else:
+        registry.record_decision(
+            settings, client, challenger.version, "rejected", decision.reason, evidence
+        )
+    champion = registry.champion_version(client, settings.model_name)
+    report = TrainingReport(
+        data_version=data_version,
+        split=split.describe(),
+        baselines=base,
+        candidates=candidates,
+        challenger=challenger,
+        decision=decision,
+        champion_version=champion,
+        seconds=time.perf_counter() - started,
+    )
+    logger.info(report.summary())
+    return report
