@@ -132,6 +132,22 @@ describe("zones of known points", () => {
     expect(zoneRange({ x, y })).toBe(range);
   });
 
+  it("follows the stats labels where they differ from the paint", () => {
+    // The corner zone ends at y = 87.5 although the corner line runs to y = 89.5.
+    expect(zoneBasic({ x: 230, y: 87 })).toBe("Right Corner 3");
+    expect(zoneBasic({ x: 230, y: 88 })).toBe("Above the Break 3");
+    // The paint zone ends at y = 138.5, short of the free-throw line at 142.5.
+    expect(zoneBasic({ x: 0, y: 138 })).toBe("In The Paint (Non-RA)");
+    expect(zoneBasic({ x: 0, y: 139 })).toBe("Mid-Range");
+    expect(zoneBasic({ x: 80, y: 100 })).toBe("In The Paint (Non-RA)");
+    expect(zoneBasic({ x: 81, y: 100 })).toBe("Mid-Range");
+    // Long heaves on our half are labelled back court by area and range first.
+    expect(zoneArea({ x: 0, y: 400 })).toBe("Back Court(BC)");
+    expect(zoneRange({ x: 0, y: 400 })).toBe("Back Court Shot");
+    expect(zoneBasic({ x: 0, y: 400 })).toBe("Above the Break 3");
+    expect(zoneBasic({ x: 0, y: 420 })).toBe("Backcourt");
+  });
+
   it("keeps the left side on negative x (the shooter's left)", () => {
     expect(zoneBasic({ x: -240, y: 10 })).toBe("Left Corner 3");
     expect(zoneArea({ x: -240, y: 10 })).toBe("Left Side(L)");

@@ -4,7 +4,8 @@
  * Units are tenths of a foot with the basket at (0, 0); x runs from -250 (the shooter's
  * left sideline, "Left Side") to 250, y from -47.5 (baseline) to 422.5 (half court).
  * The court is drawn with the basket at the top of the screen, so one SVG unit is one
- * court unit and screen y grows with court y. Mirrors `nba_mlops.court` on the server.
+ * court unit and screen y grows with court y. Mirrors `nba_mlops.court` on the server,
+ * which derives the same zones for the model from the raw location.
  */
 
 export interface CourtPoint {
@@ -39,8 +40,6 @@ export const COURT = {
   arcRadius: 237.5,
   /** Corner three: 22 ft from the basket. */
   cornerX: 220,
-  /** The corner straight ends 14 ft from the baseline (CONTRACTS.md). */
-  cornerTopY: 92.5,
   /** Paint: 16 ft wide, 19 ft from the baseline. */
   paintHalfWidth: 80,
   paintTopY: 142.5,
@@ -58,16 +57,21 @@ export const COURT = {
 export const ARC_CORNER_Y = Math.sqrt(COURT.arcRadius ** 2 - COURT.cornerX ** 2);
 
 /**
- * Zone-label thresholds fitted to the NBA's own labels on the bundled sample shots
- * (41,000 shots, 1997-2023; >99.8% agreement). The NBA labels treat the corner as ending
- * at y = 87.5 and the paint at y = 138.5, a few inches short of the painted lines.
+ * Zone-label thresholds, the same constants as `nba_mlops.court` (fitted there on the
+ * NBA's own labels). The stats zones follow the labels, not the paint: the corner zone
+ * ends at y = 87.5, the paint zone at y = 138.5, and the back-court area and range start
+ * at y = 397.5 while the "Backcourt" basic zone starts at y = 419.5.
  */
 export const ZONE_LIMITS = {
   cornerZoneTopY: 87.5,
   paintZoneTopY: 138.5,
-  /** Within 8-16 ft a shot is "Center" inside +/-30 degrees of straight on. */
+  shortRange: 80,
+  midRange: 160,
+  backCourtAreaY: 397.5,
+  backcourtZoneY: 419.5,
+  /** Up to 16 ft a shot is "Center" inside +/-30 degrees of straight on. */
   shortCenterAngle: 30,
-  /** From 16 ft out: Center inside 18 degrees, Side Center up to 54, Side beyond. */
+  /** Beyond 16 ft: Center inside 18 degrees, Side Center up to 54, Side beyond. */
   longCenterAngle: 18,
   longSideCenterAngle: 54,
 } as const;
@@ -157,15 +161,19 @@ function angleFromCenterDeg(point: CourtPoint): number {
   return (Math.atan2(Math.abs(point.x), point.y) * 180) / Math.PI;
 }
 
-/** In the corner strip below the end of the straight three-point line. */
+/** In the corner strip below `topY`, at least 22 ft to the side of the basket. */
 function inCornerStrip(point: CourtPoint, topY: number): boolean {
   return Math.abs(point.x) >= COURT.cornerX && point.y <= topY;
 }
 
-/** 3 beyond the arc (23.75 ft) or in the corners (22 ft), else 2. */
+/** In the stats "Corner 3" zone (which ends a little below the painted corner line). */
+function inCornerZone(point: CourtPoint): boolean {
+  return inCornerStrip(point, ZONE_LIMITS.cornerZoneTopY);
+}
+
+/** 3 beyond the arc (23.75 ft) or in the corners (22 ft, up to where the arc starts), else 2. */
 export function shotValue(point: CourtPoint): 2 | 3 {
-  if (point.y > COURT.halfCourtY) return 3;
-  if (inCornerStrip(point, COURT.cornerTopY)) return 3;
+  if (inCornerStrip(point, ARC_CORNER_Y)) return 3;
   return distance(point) >= COURT.arcRadius ? 3 : 2;
 }
 
@@ -174,46 +182,38 @@ export function shotType(point: CourtPoint): ShotType {
 }
 
 export function zoneBasic(point: CourtPoint): ZoneBasic {
-  if (point.y > COURT.halfCourtY) return "Backcourt";
-  if (shotValue(point) === 3) {
-    if (inCornerStrip(point, ZONE_LIMITS.cornerZoneTopY)) {
-      return point.x < 0 ? "Left Corner 3" : "Right Corner 3";
-    }
-    return "Above the Break 3";
-  }
-  if (distance(point) < COURT.restrictedRadius) return "Restricted Area";
-  if (Math.abs(point.x) <= COURT.paintHalfWidth && point.y < ZONE_LIMITS.paintZoneTopY) {
+  const r = distance(point);
+  if (point.y >= ZONE_LIMITS.backcourtZoneY) return "Backcourt";
+  if (inCornerZone(point)) return point.x < 0 ? "Left Corner 3" : "Right Corner 3";
+  if (r >= COURT.arcRadius) return "Above the Break 3";
+  if (r < COURT.restrictedRadius) return "Restricted Area";
+  if (Math.abs(point.x) <= COURT.paintHalfWidth && point.y <= ZONE_LIMITS.paintZoneTopY) {
     return "In The Paint (Non-RA)";
   }
   return "Mid-Range";
 }
 
 export function zoneArea(point: CourtPoint): ZoneArea {
-  if (point.y > COURT.halfCourtY) return "Back Court(BC)";
   const left = point.x < 0;
   const side: ZoneArea = left ? "Left Side(L)" : "Right Side(R)";
   const sideCenter: ZoneArea = left ? "Left Side Center(LC)" : "Right Side Center(RC)";
   const angle = angleFromCenterDeg(point);
-  const basic = zoneBasic(point);
-  if (basic === "Left Corner 3" || basic === "Right Corner 3") return side;
-  if (basic === "Above the Break 3") {
-    return angle < ZONE_LIMITS.longCenterAngle ? "Center(C)" : sideCenter;
-  }
   const r = distance(point);
-  if (r < 80) return "Center(C)";
-  if (r < 160) return angle < ZONE_LIMITS.shortCenterAngle ? "Center(C)" : side;
+  if (point.y >= ZONE_LIMITS.backCourtAreaY) return "Back Court(BC)";
+  if (inCornerZone(point)) return side;
+  if (r <= ZONE_LIMITS.shortRange) return "Center(C)";
+  if (r <= ZONE_LIMITS.midRange) return angle < ZONE_LIMITS.shortCenterAngle ? "Center(C)" : side;
   if (angle < ZONE_LIMITS.longCenterAngle) return "Center(C)";
+  if (r >= COURT.arcRadius) return sideCenter;
   return angle < ZONE_LIMITS.longSideCenterAngle ? sideCenter : side;
 }
 
 export function zoneRange(point: CourtPoint): ZoneRange {
-  if (point.y > COURT.halfCourtY) return "Back Court Shot";
-  if (shotValue(point) === 3) return "24+ ft.";
   const r = distance(point);
-  if (r < 80) return "Less Than 8 ft.";
-  if (r < 160) return "8-16 ft.";
-  if (r < 240) return "16-24 ft.";
-  return "24+ ft.";
+  if (point.y >= ZONE_LIMITS.backCourtAreaY) return "Back Court Shot";
+  if (inCornerZone(point) || r >= COURT.arcRadius) return "24+ ft.";
+  if (r <= ZONE_LIMITS.shortRange) return "Less Than 8 ft.";
+  return r <= ZONE_LIMITS.midRange ? "8-16 ft." : "16-24 ft.";
 }
 
 /** Everything the page shows about a spot on the court. */

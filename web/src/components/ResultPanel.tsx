@@ -1,0 +1,89 @@
+import type { Prediction } from "../api/types";
+import { type ShotLocation, expectedPoints } from "../court/geometry";
+import { formatFeet, formatPercent, formatPoints } from "../format";
+import { ErrorNotice } from "./ErrorNotice";
+import { Loading } from "./Spinner";
+
+export interface ShotResult {
+  shot: ShotLocation;
+  contextLabel: string;
+  prediction: Prediction | null;
+  error: unknown;
+  loading: boolean;
+}
+
+interface ResultPanelProps {
+  result: ShotResult | null;
+  onRetry: () => void;
+}
+
+/** The latest shot: probability, value, zone, distance, expected points. */
+export function ResultPanel({ result, onRetry }: ResultPanelProps) {
+  return (
+    <section className="panel result" aria-labelledby="result-title" aria-live="polite" data-testid="result-panel">
+      <h2 className="panel__title" id="result-title">
+        Shot
+      </h2>
+      {!result && <p className="muted">Click the court (or focus it and press Enter) to score a shot.</p>}
+      {result && (
+        <>
+          {result.loading && <Loading text="Asking the model…" />}
+          <ErrorNotice error={result.error} onRetry={onRetry} testId="predict-error" />
+          {result.prediction && (
+            <div className="result__headline">
+              <span className="result__probability" data-testid="result-probability">
+                {formatPercent(result.prediction.probability, 1)}
+              </span>
+              <span className={`badge ${result.prediction.prediction === 1 ? "badge--make" : "badge--miss"}`}>
+                {result.prediction.prediction === 1 ? "Likely make" : "Likely miss"}
+              </span>
+            </div>
+          )}
+          <p className="result__context">{result.contextLabel}</p>
+          <dl className="facts">
+            <div>
+              <dt>Value</dt>
+              <dd data-testid="result-value">{result.shot.value === 3 ? "3PT" : "2PT"}</dd>
+            </div>
+            <div>
+              <dt>Distance</dt>
+              <dd>{formatFeet(result.shot.distanceFt)}</dd>
+            </div>
+            <div>
+              <dt>Zone</dt>
+              <dd data-testid="result-zone">{result.shot.zoneBasic}</dd>
+            </div>
+            <div>
+              <dt>Area</dt>
+              <dd>{result.shot.zoneArea}</dd>
+            </div>
+            <div>
+              <dt>Range</dt>
+              <dd>{result.shot.zoneRange}</dd>
+            </div>
+            <div>
+              <dt>Expected points</dt>
+              <dd data-testid="result-expected">
+                {result.prediction
+                  ? formatPoints(expectedPoints(result.prediction.probability, result.shot.value))
+                  : "—"}
+              </dd>
+            </div>
+            {result.prediction && (
+              <>
+                <div>
+                  <dt>Model version</dt>
+                  <dd>{result.prediction.model_version}</dd>
+                </div>
+                <div>
+                  <dt>Prediction</dt>
+                  <dd>#{result.prediction.prediction_id}</dd>
+                </div>
+              </>
+            )}
+          </dl>
+        </>
+      )}
+    </section>
+  );
+}
