@@ -1,0 +1,16 @@
+"""A champion trained once per test session on the bundled real sample."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nba_mlops.config import Settings
+from nba_mlops.inference.batch import load_champion
+
+
+@pytest.fixture(scope="session")
+def champion_model(trained_settings: Settings) -> Any:
+    model, _ = load_champion(trained_settings)
+    return model

@@ -1,0 +1,70 @@
+"""Context features use only earlier shots: no label leakage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nba_mlops.features.context import SMOOTHING_ATTEMPTS, add_shot_context
+
+
+def _shot(game: int, event: int, made: int, player: int = 1, zone: str = "Mid-Range",
+          season: int = 2020, minutes: int = 5) -> dict[str, object]:
+    return {
+        "game_id": game,
+        "game_event_id": event,
+        "player_id": player,
+        "period": 1,
+        "minutes_remaining": minutes,
+        "seconds_remaining": 0,
+        "action_type": "Jump Shot",
+        "shot_zone_basic": zone,
+        "season_start_year": season,
+        "shot_made_flag": made,
+    }
+
+
+ZONE_RATES = pd.Series({"Mid-Range": 0.4, "Restricted Area": 0.6})
+
+
+def test_first_game_has_only_the_prior_and_no_earlier_attempts() -> None:
+    shots = pd.DataFrame([_shot(1, 1, 1, minutes=10), _shot(1, 2, 1, minutes=9)])
+    out = add_shot_context(shots, ZONE_RATES)
+    assert list(out["player_prior_attempts"]) == [0, 0]
+    assert np.allclose(out["player_prior_pct"], 0.4)
+    # the second shot of the game knows the first went in
+    assert list(out["game_prior_attempts"]) == [0, 1]
+    assert list(out["game_prior_makes"]) == [0, 1]
+    assert list(out["prev_shot_made"]) == [-1.0, 1.0]
+
+
+def test_skill_uses_earlier_games_only() -> None:
+    shots = pd.DataFrame(
+        [_shot(2, 1, 0), _shot(1, 1, 1, minutes=10), _shot(1, 2, 1, minutes=9), _shot(2, 2, 1)]
+    )
+    out = add_shot_context(shots, ZONE_RATES)
+    game2 = out[out["game_id"] == 2]
+    expected = (2 + SMOOTHING_ATTEMPTS * 0.4) / (2 + SMOOTHING_ATTEMPTS)
+    assert np.allclose(game2["player_prior_pct"], expected)
+    assert list(game2["player_prior_attempts"]) == [2, 2]
+
+
+def test_a_shots_own_outcome_never_changes_its_features() -> None:
+    rng = np.random.default_rng(0)
+    shots = pd.DataFrame(
+        [_shot(g, e, int(rng.random() < 0.5), player=int(rng.integers(1, 4)),
+               minutes=11 - e) for g in range(1, 8) for e in range(1, 10)]
+    )
+    base = add_shot_context(shots, ZONE_RATES).set_index(["game_id", "game_event_id"])
+    flipped = shots.copy()
+    target = flipped.index[30]
+    flipped.loc[target, "shot_made_flag"] = 1 - flipped.loc[target, "shot_made_flag"]
+    out = add_shot_context(flipped, ZONE_RATES).set_index(["game_id", "game_event_id"])
+    key = (shots.loc[target, "game_id"], shots.loc[target, "game_event_id"])
+    context = ["player_prior_pct", "player_zone_prior_pct", "player_action_prior_pct",
+               "player_season_prior_pct", "game_prior_makes", "prev_shot_made"]
+    assert base.loc[key, context].tolist() == pytest.approx(out.loc[key, context].tolist())
+    # earlier shots are untouched as well
+    earlier = base.index[: base.index.get_loc(key)]
+    pd.testing.assert_frame_equal(base.loc[earlier, context], out.loc[earlier, context])

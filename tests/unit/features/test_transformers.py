@@ -1,0 +1,78 @@
+"""The feature step inside the saved pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nba_mlops.features.serving import to_model_frame
+from nba_mlops.features.transformers import FEATURE_NAMES, OTHER_ACTION, ShotFeatures
+
+
+def _records(n: int, player: int, action: str, x: int = 0, y: int = 50) -> list[dict[str, object]]:
+    return [
+        {"loc_x": x, "loc_y": y, "period": 2, "minutes_remaining": 3, "seconds_remaining": 10,
+         "action_type": action, "player_id": player, "season_type": "Regular Season",
+         "game_date": "2022-01-05"}
+        for _ in range(n)
+    ]
+
+
+@pytest.fixture
+def fitted() -> ShotFeatures:
+    frame = to_model_frame(_records(300, 7, "Jump Shot") + _records(5, 8, "Tip Layup Shot"))
+    made = np.r_[np.ones(240), np.zeros(60), np.zeros(5)]
+    return ShotFeatures(rare_action_min_count=50).fit(frame, made)
+
+
+def test_rare_actions_are_grouped_as_other(fitted: ShotFeatures) -> None:
+    out = fitted.transform(to_model_frame(_records(1, 8, "Tip Layup Shot")))
+    assert out["action"].iloc[0] == OTHER_ACTION
+    assert fitted.actions_ == ["Jump Shot"]
+
+
+def test_output_has_the_declared_features(fitted: ShotFeatures) -> None:
+    out = fitted.transform(to_model_frame(_records(3, 7, "Jump Shot")))
+    assert tuple(out.columns) == FEATURE_NAMES
+    assert out["distance_ft"].iloc[0] == pytest.approx(5.0)
+    assert out["seconds_left_game"].iloc[0] == pytest.approx(2 * 720 + 190)
+
+
+def test_skill_comes_from_the_fitted_rows_only(fitted: ShotFeatures) -> None:
+    known = fitted.transform(to_model_frame(_records(1, 7, "Jump Shot")))
+    unseen = fitted.transform(to_model_frame(_records(1, 999, "Jump Shot")))
+    # player 7 made 80% of 300 shots: well above the unseen player's prior
+    assert known["player_prior_pct"].iloc[0] > 0.7
+    assert unseen["player_prior_pct"].iloc[0] < known["player_prior_pct"].iloc[0]
+    assert unseen["player_prior_attempts_log"].iloc[0] == 0.0
+
+
+def test_skill_sent_by_the_caller_wins_over_the_table(fitted: ShotFeatures) -> None:
+    frame = to_model_frame(_records(1, 7, "Jump Shot"))
+    frame["player_prior_pct"] = 0.123
+    assert fitted.transform(frame)["player_prior_pct"].iloc[0] == pytest.approx(0.123)
+
+
+def test_fit_needs_outcomes() -> None:
+    with pytest.raises(ValueError, match="outcomes"):
+        ShotFeatures().fit(to_model_frame(_records(2, 1, "Jump Shot")))
+
+
+def test_serving_frame_derives_shot_type_zones_and_season() -> None:
+    frame = to_model_frame([{"loc_x": 0, "loc_y": 260, "game_date": "2023-03-01"},
+                            {"loc_x": -230, "loc_y": 10}])
+    assert list(frame["shot_type"]) == ["3PT Field Goal", "3PT Field Goal"]
+    assert frame["shot_zone_basic"].iloc[0] == "Above the Break 3"
+    assert frame["shot_zone_basic"].iloc[1] == "Left Corner 3"
+    assert frame["season_start_year"].iloc[0] == 2022
+    assert frame["action_type"].iloc[1] == "Jump Shot"
+    assert np.isnan(frame["player_id"].iloc[0])
+
+
+def test_serving_frame_keeps_given_fields() -> None:
+    frame = to_model_frame([{"loc_x": 0, "loc_y": 10, "shot_type": "2PT Field Goal",
+                             "is_home": True, "season_start_year": 2010}])
+    assert frame["is_home"].iloc[0] == 1.0
+    assert frame["season_start_year"].iloc[0] == 2010
+    assert isinstance(frame, pd.DataFrame)
