@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,27 @@ class ServingSettings(BaseModel):
     min_password_length: int = 8
     login_attempts_per_minute: int = 10
     cors_origins: list[str] = Field(default_factory=list)
+    # Login attempts allowed per client address (the limit above is per username).
+    login_attempts_per_address_per_minute: int = 30
+    # Largest ``POST /predict/batch`` and request body accepted.
+    max_batch_shots: int = 1000
+    max_body_bytes: int = 4_000_000
+    # A user's role and disabled flag are re-read from the database at most this often.
+    user_cache_ttl_s: float = 5.0
+    # Database pool per process; also the SQLite busy timeout and PostgreSQL connect timeout.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_timeout_s: float = 5.0
+    # Rows written per transaction by the prediction writer.
+    write_max_batch: int = 2000
+    # Gauges read from the database (counts, live quality, drift) are refreshed this often.
+    refresh_interval_s: float = 20.0
+    drift_window: int = 5000
+    quality_window: int = 50_000
+    # Timeout of one call to a separate prediction service (``PREDICTION_SERVICE_URL``).
+    prediction_service_timeout_s: float = 5.0
+    # Built web page; default: ``web/dist`` in the repository or the working directory.
+    web_dist_dir: Path | None = None
 
 
 class Settings(BaseSettings):
@@ -59,6 +80,9 @@ class Settings(BaseSettings):
     prediction_service_url: str | None = Field(
         default=None, validation_alias="PREDICTION_SERVICE_URL"
     )
+    # First administrator, created at API start-up when both are set.
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
 

@@ -1,0 +1,1 @@
+"""The application database: users and the predictions they asked for (SQLAlchemy 2)."""

@@ -1,0 +1,97 @@
+"""ORM models of the application database (the API schemas live in ``nba_mlops.api.schemas``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so migrations can address them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLE_USER = "user"
+ROLE_ADMIN = "admin"
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('user', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default=ROLE_USER)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (
+        CheckConstraint("label IN (0, 1)", name="label"),
+        CheckConstraint("verified_outcome IN (0, 1)", name="verified_outcome"),
+        Index("ix_predictions_user_id_id", "user_id", "id"),
+        # The verification queue and live quality read one side of this split each.
+        Index(
+            "ix_predictions_unverified",
+            "id",
+            postgresql_where="verified_outcome IS NULL",
+            sqlite_where="verified_outcome IS NULL",
+        ),
+        Index(
+            "ix_predictions_verified",
+            "id",
+            postgresql_where="verified_outcome IS NOT NULL",
+            sqlite_where="verified_outcome IS NOT NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    input: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    probability: Mapped[float] = mapped_column(Float)
+    label: Mapped[int] = mapped_column(SmallInteger)
+    model_version: Mapped[str] = mapped_column(String(32))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    verified_outcome: Mapped[int | None] = mapped_column(SmallInteger)
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

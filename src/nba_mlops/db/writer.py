@@ -1,0 +1,139 @@
+"""Store predictions in batches, and answer only once they are durable.
+
+Requests hand their rows to :meth:`PredictionWriter.store` and await the ids. One task
+drains everything waiting into a single multi-row ``INSERT ... RETURNING id`` transaction
+in a worker thread; while that commit runs the next batch gathers (group commit). So
+under load hundreds of predictions share one round trip and one fsync, when idle a row is
+written at once, and a request never answers 2xx before its row is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import insert
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from nba_mlops.db.models import Prediction
+from nba_mlops.db.session import Database, DatabaseUnavailableError, is_unavailable
+from nba_mlops.log import get_logger
+from nba_mlops.monitoring import metrics
+
+logger = get_logger(__name__)
+
+Row = dict[str, Any]
+_INSERT = insert(Prediction).returning(Prediction.id, sort_by_parameter_order=True)
+
+
+class PredictionWriter:
+    """Batched, durable inserts into ``predictions``; one instance per process."""
+
+    def __init__(self, db: Database, *, max_batch: int = 2000) -> None:
+        self._db = db
+        self._max_batch = max(1, max_batch)
+        self._pending: list[tuple[Sequence[Row], asyncio.Future[list[int]]]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prediction-writer")
+        self._task: asyncio.Task[None] | None = None
+        self._up: bool | None = None
+        self._busy = False
+
+    def start(self) -> None:
+        if self._task is None:
+            self._wakeup = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="writer")
+
+    async def stop(self, drain_s: float = 5.0) -> None:
+        """Write what is still waiting (for up to ``drain_s``), then stop."""
+        if self._task is not None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + drain_s
+            while (self._pending or self._busy) and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for _, future in self._pending:
+            if not future.done():
+                future.set_exception(DatabaseUnavailableError("the server is shutting down"))
+        self._pending.clear()
+        self._executor.shutdown(wait=True)
+
+    async def store(self, rows: Sequence[Row]) -> list[int]:
+        """Insert ``rows``; returns their ids once committed."""
+        if self._task is None or self._wakeup is None:
+            raise RuntimeError("PredictionWriter.start() was not called")
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._pending.append((rows, future))
+        self._wakeup.set()
+        return await future
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                await self._flush()
+
+    async def _flush(self) -> None:
+        taken, size = 0, 0
+        while taken < len(self._pending) and (taken == 0 or size < self._max_batch):
+            size += len(self._pending[taken][0])
+            taken += 1
+        batch, self._pending = self._pending[:taken], self._pending[taken:]
+        rows = [row for item_rows, _ in batch for row in item_rows]
+        loop = asyncio.get_running_loop()
+        self._busy = True
+        try:
+            ids = await loop.run_in_executor(self._executor, self._insert, rows)
+        except Exception as exc:
+            if is_unavailable(exc):
+                self._mark(up=False)
+                logger.warning("could not store %d predictions: database unavailable", len(rows))
+                error: Exception = DatabaseUnavailableError(
+                    "The prediction database is unavailable; please retry shortly"
+                )
+            else:
+                logger.exception("could not store %d predictions", len(rows))
+                error = exc
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        finally:
+            self._busy = False
+        self._mark(up=True)
+        start = 0
+        for item_rows, future in batch:
+            end = start + len(item_rows)
+            if not future.done():
+                future.set_result(ids[start:end])
+            start = end
+
+    def _mark(self, *, up: bool) -> None:
+        if self._up is not up:
+            self._up = up
+            metrics.DATABASE_UP.set(1 if up else 0)
+
+    @retry(
+        retry=retry_if_exception(is_unavailable),
+        stop=stop_after_attempt(3) | stop_after_delay(2.0),
+        wait=wait_exponential(multiplier=0.05, max=0.5),
+        reraise=True,
+    )
+    def _insert(self, rows: list[Row]) -> list[int]:
+        with self._db.engine.begin() as connection:
+            result = connection.execute(_INSERT, rows)
+            return [int(row[0]) for row in result]
