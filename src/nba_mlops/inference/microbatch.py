@@ -1,0 +1,147 @@
+"""Score requests that arrive together in one call (micro-batching).
+
+Each request puts its shots on an asyncio queue and awaits a future. One consumer task
+takes the first waiting request, gathers more until ``max_size`` shots or ``max_wait_s``,
+and runs the scoring function once, in a worker thread, on all of them. While that call
+runs the next batch fills up, so the batch size follows the load by itself: one shot
+per call when idle, hundreds under load, and the event loop never blocks on the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """Make probabilities of some shots, in request order, and the model that gave them."""
+
+    probabilities: list[float]
+    model_version: str
+
+
+@dataclass(slots=True)
+class _Request:
+    records: Sequence[Record]
+    future: asyncio.Future[Scored] = field(repr=False)
+
+
+class MicroBatcher:
+    """Coalesce concurrent ``submit`` calls into batched calls of ``score``.
+
+    ``score(records)`` runs in a dedicated thread and returns one probability per record
+    plus the model version, so every shot of a batch is scored by the same model even
+    when the champion is swapped meanwhile.
+    """
+
+    def __init__(
+        self,
+        score: Callable[[list[Record]], Scored],
+        *,
+        max_size: int,
+        max_wait_s: float,
+        isolate_errors: tuple[type[BaseException], ...] = (Exception,),
+        pass_through: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        self._score = score
+        self._max_size = max(1, max_size)
+        self._max_wait_s = max(0.0, max_wait_s)
+        self._isolate = isolate_errors
+        self._pass_through = pass_through
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="microbatch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while not self._queue.empty():
+            request = self._queue.get_nowait()
+            if not request.future.done():
+                request.future.set_exception(RuntimeError("the server is shutting down"))
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def submit(self, records: Sequence[Record]) -> Scored:
+        if self._task is None:
+            raise RuntimeError("MicroBatcher.start() was not called")
+        future: asyncio.Future[Scored] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Request(records, future))
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0].records)
+            deadline = loop.time() + self._max_wait_s
+            while size < self._max_size:
+                if self._queue.empty():
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        request = await asyncio.wait_for(self._queue.get(), remaining)
+                    except TimeoutError:
+                        break
+                else:
+                    request = self._queue.get_nowait()
+                batch.append(request)
+                size += len(request.records)
+            await self._dispatch(batch)
+
+    async def _dispatch(self, batch: list[_Request]) -> None:
+        live = [r for r in batch if not r.future.done()]  # callers may have gone away
+        if not live:
+            return
+        loop = asyncio.get_running_loop()
+        records = [record for request in live for record in request.records]
+        try:
+            scored = await loop.run_in_executor(self._executor, self._score, records)
+        except self._pass_through as exc:
+            for request in live:
+                _fail(request, exc)
+            return
+        except self._isolate as exc:
+            if len(live) == 1:
+                _fail(live[0], exc)
+                return
+            # One bad shot must not fail its neighbours: score each request alone.
+            for request in live:
+                try:
+                    alone = await loop.run_in_executor(
+                        self._executor, self._score, list(request.records)
+                    )
+                except Exception as single_exc:
+                    _fail(request, single_exc)
+                else:
+                    _resolve(request, alone)
+            return
+        start = 0
+        for request in live:
+            end = start + len(request.records)
+            _resolve(request, Scored(scored.probabilities[start:end], scored.model_version))
+            start = end
+
+
+def _resolve(request: _Request, scored: Scored) -> None:
+    if not request.future.done():
+        request.future.set_result(scored)
+
+
+def _fail(request: _Request, exc: BaseException) -> None:
+    if not request.future.done():
+        request.future.set_exception(exc)

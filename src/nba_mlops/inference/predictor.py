@@ -1,0 +1,336 @@
+"""The champion in memory: load it from the registry, score shots, follow the alias.
+
+``Predictor`` holds one :class:`LoadedModel` reference. A reload loads the new version
+completely (model, metrics, players) in a thread and only then replaces the reference,
+so a request is scored by the old or the new model, never by a half-loaded one. Scoring
+goes through a :class:`~nba_mlops.inference.microbatch.MicroBatcher`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from nba_mlops.config import Settings
+from nba_mlops.inference.microbatch import MicroBatcher, Record, Scored
+from nba_mlops.log import get_logger
+from nba_mlops.monitoring import metrics
+
+logger = get_logger(__name__)
+
+CHAMPION_ALIAS = "champion"
+PLAYERS_ARTIFACT = "players.json"
+REFERENCE_ARTIFACT = "reference/shots_reference.parquet"
+HOLDOUT_PREFIX = "holdout_"
+DECISION_THRESHOLD = 0.5
+
+
+class ModelUnavailableError(RuntimeError):
+    """No champion is loaded (none registered yet, or the registry is unreachable)."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``GET /models/current`` tells about the champion served."""
+
+    name: str
+    version: str
+    metrics: dict[str, float]
+    promoted_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One registered model version, fully loaded and ready to score."""
+
+    name: str
+    version: str
+    run_id: str | None
+    model: Any = field(repr=False)
+    metrics: dict[str, float]
+    promoted_at: dt.datetime | None
+    created_at: dt.datetime | None
+    players: list[dict[str, Any]] = field(repr=False)
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(self.name, self.version, dict(self.metrics), self.promoted_at)
+
+    def score(self, records: Sequence[Record]) -> np.ndarray:
+        """Make probabilities of raw canonical shot records (blocking)."""
+        frame = build_model_frame(records)
+        probabilities = self.model.predict_proba(frame)[:, 1]
+        return np.asarray(probabilities, dtype=np.float64)
+
+
+def build_model_frame(records: Sequence[Record]) -> pd.DataFrame:
+    """The model's input frame, built by the feature code shared with training."""
+    from nba_mlops.features.serving import to_model_frame
+
+    return to_model_frame(list(records))
+
+
+# --- registry access (blocking; called from threads) ------------------------------------------
+def _client(settings: Settings) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def champion_version(settings: Settings) -> str | None:
+    """The version the ``champion`` alias points at now, or None when there is none."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client(settings)
+    try:
+        found = client.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS)
+    except MlflowException as exc:
+        if getattr(exc, "error_code", "") in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+            return None
+        raise
+    return str(found.version)
+
+
+def _timestamp(ms: int | None) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC) if ms else None
+
+
+def _promoted_at(tags: dict[str, str], fallback: dt.datetime | None) -> dt.datetime | None:
+    # The registry records every alias move as a decision tag on the version.
+    if tags.get("decision") in {"promoted", "manual", "rollback"} and tags.get("decided_at"):
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(tags["decided_at"])
+    return fallback
+
+
+def load_model_version(settings: Settings, version: str) -> LoadedModel:
+    """Load one registered version with its holdout metrics and players (blocking)."""
+    import mlflow.artifacts
+    import mlflow.sklearn
+
+    client = _client(settings)
+    name = settings.model_name
+    model_version = client.get_model_version(name, version)
+    # Resolve the version's storage location with this client (not MLflow's global URIs,
+    # which another part of the process may point elsewhere), then fetch from there.
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=client.get_model_version_download_uri(name, version),
+        tracking_uri=settings.tracking_uri,
+    )
+    model = mlflow.sklearn.load_model(local)
+    run_id = model_version.run_id
+    run_metrics: dict[str, float] = {}
+    players: list[dict[str, Any]] = []
+    if run_id:
+        run = client.get_run(run_id)
+        run_metrics = {
+            key: float(value)
+            for key, value in run.data.metrics.items()
+            if key.startswith(HOLDOUT_PREFIX)
+        }
+        players = _download_players(client, run_id)
+    created = _timestamp(model_version.creation_timestamp)
+    return LoadedModel(
+        name=name,
+        version=str(model_version.version),
+        run_id=run_id,
+        model=model,
+        metrics=run_metrics,
+        promoted_at=_promoted_at(dict(model_version.tags or {}), created),
+        created_at=created,
+        players=players,
+    )
+
+
+def _download_players(client: Any, run_id: str) -> list[dict[str, Any]]:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = Path(client.download_artifacts(run_id, PLAYERS_ARTIFACT))
+        players = json.loads(path.read_text(encoding="utf-8"))
+    except (MlflowException, OSError, ValueError) as exc:
+        logger.warning("run %s has no readable %s: %s", run_id, PLAYERS_ARTIFACT, exc)
+        return []
+    return [p for p in players if isinstance(p, dict)] if isinstance(players, list) else []
+
+
+def search_players(
+    players: list[dict[str, Any]], q: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Players whose name contains ``q`` (any case), in the artifact's order (most shots first)."""
+    needle = q.casefold() if q else ""
+    found = (p for p in players if needle in str(p.get("player_name", "")).casefold())
+    out = []
+    for player in found:
+        out.append(player)
+        if len(out) >= limit:
+            break
+    return out
+
+
+# --- the in-process predictor -----------------------------------------------------------------
+@dataclass(frozen=True)
+class ReloadOutcome:
+    changed: bool
+    version: str | None
+    previous: str | None
+    message: str
+
+
+class ShotScorer(Protocol):
+    """What the API needs from a predictor, in this process or behind a URL."""
+
+    @property
+    def remote(self) -> bool: ...
+
+    async def start(self, *, watch: bool = True) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def predict(self, records: Sequence[Record]) -> Scored: ...
+
+    async def reload(self, *, force: bool = False) -> ReloadOutcome: ...
+
+    async def model_info(self) -> ModelInfo | None: ...
+
+    async def players(self, q: str | None, limit: int) -> list[dict[str, Any]]: ...
+
+    async def ready(self) -> tuple[bool, str]: ...
+
+
+class Predictor:
+    """Serves the champion in this process and follows the ``champion`` alias."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._current: LoadedModel | None = None
+        self._reload_lock = asyncio.Lock()
+        self._load_lock = threading.Lock()
+        self._batcher = MicroBatcher(
+            self._score_batch,
+            max_size=settings.serving.batch_max_size,
+            max_wait_s=settings.serving.batch_max_wait_ms / 1000.0,
+            pass_through=(ModelUnavailableError,),
+        )
+        self._watcher: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+
+    @property
+    def current(self) -> LoadedModel | None:
+        return self._current
+
+    @property
+    def remote(self) -> bool:
+        return False
+
+    async def start(self, *, watch: bool = True) -> None:
+        self._batcher.start()
+        metrics.set_model(None, None)
+        await self.reload()
+        if watch and self.settings.serving.reload_interval_s > 0:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="reload")
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        await self._batcher.stop()
+
+    async def predict(self, records: Sequence[Record]) -> Scored:
+        if self._current is None:
+            raise ModelUnavailableError(self._unavailable_message())
+        return await self._batcher.submit(records)
+
+    def _unavailable_message(self) -> str:
+        base = f"No model is being served: model '{self.settings.model_name}' has no champion"
+        return f"{base} ({self.last_error})" if self.last_error else f"{base} yet"
+
+    def _score_batch(self, records: list[Record]) -> Scored:
+        model = self._current  # one reference for the whole batch, whatever reloads do
+        if model is None:
+            raise ModelUnavailableError(self._unavailable_message())
+        started = time.perf_counter()
+        probabilities = model.score(records)
+        metrics.observe_batch(len(records), time.perf_counter() - started)
+        labels = (probabilities >= DECISION_THRESHOLD).astype(int).tolist()
+        metrics.count_predictions(labels, model.version)
+        return Scored(probabilities.tolist(), model.version)
+
+    async def reload(self, *, force: bool = False) -> ReloadOutcome:
+        """Load the version the alias points at, if it is not the one served (or ``force``)."""
+        async with self._reload_lock:
+            previous = self._current.version if self._current else None
+            try:
+                version = await asyncio.to_thread(champion_version, self.settings)
+            except Exception as exc:
+                self.last_error = f"model registry unreachable: {exc}"
+                logger.warning("could not read the champion alias: %s", exc)
+                metrics.MODEL_RELOADS.labels(outcome="failure").inc()
+                return ReloadOutcome(False, previous, previous, self.last_error)
+            if version is None:
+                message = (
+                    "no champion registered; keeping the model served"
+                    if previous
+                    else ("no champion registered yet")
+                )
+                return ReloadOutcome(False, previous, previous, message)
+            if version == previous and not force:
+                return ReloadOutcome(False, version, previous, f"version {version} already served")
+            try:
+                loaded = await asyncio.to_thread(self._load, version)
+            except Exception as exc:
+                self.last_error = f"loading version {version} failed: {exc}"
+                logger.exception("loading champion version %s failed", version)
+                metrics.MODEL_RELOADS.labels(outcome="failure").inc()
+                return ReloadOutcome(False, previous, previous, self.last_error)
+            self._current = loaded  # the swap: one reference assignment
+            self.last_error = None
+            metrics.set_model(
+                loaded.name, loaded.version, previous if previous != version else None
+            )
+            metrics.MODEL_RELOADS.labels(outcome="success").inc()
+            logger.info("serving %s version %s (was %s)", loaded.name, version, previous)
+            return ReloadOutcome(True, version, previous, f"now serving version {version}")
+
+    def _load(self, version: str) -> LoadedModel:
+        with self._load_lock:
+            loaded = load_model_version(self.settings, version)
+            # Score one shot before going live: a model that cannot score is not swapped in.
+            loaded.score([{"loc_x": 0, "loc_y": 10}])
+            return loaded
+
+    async def _watch(self) -> None:
+        interval = self.settings.serving.reload_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.reload()
+            except Exception:  # the watcher must outlive any single failure
+                logger.exception("champion reload check failed")
+
+    # Read-only views used by the API ------------------------------------------------------
+    async def model_info(self) -> ModelInfo | None:
+        return self._current.info() if self._current else None
+
+    async def players(self, q: str | None, limit: int) -> list[dict[str, Any]]:
+        model = self._current
+        if model is None:
+            raise ModelUnavailableError(self._unavailable_message())
+        return search_players(model.players, q, limit)
+
+    async def ready(self) -> tuple[bool, str]:
+        if self._current is None:
+            return False, self._unavailable_message()
+        return True, f"model {self._current.name} version {self._current.version} loaded"
