@@ -1,0 +1,101 @@
+"""Dependencies of the routes, each an ``Annotated`` alias (``SessionDep``, ``CurrentUser``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from nba_mlops.api.errors import DATABASE_DOWN
+from nba_mlops.api.services import Services
+from nba_mlops.auth.tokens import InvalidTokenError
+from nba_mlops.auth.users import UserStatus
+from nba_mlops.config import Settings
+from nba_mlops.db.session import DatabaseUnavailableError, is_unavailable
+from nba_mlops.db.writer import PredictionWriter
+from nba_mlops.inference.predictor import ShotScorer
+
+# tokenUrl makes Swagger's "Authorize" button log in through POST /login.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    with services.db.sessions() as session:
+        yield session
+
+
+def get_predictor(services: ServicesDep) -> ShotScorer:
+    return services.predictor
+
+
+def get_writer(services: ServicesDep) -> PredictionWriter:
+    return services.writer
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+PredictorDep = Annotated[ShotScorer, Depends(get_predictor)]
+WriterDep = Annotated[PredictionWriter, Depends(get_writer)]
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers=_BEARER)
+
+
+async def get_current_user(services: ServicesDep, token: TokenDep) -> UserStatus:
+    """The caller behind the bearer token: signed, unexpired, still existing, enabled.
+
+    No database round trip per request: the token is checked in memory and the user's
+    status comes from a cache refreshed every ``serving.user_cache_ttl_s`` seconds.
+    """
+    if not token:
+        raise _unauthorized("Not authenticated: send 'Authorization: Bearer <token>' from /login")
+    try:
+        claims = services.tokens.decode(token)
+    except InvalidTokenError as exc:
+        detail = "Token expired; log in again" if "expired" in str(exc) else "Invalid token"
+        raise _unauthorized(detail) from None
+    fresh, user = services.users.cached(claims.user_id)
+    if not fresh:
+        try:
+            user = await run_in_threadpool(services.users.load, claims.user_id)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise DatabaseUnavailableError(DATABASE_DOWN) from exc
+            raise
+    if user is None or user.username != claims.username:
+        raise _unauthorized("The account of this token no longer exists")
+    if user.disabled:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is disabled")
+    return user
+
+
+CurrentUser = Annotated[UserStatus, Depends(get_current_user)]
+
+
+async def get_current_admin(user: CurrentUser) -> UserStatus:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Administrators only")
+    return user
+
+
+AdminUser = Annotated[UserStatus, Depends(get_current_admin)]

@@ -1,0 +1,127 @@
+"""Every error answer is JSON with a human ``detail``; validation errors also name fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nba_mlops.api.schemas.shots import SHAPE_TAGS
+from nba_mlops.db.session import DatabaseUnavailableError, is_unavailable
+from nba_mlops.inference.predictor import ModelUnavailableError
+from nba_mlops.inference.remote import PredictionServiceUnavailableError
+from nba_mlops.log import get_logger
+
+logger = get_logger(__name__)
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+_RETRY_AFTER_S = "5"
+DATABASE_DOWN = "The database is unavailable; please retry shortly"
+
+
+def field_name(loc: Sequence[Any]) -> str:
+    """``("body", "shots", 3, "raw", "loc_x")`` -> ``"shots[3].loc_x"``."""
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        where = parts.pop(0)
+        if where == "body" and parts and isinstance(parts[0], int):
+            parts.pop(0)  # the character offset of a JSON syntax error
+        if not parts:
+            return "body" if where == "body" else where
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        elif part in SHAPE_TAGS or str(part).startswith("function-"):
+            continue
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error")
+        return f"Malformed JSON ({reason})" if reason else "Malformed JSON"
+    if error.get("type") == "extra_forbidden":
+        return "Unknown field"
+    if error.get("type") == "missing":
+        return "Field required"
+    message = str(error.get("msg", "Invalid value"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message
+
+
+def validation_payload(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    items = [{"field": field_name(e.get("loc", ())), "message": _message(e)} for e in errors]
+    shown = "; ".join(f"{i['field']}: {i['message']}" for i in items[:3])
+    more = f" (and {len(items) - 3} more)" if len(items) > 3 else ""
+    return {"detail": f"Invalid request: {shown}{more}", "errors": items}
+
+
+def invalid_field(field: str, message: str, where: str = "body") -> RequestValidationError:
+    """A validation error raised by an endpoint (e.g. a password shorter than the setting)."""
+    return RequestValidationError([{"loc": (where, field), "msg": message, "type": "value_error"}])
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(validation_payload(list(exc.errors())), status_code=422)
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+def _unavailable(detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail}, status_code=503, headers={"Retry-After": _RETRY_AFTER_S}
+    )
+
+
+async def _model_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return _unavailable(str(exc))
+
+
+async def _service_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return _unavailable(str(exc))
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return _unavailable(str(exc) or DATABASE_DOWN)
+
+
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        return _unavailable(DATABASE_DOWN)
+    logger.error("database error", exc_info=exc)
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        return _unavailable(DATABASE_DOWN)
+    logger.exception("unhandled error", exc_info=exc)
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(ModelUnavailableError, _model_unavailable)
+    app.add_exception_handler(PredictionServiceUnavailableError, _service_unavailable)
+    app.add_exception_handler(DatabaseUnavailableError, _database_unavailable)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,60 @@
+"""The champion served, its players, and (administrators) reloading it now."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from nba_mlops.api.deps import AdminUser, PredictorDep
+from nba_mlops.api.schemas.common import ShortText
+from nba_mlops.api.schemas.models import CurrentModel, PlayerList, ReloadResult
+
+router = APIRouter(tags=["models"])
+
+
+@router.get(
+    "/models/current",
+    summary="The champion being served and its holdout metrics",
+    responses={503: {"description": "No model served"}},
+)
+async def current_model(predictor: PredictorDep) -> CurrentModel:
+    info = await predictor.model_info()
+    if info is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="No model is being served")
+    return CurrentModel(
+        name=info.name, version=info.version, metrics=info.metrics, promoted_at=info.promoted_at
+    )
+
+
+@router.post(
+    "/models/reload",
+    summary="Load the champion now instead of at the next poll (administrators)",
+    responses={403: {"description": "Not an administrator"}},
+)
+async def reload_model(
+    predictor: PredictorDep,
+    admin: AdminUser,
+    force: Annotated[bool, Query(description="Reload even when the version is unchanged")] = False,
+) -> ReloadResult:
+    outcome = await predictor.reload(force=force)
+    return ReloadResult(
+        changed=outcome.changed,
+        version=outcome.version,
+        previous=outcome.previous,
+        message=outcome.message,
+    )
+
+
+@router.get(
+    "/players",
+    summary="Players the champion was trained on, most shots first",
+    responses={503: {"description": "No model served"}},
+)
+async def players(
+    predictor: PredictorDep,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 50,
+    q: Annotated[ShortText | None, Query(description="Part of the player's name")] = None,
+) -> PlayerList:
+    found = await predictor.players(q, limit)
+    return PlayerList.of(found)
