@@ -1,5 +1,6 @@
 import type { Player, SeasonType, ShotRequest } from "./api/types";
 import type { CourtPoint } from "./court/geometry";
+import { formatClock, formatPeriod } from "./format";
 
 /**
  * Action types offered on the page. Values are spelled exactly as in the NBA data the
@@ -37,6 +38,8 @@ export const PERIODS: { value: number; label: string }[] = [
   { value: 4, label: "4th quarter" },
   { value: 5, label: "Overtime" },
   { value: 6, label: "2nd overtime" },
+  { value: 7, label: "3rd overtime" },
+  { value: 8, label: "4th overtime" },
 ];
 
 export type HomeAway = "home" | "away" | "unknown";
@@ -105,8 +108,8 @@ export function buildShotRequest(
 
 /** A short human summary of a context, e.g. "Any player · Q4 2:00 · Jump Shot". */
 export function describeContext(context: ShotContext, player: Player | null): string {
-  const period = context.period > 4 ? (context.period === 5 ? "OT" : `${context.period - 4}OT`) : `Q${context.period}`;
-  const clock = `${context.minutes}:${String(context.seconds).padStart(2, "0")}`;
+  const period = formatPeriod(context.period);
+  const clock = formatClock(context.minutes, context.seconds);
   const label = ACTION_TYPES.find((a) => a.value === context.actionType)?.label ?? context.actionType;
   const where = context.homeAway === "unknown" ? "" : ` · ${context.homeAway}`;
   const season = context.seasonType === "Playoffs" ? " · playoffs" : "";

@@ -38,7 +38,7 @@ const FIELD_LABELS: Record<string, string> = {
 
 /** The last named part of a field path such as `body.shots.3.loc_x`. */
 export function fieldName(path: string | (string | number)[]): string {
-  const parts = Array.isArray(path) ? path.map(String) : path.split(/[.\s/]+/);
+  const parts = Array.isArray(path) ? path.map(String) : path.split(/[.\s/[\]]+/);
   const named = parts.filter((p) => p !== "" && !/^\d+$/.test(p) && p !== "body" && p !== "query");
   return named[named.length - 1] ?? parts.join(".");
 }

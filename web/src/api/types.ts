@@ -76,7 +76,7 @@ export interface Player {
   player_id: number;
   player_name: string;
   team_name: string | null;
-  shots: number;
+  shots: number | null;
 }
 
 export interface Token {

@@ -23,7 +23,7 @@ export function AuthView({ api, notice, onSignedIn }: AuthViewProps) {
   const [now, setNow] = useState(() => Date.now());
   const userId = useId();
   const passId = useId();
-  const passHelpId = useId();
+  const userHelpId = useId();
 
   // Count down a 429's Retry-After so the person sees when they may try again.
   useEffect(() => {
@@ -43,10 +43,6 @@ export function AuthView({ api, notice, onSignedIn }: AuthViewProps) {
     if (busy || waitSeconds > 0) return;
     setError(null);
     setInfo(null);
-    if (mode === "signup" && password.length < 8) {
-      setError("Choose a password of at least 8 characters.");
-      return;
-    }
     setBusy(true);
     try {
       if (mode === "signup") {
@@ -115,10 +111,18 @@ export function AuthView({ api, notice, onSignedIn }: AuthViewProps) {
             autoComplete="username"
             required
             minLength={3}
-            maxLength={64}
+            maxLength={50}
+            pattern="[A-Za-z0-9_.@+\-]+"
+            title="3-50 letters, digits or _ . @ + -"
+            aria-describedby={mode === "signup" ? userHelpId : undefined}
             value={username}
             onChange={(e) => setUsername(e.target.value)}
           />
+          {mode === "signup" && (
+            <p id={userHelpId} className="hint hint--field">
+              3-50 letters, digits or _ . @ + -
+            </p>
+          )}
           <label htmlFor={passId}>Password</label>
           <input
             id={passId}
@@ -126,16 +130,9 @@ export function AuthView({ api, notice, onSignedIn }: AuthViewProps) {
             type="password"
             autoComplete={mode === "login" ? "current-password" : "new-password"}
             required
-            minLength={mode === "signup" ? 8 : undefined}
-            aria-describedby={mode === "signup" ? passHelpId : undefined}
             value={password}
             onChange={(e) => setPassword(e.target.value)}
           />
-          {mode === "signup" && (
-            <p id={passHelpId} className="hint">
-              At least 8 characters.
-            </p>
-          )}
           {error && (
             <p className="notice notice--error" role="alert" data-testid="auth-error">
               {error}

@@ -1,5 +1,5 @@
 import { useId } from "react";
-import { type Domain, legendTicks, rampColor } from "../court/heatmap";
+import { type Domain, legendPosition, legendTicks, rampColor } from "../court/heatmap";
 import { formatPercent } from "../format";
 import { ErrorNotice } from "./ErrorNotice";
 import { Loading } from "./Spinner";
@@ -44,7 +44,7 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
         Heat map
       </h2>
       <p className="muted">Scores every spot on the half court for the shooter and situation chosen.</p>
-      <div className="field-row field-row--tight">
+      <div className="heatmap__controls">
         <fieldset className="segmented" aria-label="Colour the map by">
           {(["probability", "points"] as HeatMode[]).map((m) => (
             <label key={m} className={mode === m ? "is-active" : ""}>
@@ -112,9 +112,11 @@ export function HeatmapPanel(props: HeatmapPanelProps) {
             }}
             aria-hidden="true"
           />
-          <ol className="legend__ticks" aria-label="Colour scale">
-            {legendTicks(state.domain, 5).map((t) => (
-              <li key={t}>{mode === "probability" ? formatPercent(t) : t.toFixed(2)}</li>
+          <ol className="legend__ticks" aria-label="Colour scale, low to high">
+            {legendTicks(state.domain).map((t) => (
+              <li key={t} style={{ left: `${legendPosition(t, state.domain!) * 100}%` }}>
+                {mode === "probability" ? formatPercent(t) : t.toFixed(1)}
+              </li>
             ))}
           </ol>
           <p className="hint">For: {state.drawnFor}</p>

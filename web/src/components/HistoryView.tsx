@@ -115,16 +115,18 @@ function HistoryRow({ item }: { item: StoredPrediction }) {
   const spot = Number.isFinite(x) && Number.isFinite(y) ? describeShot({ x, y }) : null;
   return (
     <tr>
-      <td>{item.prediction_id}</td>
-      <td>{formatDateTime(item.created_at)}</td>
-      <td>{typeof input.player_name === "string" ? input.player_name : "Any player"}</td>
-      <td>{typeof input.action_type === "string" ? input.action_type : "—"}</td>
-      <td>{spot ? `${formatFeet(spot.distanceFt)} · ${spot.value}PT · ${spot.zoneBasic}` : "—"}</td>
-      <td>
+      <td data-label="#">{item.prediction_id}</td>
+      <td data-label="When">{formatDateTime(item.created_at)}</td>
+      <td data-label="Player">{typeof input.player_name === "string" ? input.player_name : "Any player"}</td>
+      <td data-label="Shot">{typeof input.action_type === "string" ? input.action_type : "—"}</td>
+      <td data-label="Spot">{spot ? `${formatFeet(spot.distanceFt)} · ${spot.value}PT · ${spot.zoneBasic}` : "—"}</td>
+      <td data-label="Game">
         {formatPeriod(input.period)} {formatClock(input.minutes_remaining, input.seconds_remaining)}
       </td>
-      <td className="num">{formatPercent(item.probability, 1)}</td>
-      <td>
+      <td data-label="Probability" className="num">
+        {formatPercent(item.probability, 1)}
+      </td>
+      <td data-label="Outcome">
         {item.verified_outcome === null || item.verified_outcome === undefined ? (
           <span className="muted">Not verified</span>
         ) : item.verified_outcome === 1 ? (

@@ -109,7 +109,8 @@ export function ShotContextForm({
           {options.map((p) => (
             <option key={p.player_id} value={p.player_id}>
               {p.player_name}
-              {p.team_name ? ` — ${p.team_name}` : ""} ({p.shots.toLocaleString()} shots)
+              {p.team_name ? ` — ${p.team_name}` : ""}
+              {p.shots ? ` (${p.shots.toLocaleString()} shots)` : ""}
             </option>
           ))}
         </select>
@@ -170,21 +171,6 @@ export function ShotContextForm({
       </div>
 
       <div className="field-row">
-        <fieldset className="field radio-group">
-          <legend className="label">Shooter's team</legend>
-          {(["home", "away", "unknown"] as HomeAway[]).map((value) => (
-            <label key={value} className="radio">
-              <input
-                type="radio"
-                name="home-away"
-                value={value}
-                checked={context.homeAway === value}
-                onChange={() => set({ homeAway: value })}
-              />
-              {value === "home" ? "Home" : value === "away" ? "Away" : "Not set"}
-            </label>
-          ))}
-        </fieldset>
         <div className="field">
           <label htmlFor={ids.season}>Season</label>
           <select
@@ -196,18 +182,37 @@ export function ShotContextForm({
             <option value="Playoffs">Playoffs</option>
           </select>
         </div>
+        <div className="field">
+          <label htmlFor={ids.date}>Game date</label>
+          <input
+            id={ids.date}
+            type="date"
+            min="1996-10-01"
+            value={context.gameDate}
+            aria-describedby={`${ids.date}-hint`}
+            onChange={(e) => set({ gameDate: e.target.value })}
+          />
+          <span id={`${ids.date}-hint`} className="visually-hidden">
+            Optional; sets the season the model assumes. Today when empty.
+          </span>
+        </div>
       </div>
 
-      <div className="field">
-        <label htmlFor={ids.date}>Game date (optional)</label>
-        <input
-          id={ids.date}
-          type="date"
-          min="1996-10-01"
-          value={context.gameDate}
-          onChange={(e) => set({ gameDate: e.target.value })}
-        />
-      </div>
+      <fieldset className="field radio-group">
+        <legend className="label">Shooter's team plays</legend>
+        {(["home", "away", "unknown"] as HomeAway[]).map((value) => (
+          <label key={value} className="radio">
+            <input
+              type="radio"
+              name="home-away"
+              value={value}
+              checked={context.homeAway === value}
+              onChange={() => set({ homeAway: value })}
+            />
+            {value === "home" ? "At home" : value === "away" ? "Away" : "Not set"}
+          </label>
+        ))}
+      </fieldset>
     </fieldset>
   );
 }

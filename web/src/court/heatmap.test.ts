@@ -63,7 +63,19 @@ describe("colour scale", () => {
     expect(colorFor(0.7, d)).toBe(rampColor(1));
   });
 
-  it("spaces legend ticks evenly", () => {
-    expect(legendTicks({ min: 0, max: 1 }, 5)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+  it("puts legend ticks on round values", () => {
+    expect(legendTicks({ min: 0, max: 1 })).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(legendTicks({ min: 0, max: 0.7 })).toEqual([0, 0.2, 0.4, 0.6]);
+    expect(legendTicks({ min: 0.3, max: 0.65 })).toEqual([0.3, 0.4, 0.5, 0.6]);
+    expect(legendTicks({ min: 0.2, max: 1.9 })).toEqual([0.5, 1, 1.5]);
+    for (const d of [{ min: 0.25, max: 0.4 }, { min: 0, max: 2.1 }, { min: 0.1, max: 0.15 }]) {
+      const ticks = legendTicks(d);
+      expect(ticks.length).toBeGreaterThanOrEqual(2);
+      expect(ticks.length).toBeLessThanOrEqual(6);
+      for (const t of ticks) {
+        expect(t).toBeGreaterThanOrEqual(d.min - 1e-9);
+        expect(t).toBeLessThanOrEqual(d.max + 1e-9);
+      }
+    }
   });
 });

@@ -79,7 +79,7 @@ export function niceDomain(values: number[], unit: number): Domain {
 }
 
 function round6(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
+  return Math.round(v * 1e6) / 1e6 + 0; // + 0 turns -0 into 0
 }
 
 /** Colour for a value within a domain. */
@@ -87,10 +87,20 @@ export function colorFor(value: number, domain: Domain): string {
   return rampColor((value - domain.min) / (domain.max - domain.min));
 }
 
-/** `count` evenly spaced legend values from min to max. */
-export function legendTicks(domain: Domain, count = 5): number[] {
-  if (count < 2) return [domain.min];
-  return Array.from({ length: count }, (_, i) =>
-    round6(domain.min + ((domain.max - domain.min) * i) / (count - 1)),
-  );
+/** Legend values at a round step (…, 0.05, 0.1, 0.2, 0.25, 0.5, 1, …) inside the domain, 3 to 6 of them. */
+export function legendTicks(domain: Domain): number[] {
+  const span = domain.max - domain.min;
+  if (!(span > 0)) return [domain.min];
+  const magnitude = 10 ** Math.floor(Math.log10(span));
+  const steps = [0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5].map((m) => m * magnitude);
+  const step = steps.find((s) => span / s <= 5) ?? span;
+  const first = Math.ceil(domain.min / step - 1e-9) * step;
+  const ticks: number[] = [];
+  for (let t = first; t <= domain.max + 1e-9; t += step) ticks.push(round6(t));
+  return ticks;
+}
+
+/** Where a value sits along the legend bar, 0..1. */
+export function legendPosition(value: number, domain: Domain): number {
+  return (value - domain.min) / (domain.max - domain.min);
 }
