@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import platform
 import resource
 import shutil
@@ -18,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-import os
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,8 +80,9 @@ def _big_file(data: Path, home: Path, seasons: int) -> None:
     files = sorted(data.glob("*.csv.gz"))[-seasons:]
     first = True
     for f in files:
-        pd.read_csv(f).to_csv(home / "big.csv", mode="w" if first else "a", header=first,
-                              index=False)
+        pd.read_csv(f).to_csv(
+            home / "big.csv", mode="w" if first else "a", header=first, index=False
+        )
         first = False
 
 
@@ -99,26 +99,33 @@ def main() -> None:
     _big_file(args.data, home, args.score_seasons)
     results.append(_run("predict_batch", home, args.data))
 
-    print(f"\nmachine: {platform.node()} {os.cpu_count()} cores, python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d')}")
+    print(
+        f"\nmachine: {platform.node()} {os.cpu_count()} cores, python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
     print("\n| stage | wall s | peak RSS MB | detail |\n|---|---:|---:|---|")
     for r in results:
-        detail = {k: v for k, v in r.items()
-                  if k in ("rows", "new", "quarantined", "rows_per_s")}
+        detail = {k: v for k, v in r.items() if k in ("rows", "new", "quarantined", "rows_per_s")}
         print(f"| {r['stage']} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {detail} |")
     total = sum(r["seconds"] for r in results[:2])
     print(f"\ningest + train: {total:.0f} s")
     train = results[1]
-    print("\n| model | holdout log loss | AUC | accuracy | Brier | ECE | without context log loss |")
+    print(
+        "\n| model | holdout log loss | AUC | accuracy | Brier | ECE | without context log loss |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     const, dist = train["baselines"]
     for name, m in (("constant make rate", const), ("logistic on distance", dist)):
-        print(f"| {name} | {m['log_loss']:.4f} | {m['roc_auc']:.3f} | {m['accuracy']:.3f} | "
-              f"{m['brier']:.4f} | {m['ece']:.4f} | |")
+        print(
+            f"| {name} | {m['log_loss']:.4f} | {m['roc_auc']:.3f} | {m['accuracy']:.3f} | "
+            f"{m['brier']:.4f} | {m['ece']:.4f} | |"
+        )
     for family, val, hold, bare, secs in train["candidates"]:
-        print(f"| {family} (val {val:.4f}, {secs:.0f} s) | {hold['log_loss']:.4f} | "
-              f"{hold['roc_auc']:.3f} | {hold['accuracy']:.3f} | {hold['brier']:.4f} | "
-              f"{hold['ece']:.4f} | {bare['log_loss']:.4f} |")
+        print(
+            f"| {family} (val {val:.4f}, {secs:.0f} s) | {hold['log_loss']:.4f} | "
+            f"{hold['roc_auc']:.3f} | {hold['accuracy']:.3f} | {hold['brier']:.4f} | "
+            f"{hold['ece']:.4f} | {bare['log_loss']:.4f} |"
+        )
     print("\n" + train["report"])
 
 

@@ -20,12 +20,34 @@ from nba_mlops.training.train import TrainingReport, train
 
 logger = get_logger(__name__)
 Progress = Callable[[str], None]
+# What training reads from the store; names and teams only feed the players list.
+TRAINING_COLUMNS = [
+    "game_id",
+    "game_event_id",
+    "player_id",
+    "player_name",
+    "team_name",
+    "period",
+    "minutes_remaining",
+    "seconds_remaining",
+    "action_type",
+    "shot_type",
+    "shot_zone_basic",
+    "shot_zone_area",
+    "shot_zone_range",
+    "loc_x",
+    "loc_y",
+    "shot_made_flag",
+    "season_type",
+    "season_start_year",
+    "is_home",
+]
 
 
 def load_training_shots(settings: Settings) -> tuple[pd.DataFrame, str]:
     """Every shot in the store and the data version it represents."""
     store = ShotStore(settings)
-    shots = store.read()
+    shots = store.read(columns=TRAINING_COLUMNS)
     if shots.empty:
         raise LookupError(
             f"the shot store under {settings.shots_dir} is empty: run `nba-mlops ingest` first"
@@ -38,7 +60,11 @@ def run_training(settings: Settings, progress: Progress | None = None) -> Traini
     with stage(logger, "load shots"):
         shots, version = load_training_shots(settings)
         logger.info("read %d shots from the store (data version %s)", len(shots), version[:12])
-    return train(settings, shots, version, progress=progress)
+    # Hand the frame over without keeping a reference in this frame, so training can
+    # free the raw shots once it has derived what it needs from them.
+    box = [shots]
+    del shots
+    return train(settings, box.pop(), version, progress=progress)
 
 
 def run_ingest(

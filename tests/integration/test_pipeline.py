@@ -37,7 +37,9 @@ def test_pipeline_registers_promotes_and_scores(trained_settings: Settings) -> N
     assert run.data.tags["code_version"]
     artifacts = {a.path for a in client.list_artifacts(champion[0].run_id or "")}
     assert {"players.json", "reference"} <= artifacts
-    model_info = mlflow.models.get_model_info(f"models:/{settings.model_name}/{champion[0].version}")
+    model_info = mlflow.models.get_model_info(
+        f"models:/{settings.model_name}/{champion[0].version}"
+    )
     assert model_info.signature is not None
     assert "loc_x" in model_info.signature.inputs.input_names()
 
@@ -47,7 +49,9 @@ def test_pipeline_registers_promotes_and_scores(trained_settings: Settings) -> N
     assert {"make_probability", "prediction", "model_version"} <= set(scored.columns)
     assert scored["make_probability"].between(0, 1).all()
     assert (scored["model_version"] == champion[0].version).all()
-    log = [json.loads(line) for line in (settings.home / "promotions.jsonl").read_text().splitlines()]
+    log = [
+        json.loads(line) for line in (settings.home / "promotions.jsonl").read_text().splitlines()
+    ]
     assert {entry["decision"] for entry in log} == {"promoted", "rejected"}
     assert (settings.log_dir / "nba-mlops.log").read_text().count("finished in") >= 3
 
@@ -77,8 +81,9 @@ def test_a_retrain_without_new_data_keeps_the_champion(fresh_trained_settings: S
     assert newest.tags["evidence.champion_holdout_log_loss"] != "None"
 
 
-def test_models_promote_and_rollback_by_hand(fresh_trained_settings: Settings,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_models_promote_and_rollback_by_hand(
+    fresh_trained_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = fresh_trained_settings
     monkeypatch.setenv("NBA_MLOPS_HOME", str(settings.home))
     from nba_mlops.config import get_settings
@@ -87,8 +92,9 @@ def test_models_promote_and_rollback_by_hand(fresh_trained_settings: Settings,
     runner = CliRunner()
     client = registry.configure_mlflow(settings)
     champion = registry.champion_version(client, settings.model_name)
-    other = next(v.version for v in registry.list_versions(client, settings.model_name)
-                 if not v.is_champion)
+    other = next(
+        v.version for v in registry.list_versions(client, settings.model_name) if not v.is_champion
+    )
     result = runner.invoke(app, ["models", "promote", str(other), "--reason", "test"])
     assert result.exit_code == 0, result.output
     assert registry.champion_version(client, settings.model_name) == other
@@ -103,8 +109,9 @@ def test_models_promote_and_rollback_by_hand(fresh_trained_settings: Settings,
     get_settings.cache_clear()
 
 
-def test_predict_batch_reports_rows_it_cannot_score(trained_settings: Settings,
-                                                    tmp_path: Path) -> None:
+def test_predict_batch_reports_rows_it_cannot_score(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
     from nba_mlops.inference.batch import predict_batch
 
     raw = pd.read_csv(bundled_sample_path(), nrows=50)

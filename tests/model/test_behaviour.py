@@ -50,7 +50,9 @@ def test_probabilities_are_valid_and_deterministic(champion_model: Any) -> None:
     shots = [
         _shot(loc_x=int(x), loc_y=int(y), period=int(p))
         for x, y, p in zip(
-            rng.integers(-250, 251, 200), rng.integers(-40, 400, 200), rng.integers(1, 6, 200),
+            rng.integers(-250, 251, 200),
+            rng.integers(-40, 400, 200),
+            rng.integers(1, 6, 200),
             strict=True,
         )
     ]

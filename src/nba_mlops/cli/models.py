@@ -8,8 +8,9 @@ from mlflow.exceptions import MlflowException
 from nba_mlops.cli.app import app
 from nba_mlops.cli.console import fail, out, prepare, summary
 
-models_app = typer.Typer(help="Registered model versions and the champion alias.",
-                         no_args_is_help=True)
+models_app = typer.Typer(
+    help="Registered model versions and the champion alias.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 
 
@@ -24,8 +25,19 @@ def list_command() -> None:
     client = registry.configure_mlflow(settings)
     versions = registry.list_versions(client, settings.model_name)
     table = Table(title=f"registered model {settings.model_name}")
-    for column in ("version", "family", "created", "log loss", "no-context", "AUC",
-                   "accuracy", "ECE", "alias", "decision", "reason"):
+    for column in (
+        "version",
+        "family",
+        "created",
+        "log loss",
+        "no-context",
+        "AUC",
+        "accuracy",
+        "ECE",
+        "alias",
+        "decision",
+        "reason",
+    ):
         table.add_column(column, overflow="fold")
     for v in versions:
         m = v.metrics
@@ -44,8 +56,7 @@ def list_command() -> None:
         )
     out.print(table)
     champion = next((v.version for v in versions if v.is_champion), None)
-    summary(f"{len(versions)} versions; champion: "
-            f"{'v' + str(champion) if champion else 'none'}")
+    summary(f"{len(versions)} versions; champion: {'v' + str(champion) if champion else 'none'}")
 
 
 @models_app.command("promote")

@@ -52,7 +52,9 @@ def evaluate_command(
     for metric in ("log_loss", "brier", "roc_auc", "accuracy", "ece"):
         table.add_column(metric, justify="right")
     for name, metrics in result.rows_by_model().items():
-        table.add_row(name, *(f"{metrics[m]:.4f}" for m in ("log_loss", "brier", "roc_auc",
-                                                           "accuracy", "ece")))
+        table.add_row(
+            name,
+            *(f"{metrics[m]:.4f}" for m in ("log_loss", "brier", "roc_auc", "accuracy", "ece")),
+        )
     out.print(table)
     summary(result.summary())

@@ -91,16 +91,19 @@ def _prior_counts(
     groups = ordered.groupby(keys, sort=False, observed=True, dropna=False)
     att_before_shot = groups.cumcount().to_numpy(dtype="float64")
     made_before_shot = (
-        pd.Series(made, index=ordered.index).groupby([ordered[k] for k in keys], sort=False,
-                                                     observed=True, dropna=False).cumsum()
+        pd.Series(made, index=ordered.index)
+        .groupby([ordered[k] for k in keys], sort=False, observed=True, dropna=False)
+        .cumsum()
         .to_numpy()
         - made
     )
-    frame = pd.DataFrame(
-        {"att": att_before_shot, "made": made_before_shot}, index=ordered.index
+    frame = pd.DataFrame({"att": att_before_shot, "made": made_before_shot}, index=ordered.index)
+    by_game = frame.groupby(
+        [*(ordered[k] for k in keys), pd.Series(game_key, index=ordered.index)],
+        sort=False,
+        observed=True,
+        dropna=False,
     )
-    by_game = frame.groupby([*(ordered[k] for k in keys), pd.Series(game_key, index=ordered.index)],
-                            sort=False, observed=True, dropna=False)
     att_before_game = by_game["att"].transform("first").to_numpy()
     made_before_game = by_game["made"].transform("first").to_numpy()
     return att_before_shot, made_before_shot, att_before_game, made_before_game

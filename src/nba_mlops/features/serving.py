@@ -36,8 +36,10 @@ def to_model_frame(
     records: Sequence[Mapping[str, Any]] | pd.DataFrame, today: dt.date | None = None
 ) -> pd.DataFrame:
     """Raw canonical shot fields in, a frame with exactly ``MODEL_INPUT_COLUMNS`` out."""
-    frame = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(
-        list(records)
+    frame = (
+        records.copy()
+        if isinstance(records, pd.DataFrame)
+        else pd.DataFrame.from_records(list(records))
     )
     n = len(frame)
     for column, default in DEFAULTS.items():
@@ -56,7 +58,9 @@ def to_model_frame(
     }
     for column, values in derived.items():
         given = frame[column] if column in frame else pd.Series([None] * n, index=frame.index)
-        frame[column] = given.astype("object").where(given.notna(), pd.Series(values, index=frame.index))
+        frame[column] = given.astype("object").where(
+            given.notna(), pd.Series(values, index=frame.index)
+        )
 
     if "season_start_year" not in frame or frame["season_start_year"].isna().any():
         day = today or dt.date.today()
@@ -91,7 +95,13 @@ def to_model_frame(
         out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
     for column in ("player_id", "is_home", *CONTEXT_COLUMNS):
         out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
-    for column in ("action_type", "shot_type", "shot_zone_basic", "shot_zone_area",
-                   "shot_zone_range", "season_type"):
+    for column in (
+        "action_type",
+        "shot_type",
+        "shot_zone_basic",
+        "shot_zone_area",
+        "shot_zone_range",
+        "season_type",
+    ):
         out[column] = out[column].astype("object")
     return out

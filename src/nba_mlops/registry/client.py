@@ -125,8 +125,14 @@ def record_decision(
     for key, value in tags.items():
         client.set_model_version_tag(name, str(version), key, value[:5000])
     settings.home.mkdir(parents=True, exist_ok=True)
-    entry = {"at": now, "model": name, "version": version, "decision": decision,
-             "reason": reason, **evidence}
+    entry = {
+        "at": now,
+        "model": name,
+        "version": version,
+        "decision": decision,
+        "reason": reason,
+        **evidence,
+    }
     with (settings.home / "promotions.jsonl").open("a", encoding="utf-8") as log:
         log.write(json.dumps(entry, default=str) + "\n")
 

@@ -13,7 +13,9 @@ PROBABILITY_CLIP = 1e-6
 METRIC_NAMES = ("log_loss", "brier", "roc_auc", "accuracy", "ece")
 
 
-def expected_calibration_error(y_true: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:
+def expected_calibration_error(
+    y_true: np.ndarray, probability: np.ndarray, bins: int = 10
+) -> float:
     """Mean gap between predicted and observed make rate over equal-width bins, weighted."""
     y = np.asarray(y_true, dtype="float64")
     p = np.asarray(probability, dtype="float64")
@@ -53,7 +55,8 @@ class Baselines:
 def _distance(shots: pd.DataFrame) -> np.ndarray:
     x = shots["loc_x"].to_numpy(dtype="float64")
     y = shots["loc_y"].to_numpy(dtype="float64")
-    return (np.hypot(x, y) / 10.0).reshape(-1, 1)
+    distance: np.ndarray = (np.hypot(x, y) / 10.0).reshape(-1, 1)
+    return distance
 
 
 def baselines(train: pd.DataFrame, holdout: pd.DataFrame, target: str) -> Baselines:
@@ -63,7 +66,5 @@ def baselines(train: pd.DataFrame, holdout: pd.DataFrame, target: str) -> Baseli
     rate = float(y_train.mean())
     constant = classification_metrics(y_holdout, np.full(len(y_holdout), rate))
     model = LogisticRegression(max_iter=200).fit(_distance(train), y_train)
-    distance_only = classification_metrics(
-        y_holdout, model.predict_proba(_distance(holdout))[:, 1]
-    )
+    distance_only = classification_metrics(y_holdout, model.predict_proba(_distance(holdout))[:, 1])
     return Baselines(constant=constant, distance_only=distance_only)

@@ -70,4 +70,6 @@ def evaluate_version(
         y, model.predict_proba(model_input(split.holdout, with_context=False))[:, 1]
     )
     base = baselines(pd.concat([split.train, split.validation]), split.holdout, TARGET)
-    return Evaluation(version, split.holdout_season, len(split.holdout), with_context, without, base)
+    return Evaluation(
+        version, split.holdout_season, len(split.holdout), with_context, without, base
+    )

@@ -17,7 +17,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
-from mlflow.types.schema import ColSpec, Schema
+from mlflow.types.schema import ColSpec, Schema, TensorSpec
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
@@ -34,7 +34,7 @@ from nba_mlops.registry import client as registry
 from nba_mlops.registry.promotion import Decision, decide_promotion
 from nba_mlops.training.evaluate import Baselines, baselines, classification_metrics
 from nba_mlops.training.models import FAMILIES
-from nba_mlops.training.splits import TimeSplit, time_split
+from nba_mlops.training.splits import time_split
 from nba_mlops.training.tune import tune
 
 logger = get_logger(__name__)
@@ -112,9 +112,16 @@ def model_input(shots: pd.DataFrame, *, with_context: bool = True) -> pd.DataFra
 
 def _signature(example: pd.DataFrame, probability: np.ndarray) -> Any:
     signature = infer_signature(example, probability)
-    optional = {*CONTEXT_COLUMNS, "player_id", "is_home", "shot_type", "shot_zone_basic",
-                "shot_zone_area", "shot_zone_range"}
-    inputs = [
+    optional = {
+        *CONTEXT_COLUMNS,
+        "player_id",
+        "is_home",
+        "shot_type",
+        "shot_zone_basic",
+        "shot_zone_area",
+        "shot_zone_range",
+    }
+    inputs: list[ColSpec | TensorSpec] = [
         ColSpec(spec.type, spec.name, required=spec.name not in optional)
         for spec in signature.inputs.inputs
     ]
@@ -127,7 +134,7 @@ def _players(shots: pd.DataFrame) -> list[dict[str, Any]]:
     counts = shots["player_id"].value_counts()
     return [
         {
-            "player_id": int(pid),
+            "player_id": int(str(pid)),
             "player_name": str(latest.at[pid, "player_name"]),
             "team_name": str(latest.at[pid, "team_name"]),
             "shots": int(n),
@@ -137,7 +144,7 @@ def _players(shots: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _fit_candidate(
-    name: str, settings: Settings, split: TimeSplit, frames: dict[str, Any], progress: Progress
+    name: str, settings: Settings, method: str, frames: dict[str, Any], progress: Progress
 ) -> Candidate:
     family = FAMILIES[name]
     cfg = settings.training
@@ -168,7 +175,6 @@ def _fit_candidate(
     )["log_loss"]
     pipeline = Pipeline([("features", frames["features"]), ("model", estimator)])
     progress(f"{name}: calibrating")
-    method = "isotonic" if len(split.validation) >= 20_000 else "sigmoid"
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
     calibrated.fit(frames["val_input"], frames["y_val"])
     holdout = classification_metrics(
@@ -217,7 +223,9 @@ def _log_candidate(
         mlflow.log_params({f"param_{k}": v for k, v in candidate.params.items()})
         mlflow.log_params(report_bits["split_params"])
         metrics = {f"holdout_{k}": v for k, v in candidate.holdout.items()}
-        metrics |= {f"holdout_nocontext_{k}": v for k, v in candidate.holdout_without_context.items()}
+        metrics |= {
+            f"holdout_nocontext_{k}": v for k, v in candidate.holdout_without_context.items()
+        }
         metrics |= {f"baseline_{k}": v for k, v in report_bits["baseline_metrics"].items()}
         metrics["validation_log_loss"] = candidate.validation_log_loss
         metrics["fit_seconds"] = candidate.fit_seconds
@@ -235,8 +243,9 @@ def _log_candidate(
         candidate.run_id = run.info.run_id
         candidate.version = int(info.registered_model_version)
     client = mlflow.MlflowClient()
-    client.set_model_version_tag(settings.model_name, str(candidate.version), "family",
-                                 candidate.family)
+    client.set_model_version_tag(
+        settings.model_name, str(candidate.version), "family", candidate.family
+    )
 
 
 def score_champion(settings: Settings, holdout_input: pd.DataFrame, y: np.ndarray) -> float | None:
@@ -266,9 +275,19 @@ def train(
         say("computing shooter skill and sequence context")
         latest = int(shots["season_start_year"].max())
         zone_rates = league_zone_rates(shots[shots["season_start_year"] < latest])
-        shots = add_shot_context(shots, zone_rates)
-        split = time_split(shots)
+        split = time_split(add_shot_context(shots, zone_rates))
+        del shots  # the split holds everything still needed
         logger.info("split: %s", split.describe())
+        seen = pd.concat([split.train, split.validation])
+        base = baselines(seen, split.holdout, TARGET)
+        players = _players(seen)
+        del seen
+        reference = split.train.sample(min(REFERENCE_ROWS, len(split.train)), random_state=cfg.seed)
+        logger.info(
+            "baselines on the holdout: constant log loss %.4f, distance-only %.4f",
+            base.constant["log_loss"],
+            base.distance_only["log_loss"],
+        )
         rng = np.random.default_rng(cfg.seed)
         train_input = model_input(split.train)
         blank = rng.random(len(train_input)) < SEQUENCE_DROPOUT
@@ -276,10 +295,12 @@ def train(
         y_train = split.train[TARGET].to_numpy(dtype="int64")
         features = ShotFeatures(rare_action_min_count=cfg.rare_action_min_count)
         features.fit(train_input, y_train)
+        x_train = features.transform(train_input)
+        del train_input
         val_input = model_input(split.validation)
         frames: dict[str, Any] = {
             "features": features,
-            "x_train": features.transform(train_input),
+            "x_train": x_train,
             "y_train": y_train,
             "val_input": val_input,
             "x_val": features.transform(val_input),
@@ -288,19 +309,23 @@ def train(
             "holdout_bare": model_input(split.holdout, with_context=False),
             "y_holdout": split.holdout[TARGET].to_numpy(dtype="int64"),
         }
-        base = baselines(pd.concat([split.train, split.validation]), split.holdout, TARGET)
-        logger.info(
-            "baselines on the holdout: constant log loss %.4f, distance-only %.4f",
-            base.constant["log_loss"],
-            base.distance_only["log_loss"],
-        )
+        del x_train
+        described = split.describe()
+        holdout_season, validation_season = split.holdout_season, split.validation_season
+        rows = {
+            "train": len(split.train),
+            "validation": len(split.validation),
+            "holdout": len(split.holdout),
+        }
+        calibration = "isotonic" if rows["validation"] >= 20_000 else "sigmoid"
+        del split
 
     candidates: list[Candidate] = []
     for name in cfg.families:
         if name not in FAMILIES:
             raise ValueError(f"unknown model family {name!r}; known: {sorted(FAMILIES)}")
         with stage(logger, f"train {name}"):
-            candidates.append(_fit_candidate(name, settings, split, frames, say))
+            candidates.append(_fit_candidate(name, settings, calibration, frames, say))
 
     challenger = min(candidates, key=lambda c: c.validation_log_loss)
     say("logging candidates to MLflow")
@@ -317,21 +342,17 @@ def train(
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = Path(tmp)
         (artifacts / "reference").mkdir()
-        reference = split.train.sample(
-            min(REFERENCE_ROWS, len(split.train)), random_state=cfg.seed
-        )
         reference.to_parquet(artifacts / "reference" / "shots_reference.parquet", index=False)
-        players = _players(pd.concat([split.train, split.validation]))
         (artifacts / "players.json").write_text(json.dumps(players), encoding="utf-8")
         bits = {
             "data_version": data_version,
             "code_version": code_version(),
-            "holdout_season": split.holdout_season,
+            "holdout_season": holdout_season,
             "split_params": {
-                "train_rows": len(split.train),
-                "validation_rows": len(split.validation),
-                "holdout_rows": len(split.holdout),
-                "validation_season": split.validation_season or "tail",
+                "train_rows": rows["train"],
+                "validation_rows": rows["validation"],
+                "holdout_rows": rows["holdout"],
+                "validation_season": validation_season or "tail",
                 "seed": cfg.seed,
             },
             "baseline_metrics": {f"constant_{k}": v for k, v in base.constant.items()}
@@ -345,7 +366,7 @@ def train(
                 _log_candidate(settings, candidate, bits, artifacts)
 
     evidence = {
-        "holdout_season": split.holdout_season,
+        "holdout_season": holdout_season,
         "challenger_holdout_log_loss": round(challenger.holdout["log_loss"], 6),
         "champion_holdout_log_loss": None if champion_loss is None else round(champion_loss, 6),
         "constant_baseline_log_loss": round(base.constant["log_loss"], 6),
@@ -373,7 +394,7 @@ def train(
     champion = registry.champion_version(client, settings.model_name)
     report = TrainingReport(
         data_version=data_version,
-        split=split.describe(),
+        split=described,
         baselines=base,
         candidates=candidates,
         challenger=challenger,

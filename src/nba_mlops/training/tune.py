@@ -22,7 +22,9 @@ class TuningResult:
     trials: int
 
 
-def _sample(x: pd.DataFrame, y: np.ndarray, rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+def _sample(
+    x: pd.DataFrame, y: np.ndarray, rows: int, seed: int
+) -> tuple[pd.DataFrame, np.ndarray]:
     if rows <= 0 or len(x) <= rows:
         return x, y
     index = np.sort(np.random.default_rng(seed).choice(len(x), size=rows, replace=False))
@@ -58,9 +60,7 @@ def tune(
         return loss
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed)
-    )
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.enqueue_trial(family.defaults)
     study.optimize(objective, n_trials=max(trials, 1))
     best = dict(study.best_params)

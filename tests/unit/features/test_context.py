@@ -9,8 +9,15 @@ import pytest
 from nba_mlops.features.context import SMOOTHING_ATTEMPTS, add_shot_context
 
 
-def _shot(game: int, event: int, made: int, player: int = 1, zone: str = "Mid-Range",
-          season: int = 2020, minutes: int = 5) -> dict[str, object]:
+def _shot(
+    game: int,
+    event: int,
+    made: int,
+    player: int = 1,
+    zone: str = "Mid-Range",
+    season: int = 2020,
+    minutes: int = 5,
+) -> dict[str, object]:
     return {
         "game_id": game,
         "game_event_id": event,
@@ -53,8 +60,11 @@ def test_skill_uses_earlier_games_only() -> None:
 def test_a_shots_own_outcome_never_changes_its_features() -> None:
     rng = np.random.default_rng(0)
     shots = pd.DataFrame(
-        [_shot(g, e, int(rng.random() < 0.5), player=int(rng.integers(1, 4)),
-               minutes=11 - e) for g in range(1, 8) for e in range(1, 10)]
+        [
+            _shot(g, e, int(rng.random() < 0.5), player=int(rng.integers(1, 4)), minutes=11 - e)
+            for g in range(1, 8)
+            for e in range(1, 10)
+        ]
     )
     base = add_shot_context(shots, ZONE_RATES).set_index(["game_id", "game_event_id"])
     flipped = shots.copy()
@@ -62,8 +72,14 @@ def test_a_shots_own_outcome_never_changes_its_features() -> None:
     flipped.loc[target, "shot_made_flag"] = 1 - flipped.loc[target, "shot_made_flag"]
     out = add_shot_context(flipped, ZONE_RATES).set_index(["game_id", "game_event_id"])
     key = (shots.loc[target, "game_id"], shots.loc[target, "game_event_id"])
-    context = ["player_prior_pct", "player_zone_prior_pct", "player_action_prior_pct",
-               "player_season_prior_pct", "game_prior_makes", "prev_shot_made"]
+    context = [
+        "player_prior_pct",
+        "player_zone_prior_pct",
+        "player_action_prior_pct",
+        "player_season_prior_pct",
+        "game_prior_makes",
+        "prev_shot_made",
+    ]
     assert base.loc[key, context].tolist() == pytest.approx(out.loc[key, context].tolist())
     # earlier shots are untouched as well
     earlier = base.index[: base.index.get_loc(key)]

@@ -12,9 +12,17 @@ from nba_mlops.features.transformers import FEATURE_NAMES, OTHER_ACTION, ShotFea
 
 def _records(n: int, player: int, action: str, x: int = 0, y: int = 50) -> list[dict[str, object]]:
     return [
-        {"loc_x": x, "loc_y": y, "period": 2, "minutes_remaining": 3, "seconds_remaining": 10,
-         "action_type": action, "player_id": player, "season_type": "Regular Season",
-         "game_date": "2022-01-05"}
+        {
+            "loc_x": x,
+            "loc_y": y,
+            "period": 2,
+            "minutes_remaining": 3,
+            "seconds_remaining": 10,
+            "action_type": action,
+            "player_id": player,
+            "season_type": "Regular Season",
+            "game_date": "2022-01-05",
+        }
         for _ in range(n)
     ]
 
@@ -60,8 +68,9 @@ def test_fit_needs_outcomes() -> None:
 
 
 def test_serving_frame_derives_shot_type_zones_and_season() -> None:
-    frame = to_model_frame([{"loc_x": 0, "loc_y": 260, "game_date": "2023-03-01"},
-                            {"loc_x": -230, "loc_y": 10}])
+    frame = to_model_frame(
+        [{"loc_x": 0, "loc_y": 260, "game_date": "2023-03-01"}, {"loc_x": -230, "loc_y": 10}]
+    )
     assert list(frame["shot_type"]) == ["3PT Field Goal", "3PT Field Goal"]
     assert frame["shot_zone_basic"].iloc[0] == "Above the Break 3"
     assert frame["shot_zone_basic"].iloc[1] == "Left Corner 3"
@@ -71,8 +80,17 @@ def test_serving_frame_derives_shot_type_zones_and_season() -> None:
 
 
 def test_serving_frame_keeps_given_fields() -> None:
-    frame = to_model_frame([{"loc_x": 0, "loc_y": 10, "shot_type": "2PT Field Goal",
-                             "is_home": True, "season_start_year": 2010}])
+    frame = to_model_frame(
+        [
+            {
+                "loc_x": 0,
+                "loc_y": 10,
+                "shot_type": "2PT Field Goal",
+                "is_home": True,
+                "season_start_year": 2010,
+            }
+        ]
+    )
     assert frame["is_home"].iloc[0] == 1.0
     assert frame["season_start_year"].iloc[0] == 2010
     assert isinstance(frame, pd.DataFrame)

@@ -1,0 +1,43 @@
+"""Fixtures shared across the suite."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nba_mlops.config import Settings, bundled_sample_path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def quick_settings(home: Path) -> Settings:
+    """Settings for a test home: a short search so a training run takes seconds."""
+    settings = Settings(home=home)
+    settings.training.tuning_trials = 3
+    settings.training.tuning_rows = 20_000
+    return settings
+
+
+@pytest.fixture(scope="session")
+def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A home where the whole pipeline ran once on the bundled sample: store, MLflow
+    registry with a champion, batch predictions. Shared by the session: read it, don't
+    change it (use ``fresh_trained_settings`` for that)."""
+    from nba_mlops.log import setup_logging
+    from nba_mlops.pipeline import run_pipeline
+
+    settings = quick_settings(tmp_path_factory.mktemp("trained") / "home")
+    setup_logging(settings, console=False)
+    run_pipeline(settings, [bundled_sample_path()])
+    return settings
+
+
+@pytest.fixture
+def fresh_trained_settings(trained_settings: Settings, tmp_path: Path) -> Settings:
+    """A private copy of the trained home that a test may change."""
+    home = tmp_path / "home"
+    shutil.copytree(trained_settings.home, home)
+    settings = quick_settings(home)
+    return settings
