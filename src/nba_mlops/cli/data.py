@@ -2,4 +2,108 @@
 
 from __future__ import annotations
 
-from nba_mlops.cli.app import app  # noqa: F401
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from nba_mlops.cli.app import app
+from nba_mlops.cli.console import console, fail, prepare, steps, summary
+from nba_mlops.config import bundled_sample_path
+
+REFUSED_EXIT_CODE = 2
+
+
+@contextmanager
+def _file_progress() -> Iterator[Callable[[Path], Callable[[str, float], None]]]:
+    """A bar per file that follows its ingestion stages."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+
+        def for_file(path: Path) -> Callable[[str, float], None]:
+            task = progress.add_task(path.name, total=1.0)
+
+            def update(stage: str, done: float) -> None:
+                progress.update(task, completed=done, description=f"{path.name}: {stage}")
+
+            return update
+
+        yield for_file
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: list[Path] = typer.Argument(
+        None, help="Shot files (CSV, .csv.gz or Parquet). Default: the incoming folder."
+    ),
+    sample: bool = typer.Option(False, "--sample", help="Ingest the bundled real sample."),
+) -> None:
+    """Validate, repair and store shot files; rejected rows go to the quarantine."""
+    from nba_mlops.data.ingest import (
+        IngestReport,
+        ShotFileError,
+        incoming_files,
+        ingest_file,
+        ingest_incoming,
+        summarise,
+    )
+    from nba_mlops.data.store import ShotStore
+
+    settings = prepare()
+    sources = list(paths or [])
+    if sample:
+        sources.append(bundled_sample_path())
+    reports: list[IngestReport] = []
+    refusals: list[str] = []
+    with _file_progress() as for_file:
+        if sources:
+            for source in sources:
+                try:
+                    reports.append(ingest_file(settings, source, for_file(source)))
+                except ShotFileError as error:
+                    refusals.append(str(error))
+        else:
+            if not incoming_files(settings):
+                summary(f"nothing to ingest: {settings.incoming_dir} is empty")
+                return
+            reports = ingest_incoming(settings, for_file)
+            refusals = [r.refused for r in reports if r.refused]
+    for refusal in refusals:
+        console.print(f"[red]refused:[/red] {refusal}", highlight=False, soft_wrap=True)
+    version = ShotStore(settings).data_version()
+    summary(summarise([r for r in reports if not r.refused], version) + _refused(refusals))
+    if refusals:
+        raise typer.Exit(REFUSED_EXIT_CODE)
+
+
+def _refused(refusals: list[str]) -> str:
+    if not refusals:
+        return ""
+    return f"; {len(refusals)} file{'s' if len(refusals) != 1 else ''} refused"
+
+
+@app.command("simulate")
+def simulate_command(
+    source: Path = typer.Option(..., "--source", help="A large shot file to carve days from."),
+    days: int = typer.Option(1, "--days", min=1, help="Game dates to deliver."),
+) -> None:
+    """Deliver the next game days of a shot file to the incoming folder, as a new day's data."""
+    from nba_mlops.data.ingest import ShotFileError
+    from nba_mlops.data.simulate import simulate_next_batch
+
+    settings = prepare()
+    try:
+        with steps("simulate") as progress:
+            progress(f"reading {source.name}")
+            report = simulate_next_batch(settings, source, days)
+    except ShotFileError as error:
+        fail(str(error), code=REFUSED_EXIT_CODE)
+    summary(report.summary())
