@@ -44,7 +44,13 @@ export function VerifyView({ api }: { api: ApiClient }) {
       setMessage(`${reply.message} — recorded as ${made ? "made" : "missed"}.`);
       setItem(null);
     } catch (err) {
-      setError(err);
+      if (err instanceof ApiError && (err.kind === "conflict" || err.kind === "not_found")) {
+        // Someone else verified it first (or it is gone): offer the next one.
+        setMessage(`${err.detail}. Here is another one.`);
+        void load();
+      } else {
+        setError(err);
+      }
     } finally {
       setSaving(false);
     }
