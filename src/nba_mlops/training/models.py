@@ -130,7 +130,7 @@ def _forest_fit(
 # -- LightGBM ---------------------------------------------------------------------------
 def _lightgbm_suggest(trial: optuna.Trial) -> Params:
     return {
-        "learning_rate": trial.suggest_float("learning_rate", 0.03, 0.15, log=True),
+        "learning_rate": trial.suggest_float("learning_rate", 0.05, 0.2, log=True),
         "num_leaves": trial.suggest_int("num_leaves", 15, 255, log=True),
         "min_child_samples": trial.suggest_int("min_child_samples", 20, 1000, log=True),
         "subsample": trial.suggest_float("subsample", 0.6, 1.0),
@@ -145,8 +145,9 @@ def _lightgbm_fit(
 ) -> lgb.LGBMClassifier:
     model = lgb.LGBMClassifier(
         objective="binary",
-        n_estimators=params.get("n_estimators", 2000),
+        n_estimators=params.get("n_estimators", 1500),
         subsample_freq=1,
+        max_bin=127,
         random_state=seed,
         n_jobs=-1,
         verbose=-1,
@@ -188,7 +189,7 @@ FAMILIES: dict[str, Family] = {
         "lightgbm",
         _lightgbm_suggest,
         {
-            "learning_rate": 0.06,
+            "learning_rate": 0.08,
             "num_leaves": 63,
             "min_child_samples": 200,
             "subsample": 0.8,
