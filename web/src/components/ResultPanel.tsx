@@ -20,10 +20,15 @@ interface ResultPanelProps {
 /** The latest shot: probability, value, zone, distance, expected points. */
 export function ResultPanel({ result, onRetry }: ResultPanelProps) {
   return (
-    <section className="panel result" aria-labelledby="result-title" aria-live="polite" data-testid="result-panel">
+    <section className="panel result" aria-labelledby="result-title" data-testid="result-panel">
       <h2 className="panel__title" id="result-title">
         Shot
       </h2>
+      <p className="visually-hidden" aria-live="polite">
+        {result?.prediction
+          ? `${formatPercent(result.prediction.probability, 1)} make probability for a ${result.shot.value}-point shot from ${formatFeet(result.shot.distanceFt)}, ${result.shot.zoneBasic}.`
+          : ""}
+      </p>
       {!result && <p className="muted">Click the court (or focus it and press Enter) to score a shot.</p>}
       {result && (
         <>

@@ -1,4 +1,4 @@
-import { type KeyboardEvent, type PointerEvent, useId, useRef } from "react";
+import { type KeyboardEvent, type PointerEvent, useId, useRef, useState } from "react";
 import { formatPercent } from "../format";
 import {
   ARC_CORNER_Y,
@@ -45,7 +45,8 @@ export function Court({ markers, heat, cursor, onCursorChange, onShoot, disabled
   const pointerDown = useRef<{ x: number; y: number } | null>(null);
   const helpId = useId();
   const cursorInfoId = useId();
-  const where = describeShot(cursor);
+  // Announced to screen readers only when the keyboard moves the cursor, not on every mouse move.
+  const [announcement, setAnnouncement] = useState("");
 
   function courtPointFromEvent(event: PointerEvent<SVGSVGElement>): CourtPoint {
     const rect = event.currentTarget.getBoundingClientRect();
@@ -87,13 +88,16 @@ export function Court({ markers, heat, cursor, onCursorChange, onShoot, disabled
     const move = moves[event.key];
     if (move) {
       event.preventDefault();
-      onCursorChange(clampToCourt({ x: cursor.x + move[0], y: cursor.y + move[1] }));
+      const next = clampToCourt({ x: cursor.x + move[0], y: cursor.y + move[1] });
+      onCursorChange(next);
+      setAnnouncement(describeCursor(next));
     } else if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
       if (!disabled) onShoot(cursor);
     } else if (event.key === "Home") {
       event.preventDefault();
       onCursorChange({ x: 0, y: 0 });
+      setAnnouncement(describeCursor({ x: 0, y: 0 }));
     }
   }
 
@@ -165,7 +169,10 @@ export function Court({ markers, heat, cursor, onCursorChange, onShoot, disabled
           width={COURT.paintHalfWidth * 2}
           height={ftY - COURT.baselineY}
         />
-        <circle className="court__paint" cx={0} cy={hc} r={COURT.centerCircleInnerRadius} />
+        <path
+          className="court__paint"
+          d={`M ${-COURT.centerCircleInnerRadius} ${hc} A ${COURT.centerCircleInnerRadius} ${COURT.centerCircleInnerRadius} 0 0 1 ${COURT.centerCircleInnerRadius} ${hc} Z`}
+        />
 
         {heat && (
           <g className="court__heat" data-testid="heatmap" aria-hidden="true">
@@ -253,11 +260,18 @@ export function Court({ markers, heat, cursor, onCursorChange, onShoot, disabled
           Arrow keys move the cursor one foot, with Shift five feet; up is toward the basket. Home
           returns to the basket. Enter or Space shoots.
         </span>
-        <span id={cursorInfoId} className="court-cursor-info" aria-live="polite" data-testid="cursor-info">
-          Cursor: {where.distanceFt.toFixed(1)} ft · {where.value}PT · {where.zoneBasic} ·{" "}
-          {where.zoneArea}
+        <span id={cursorInfoId} className="court-cursor-info" data-testid="cursor-info">
+          Cursor: {describeCursor(cursor)}
+        </span>
+        <span className="visually-hidden" aria-live="polite">
+          {announcement}
         </span>
       </figcaption>
     </figure>
   );
+}
+
+function describeCursor(point: CourtPoint): string {
+  const where = describeShot(point);
+  return `${where.distanceFt.toFixed(1)} ft · ${where.value}PT · ${where.zoneBasic} · ${where.zoneArea}`;
 }
