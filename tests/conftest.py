@@ -41,3 +41,13 @@ def fresh_trained_settings(trained_settings: Settings, tmp_path: Path) -> Settin
     shutil.copytree(trained_settings.home, home)
     settings = quick_settings(home)
     return settings
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The project's shared real data (``../shared/data`` beside the repository); tests
+    that need it are skipped where it is not mounted."""
+    path = REPO_ROOT.parent / "shared" / "data"
+    if not (path / "shots").is_dir():
+        pytest.skip(f"shared real data not found at {path}")
+    return path
