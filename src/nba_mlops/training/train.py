@@ -282,7 +282,11 @@ def train(
         base = baselines(seen, split.holdout, TARGET)
         players = _players(seen)
         del seen
-        reference = split.train.sample(min(REFERENCE_ROWS, len(split.train)), random_state=cfg.seed)
+        # The drift reference is the most recent season the model saw, so that drift
+        # means "unlike today's game", not "unlike 1998".
+        reference = split.validation.sample(
+            min(REFERENCE_ROWS, len(split.validation)), random_state=cfg.seed
+        )
         logger.info(
             "baselines on the holdout: constant log loss %.4f, distance-only %.4f",
             base.constant["log_loss"],
