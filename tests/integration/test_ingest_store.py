@@ -1,0 +1,138 @@
+"""Ingestion end to end on the bundled real sample: the store, the quarantine, the incoming
+folder and the ``ingest`` / ``simulate`` commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nba_mlops.cli import app
+from nba_mlops.config import Settings, bundled_sample_path, get_settings
+from nba_mlops.data.ingest import ingest_file, ingest_incoming
+from nba_mlops.data.store import ShotStore
+from nba_mlops.data.validation import SHOT_SCHEMA
+
+SAMPLE_ROWS = 41_917
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Commands read their settings from the environment: point it at a temporary home."""
+    monkeypatch.setenv("NBA_MLOPS_HOME", str(tmp_path / "cli-home"))
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def _sample_text(n: int) -> pd.DataFrame:
+    return pd.read_csv(bundled_sample_path(), dtype=str, keep_default_na=False, nrows=n)
+
+
+def test_the_sample_goes_in_whole_and_repaired(settings: Settings) -> None:
+    report = ingest_file(settings, bundled_sample_path())
+    assert report.rows_read == report.rows_new == SAMPLE_ROWS
+    assert report.rows_quarantined == report.rows_duplicate == 0
+    assert report.quarantine_path is None
+    # The sample keeps the real gaps: all of them are repaired, none dropped.
+    for kind in ("zones_derived", "shot_distance_recomputed", "action_type_case"):
+        assert report.repairs[kind] > 0
+    assert report.repairs["season_from_game_id_undated"] > 0
+    shots = ShotStore(settings).read()
+    SHOT_SCHEMA.validate(shots)
+    assert len(shots) == SAMPLE_ROWS
+    assert shots["is_home"].notna().all()
+    assert not shots[["shot_zone_basic", "shot_zone_area", "shot_zone_range"]].isna().any().any()
+    assert not shots["action_type"].str.contains(r"\b[a-z]", regex=True).any()
+    assert ingest_file(settings, bundled_sample_path()).data_version == report.data_version
+
+
+def test_quarantine_keeps_the_row_and_the_reason(settings: Settings, tmp_path: Path) -> None:
+    rows = _sample_text(100)
+    rows.loc[10, "Period"] = "11"
+    rows.loc[20, "X Location"] = "left"
+    rows.loc[30, "Shot Made Flag"] = ""
+    source = tmp_path / "with_bad_rows.csv"
+    rows.to_csv(source, index=False)
+    report = ingest_file(settings, source)
+    assert (report.rows_new, report.rows_quarantined) == (97, 3)
+    assert report.quarantine_path is not None
+    assert report.quarantine_path.parent == settings.quarantine_dir
+    quarantined = pd.read_parquet(report.quarantine_path)
+    assert quarantined["row"].tolist() == [10, 20, 30]
+    assert set(quarantined["source_file"]) == {str(source)}
+    assert quarantined["reason"].tolist() == [
+        "period 11 outside 1..8",
+        "loc_x: not an integer",
+        "shot_made_flag: missing",
+    ]
+    assert quarantined["Period"].tolist()[0] == "11"  # the raw row, as it came
+    assert quarantined["X Location"].tolist()[1] == "left"
+    assert quarantined["Game Event ID"].tolist() == rows.loc[[10, 20, 30], "Game Event ID"].tolist()
+    # Quarantining the same file again replaces its quarantine file, never duplicates it.
+    ingest_file(settings, source)
+    assert list(settings.quarantine_dir.glob("*.parquet")) == [report.quarantine_path]
+
+
+def test_incoming_files_are_processed_or_refused(settings: Settings) -> None:
+    settings.ensure_dirs()
+    _sample_text(500).to_csv(settings.incoming_dir / "day1.csv", index=False)
+    (settings.incoming_dir / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (settings.incoming_dir / ".day2.csv.tmp").write_text("being written", encoding="utf-8")
+    reports = ingest_incoming(settings)
+    assert [r.source.name for r in reports] == ["day1.csv", "notes.csv"]
+    assert reports[0].rows_new == 500 and reports[0].refused is None
+    assert reports[1].refused is not None and "missing required columns" in reports[1].refused
+    assert (settings.incoming_dir / "processed" / "day1.csv").exists()
+    assert (settings.incoming_dir / "refused" / "notes.csv").exists()
+    reason = (settings.incoming_dir / "refused" / "notes.csv.reason.txt").read_text()
+    assert "notes.csv" in reason and "Game ID" in reason
+    assert (settings.incoming_dir / ".day2.csv.tmp").exists()  # not touched
+    assert ingest_incoming(settings) == []
+
+
+def test_ingest_command(cli_home: Settings) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", "--sample"])
+    assert result.exit_code == 0, result.output
+    assert f"ingested {SAMPLE_ROWS:,} rows from 1 file: {SAMPLE_ROWS:,} new" in result.stdout
+    version = ShotStore(cli_home).data_version()
+    assert f"store now {SAMPLE_ROWS:,} rows (data version {version.short})" in result.stdout
+    again = runner.invoke(app, ["ingest", "--sample"])
+    assert f"0 new, {SAMPLE_ROWS:,} duplicates" in again.stdout
+    assert (cli_home.log_dir / "nba-mlops.log").exists()
+
+
+def test_refused_file_exits_with_2(cli_home: Settings, tmp_path: Path) -> None:
+    bad = tmp_path / "merge.csv"
+    bad.write_text("<<<<<<< HEAD\nGame ID\n=======\n>>>>>>> main\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["ingest", str(bad)])
+    assert result.exit_code == 2
+    assert "conflict markers" in result.output
+    assert str(bad) in result.output.replace("\n", "")
+    assert not (cli_home.store_dir / "versions.jsonl").exists()
+
+
+def test_simulate_then_ingest_commands(cli_home: Settings, tmp_path: Path) -> None:
+    source = tmp_path / "season.csv"
+    rows = pd.read_csv(bundled_sample_path(), dtype=str, keep_default_na=False)
+    rows[rows["Game ID"].str[1:3] == "22"].to_csv(source, index=False)
+    runner = CliRunner()
+    simulated = runner.invoke(app, ["simulate", "--source", str(source), "--days", "3"])
+    assert simulated.exit_code == 0, simulated.output
+    assert "3 game dates" in simulated.stdout
+    (written,) = cli_home.incoming_dir.glob("*.csv")
+    ingested = runner.invoke(app, ["ingest"])
+    assert ingested.exit_code == 0, ingested.output
+    assert (cli_home.incoming_dir / "processed" / written.name).exists()
+    record = json.loads((cli_home.store_dir / "versions.jsonl").read_text().splitlines()[-1])
+    assert record["rows_new"] == len(pd.read_csv(cli_home.incoming_dir / "processed" / written.name))
