@@ -133,6 +133,7 @@ def test_simulate_then_ingest_commands(cli_home: Settings, tmp_path: Path) -> No
     (written,) = cli_home.incoming_dir.glob("*.csv")
     ingested = runner.invoke(app, ["ingest"])
     assert ingested.exit_code == 0, ingested.output
-    assert (cli_home.incoming_dir / "processed" / written.name).exists()
+    processed = cli_home.incoming_dir / "processed" / written.name
+    assert processed.exists()
     record = json.loads((cli_home.store_dir / "versions.jsonl").read_text().splitlines()[-1])
-    assert record["rows_new"] == len(pd.read_csv(cli_home.incoming_dir / "processed" / written.name))
+    assert record["rows_new"] == len(pd.read_csv(processed))
