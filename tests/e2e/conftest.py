@@ -159,7 +159,11 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]
     if not api_available():
         pytest.skip("API not available yet")
     dist = build_web_page()
-    home = tmp_path_factory.mktemp("nba-mlops-home")
+    # E2E_NBA_MLOPS_HOME reuses a home already trained by an earlier run (saves minutes
+    # while working on the page); by default every run trains afresh in a temporary home.
+    reuse = os.environ.get("E2E_NBA_MLOPS_HOME")
+    home = Path(reuse) if reuse else tmp_path_factory.mktemp("nba-mlops-home")
+    home.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "NBA_MLOPS_HOME": str(home),
@@ -169,18 +173,20 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]
     for variable in ("DATABASE_URL", "MLFLOW_TRACKING_URI", "PREDICTION_SERVICE_URL"):
         env.pop(variable, None)  # everything embedded under the temporary home
     log = home / "e2e-api.log"
-    with log.open("w") as out:
-        trained = subprocess.run(
-            [*cli(), "pipeline", "--sample"],
-            env=env,
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=1800,
-            check=False,
-        )
-    if trained.returncode != 0:
-        pytest.fail(f"`nba-mlops pipeline --sample` failed:\n{log.read_text()[-4000:]}")
+    log.write_text("")
+    if not (reuse and (home / "mlflow").is_dir()):
+        with log.open("a") as out:
+            trained = subprocess.run(
+                [*cli(), "pipeline", "--sample"],
+                env=env,
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=1800,
+                check=False,
+            )
+        if trained.returncode != 0:
+            pytest.fail(f"`nba-mlops pipeline --sample` failed:\n{log.read_text()[-4000:]}")
 
     port = free_port()
     command = server_command(port, env)

@@ -157,6 +157,7 @@ export function AuthView({ api, notice, onSignedIn }: AuthViewProps) {
 function authMessage(error: unknown, mode: Mode): string {
   if (error instanceof ApiError) {
     if (error.kind === "unauthorized") return "Wrong username or password.";
+    if (error.kind === "forbidden") return `${error.detail}.`.replace(/\.\.$/, ".");
     if (error.kind === "conflict") return "That username is taken. Pick another, or log in.";
     if (error.kind === "validation" && error.fields.length === 0) return error.detail;
   }

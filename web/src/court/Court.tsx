@@ -235,7 +235,12 @@ export function Court({ markers, heat, cursor, onCursorChange, onShoot, disabled
                 r={m.latest ? 9 : 7}
                 fill={m.probability === null ? "#fff" : colorFor(m.probability, MARKER_LOW)}
               />
-              <text y={m.y < 40 ? 26 : -14} textAnchor="middle" className="shot-marker__label">
+              <text
+                x={labelOffsetX(m.x)}
+                y={m.y < 40 ? 28 : -15}
+                textAnchor={m.x < -190 ? "start" : m.x > 190 ? "end" : "middle"}
+                className="shot-marker__label"
+              >
                 {m.probability === null ? "…" : formatPercent(m.probability)}
               </text>
             </g>
@@ -274,4 +279,11 @@ export function Court({ markers, heat, cursor, onCursorChange, onShoot, disabled
 function describeCursor(point: CourtPoint): string {
   const where = describeShot(point);
   return `${where.distanceFt.toFixed(1)} ft · ${where.value}PT · ${where.zoneBasic} · ${where.zoneArea}`;
+}
+
+/** Labels near a sideline lean inward so they stay on the court. */
+function labelOffsetX(x: number): number {
+  if (x < -190) return -8;
+  if (x > 190) return 8;
+  return 0;
 }
