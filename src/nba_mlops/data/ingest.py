@@ -110,6 +110,8 @@ def _head(path: Path) -> tuple[bytes, bytes, bool]:
 def _text_problem(content: bytes, complete: bool) -> str | None:
     if not content.strip():
         return "is empty"
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "is UTF-16 text, not UTF-8; save it as UTF-8"
     controls = sum(1 for b in content[:4096] if b < 9 or 13 < b < 32)
     if b"\x00" in content or controls > len(content[:4096]) // 10:
         return "has binary content; it is neither a CSV nor a Parquet file"

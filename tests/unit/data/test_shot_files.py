@@ -28,12 +28,6 @@ def _refused(settings: Settings, path: Path, *fragments: str) -> None:
     assert files_under(settings.home / "store") == []
 
 
-def _padding_rows(kaggle_rows: pd.DataFrame) -> str:
-    """About 100 KB of valid rows, to push a defect past the sniffed head of the file."""
-    text: str = kaggle_rows.to_csv(index=False)
-    return text
-
-
 def test_missing_required_columns_are_named(settings: Settings, kaggle_rows, tmp_path) -> None:
     rows = kaggle_rows(20).drop(columns=["X Location", "Y Location"])
     path = write_csv(rows, tmp_path / "no_xy.csv")
@@ -91,6 +85,12 @@ def test_not_utf8_is_refused(settings: Settings, kaggle_rows, tmp_path: Path) ->
     _refused(settings, path, "not UTF-8")
 
 
+def test_utf16_is_refused(settings: Settings, kaggle_rows, tmp_path: Path) -> None:
+    path = tmp_path / "excel_unicode.csv"
+    path.write_bytes(kaggle_rows(5).to_csv(index=False).encode("utf-16"))
+    _refused(settings, path, "UTF-16")
+
+
 def test_not_utf8_deep_in_the_file_is_refused(settings: Settings, kaggle_rows, tmp_path) -> None:
     rows = kaggle_rows(2_000)
     rows.loc[1_900, "Player Name"] = "Nenê Hilário"
@@ -111,7 +111,7 @@ def test_conflict_markers_are_refused(settings: Settings, kaggle_rows, tmp_path:
 def test_conflict_markers_deep_in_the_file_are_refused(
     settings: Settings, kaggle_rows, tmp_path: Path
 ) -> None:
-    text = _padding_rows(kaggle_rows(2_000))
+    text = kaggle_rows(2_000).to_csv(index=False)  # ~200 KB: past the sniffed head
     path = tmp_path / "merged_late.csv"
     path.write_text(text + "=======\n" + text.split("\n", 1)[1], encoding="utf-8")
     _refused(settings, path, "conflict markers")
