@@ -186,13 +186,23 @@ export function describeError(error: unknown): string {
         : "Too many attempts. Wait a little and try again.";
     case "unavailable":
       return /model/i.test(error.detail)
-        ? `No model is loaded yet, so no prediction can be made (${error.detail}). Try again once a model has been trained and promoted.`
+        ? "No model is loaded yet, so no prediction can be made. Try again once a model has been trained and promoted."
         : error.status === 503
-          ? `The service is not ready: ${error.detail}`
+          ? "The service is not ready (its database may be unavailable). Try again in a moment."
           : "The prediction service is not answering. It may be restarting; try again in a moment.";
     case "server":
       return "The service hit an unexpected error. Try again; if it keeps happening, tell the team.";
     default:
       return error.detail;
   }
+}
+
+/** The server's own words, when they add something to `describeError` (shown on demand). */
+export function technicalDetail(error: unknown): string | null {
+  if (!(error instanceof ApiError)) return null;
+  if (error.kind === "network") return error.detail || null;
+  if (error.kind === "unavailable" || error.kind === "server") {
+    return error.status ? `HTTP ${error.status}: ${error.detail}` : error.detail;
+  }
+  return null;
 }

@@ -1,4 +1,4 @@
-import { describeError } from "../api/errors";
+import { describeError, technicalDetail } from "../api/errors";
 
 interface ErrorNoticeProps {
   error: unknown;
@@ -6,9 +6,10 @@ interface ErrorNoticeProps {
   testId?: string;
 }
 
-/** An error in words a person understands, with an optional retry. */
+/** An error in words a person understands, with the server's details on demand and a retry. */
 export function ErrorNotice({ error, onRetry, testId = "error" }: ErrorNoticeProps) {
   if (!error) return null;
+  const detail = technicalDetail(error);
   return (
     <div className="notice notice--error" role="alert" data-testid={testId}>
       <span>{describeError(error)}</span>
@@ -16,6 +17,12 @@ export function ErrorNotice({ error, onRetry, testId = "error" }: ErrorNoticePro
         <button type="button" className="button button--small" onClick={onRetry}>
           Try again
         </button>
+      )}
+      {detail && (
+        <details className="notice__details">
+          <summary>Details</summary>
+          <code>{detail}</code>
+        </details>
       )}
     </div>
   );
