@@ -218,6 +218,19 @@ describe("the court", () => {
 });
 
 describe("other sections", () => {
+  it("opens the section named in the address and ignores other anchors", async () => {
+    signIn();
+    window.location.hash = "#model";
+    const { client } = fakeApi({ "GET /models/current": () => json(503, { detail: "No model is being served" }) });
+    render(<App api={client} />);
+    expect((await screen.findByTestId("model-error")).textContent).toMatch(/No model is loaded yet/);
+    await act(async () => {
+      window.location.hash = "#main";
+      window.dispatchEvent(new HashChangeEvent("hashchange"));
+    });
+    expect(screen.getByTestId("model-error")).toBeTruthy();
+  });
+
   it("lists recent predictions", async () => {
     signIn();
     const { client, requests } = fakeApi({

@@ -38,7 +38,11 @@ export function App({ api = defaultApi }: { api?: ApiClient }) {
   }, [api]);
 
   useEffect(() => {
-    const onHash = () => setView(viewFromHash(window.location.hash));
+    // Only section names switch sections (the skip link's "#main" must not).
+    const onHash = () => {
+      const id = window.location.hash.replace(/^#/, "");
+      if (VIEWS.some((v) => v.id === id)) setView(id as View);
+    };
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
