@@ -11,6 +11,7 @@ and parts a hard crash left uncommitted are removed by the next ingestion).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import hashlib
@@ -198,9 +199,9 @@ class ShotStore:
         return shot_keys(keys[GAME_ID].to_numpy(), keys[GAME_EVENT_ID].to_numpy())
 
     def data_version(self) -> DataVersion:
-        """The version of what the store holds now."""
+        """The version of what the store holds now (created when that content first was)."""
         log = self._log()
-        created = log.last["created_at"] if log.last else None
+        created = log.last.get("version_created_at", log.last["created_at"]) if log.last else None
         return version_of(log.parts, dt.datetime.fromisoformat(created) if created else None)
 
     # --- writing ----------------------------------------------------------------------------
@@ -269,14 +270,19 @@ class ShotStore:
             shutil.rmtree(temp, ignore_errors=True)
 
     def _commit(self, written: list[Part], record: dict[str, Any]) -> DataVersion:
-        created = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        version = version_of([*self._log().parts, *written], created)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        previous = self.data_version()
+        version = version_of([*self._log().parts, *written], now)
+        if version.hash == previous.hash and previous.created_at is not None:
+            # Nothing new: the store still holds the version it already had.
+            version = dataclasses.replace(version, created_at=previous.created_at)
         line = {
             **record,
             "version": version.hash,
             "rows": version.rows,
             "rows_by_season": version.rows_by_season,
-            "created_at": created.isoformat(),
+            "created_at": now.isoformat(),
+            "version_created_at": (version.created_at or now).isoformat(),
             "parts": [p.__dict__ for p in written],
         }
         self.settings.store_dir.mkdir(parents=True, exist_ok=True)
