@@ -3,6 +3,8 @@
 from nba_mlops.cli import data as _data  # noqa: F401  (each import registers commands)
 from nba_mlops.cli import db as _db  # noqa: F401
 from nba_mlops.cli import models as _models  # noqa: F401
+from nba_mlops.cli import monitor as _monitor  # noqa: F401
+from nba_mlops.cli import orchestrate as _orchestrate  # noqa: F401
 from nba_mlops.cli import pipeline as _pipeline  # noqa: F401
 from nba_mlops.cli import predict as _predict  # noqa: F401
 from nba_mlops.cli import serve as _serve  # noqa: F401

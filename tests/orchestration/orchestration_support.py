@@ -1,0 +1,188 @@
+"""Helpers of the orchestration tests: quick settings, in-process runs, predictions in the
+application database, and a deliberately weak champion that any retrain replaces."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import mlflow
+import mlflow.artifacts
+import mlflow.sklearn
+import pandas as pd
+import pytest
+from sklearn.dummy import DummyClassifier
+
+from nba_mlops.config import Settings, bundled_sample_path
+from nba_mlops.db import migrate
+from nba_mlops.db.models import Prediction
+from nba_mlops.db.session import Database
+from nba_mlops.features.serving import to_model_frame
+from nba_mlops.monitoring.build import REFERENCE_ARTIFACT, load_champion, load_reference
+from nba_mlops.orchestration.assets import build_assets
+from nba_mlops.orchestration.definitions import build_definitions
+from nba_mlops.orchestration.resources import NbaMlopsResource
+from nba_mlops.orchestration.settings import OrchestrationSettings
+from nba_mlops.registry import client as registry
+
+#: One family, one trial: a training run takes seconds, not minutes.
+QUICK_TRAINING_ENV = {
+    "NBA_MLOPS_TRAINING__FAMILIES": '["logistic"]',
+    "NBA_MLOPS_TRAINING__TUNING_TRIALS": "1",
+    "NBA_MLOPS_TRAINING__TUNING_ROWS": "20000",
+}
+
+
+def quick_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in QUICK_TRAINING_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+def quick_orchestration(**overrides: Any) -> OrchestrationSettings:
+    """Retries without waiting, sensors that do not wait for files to settle."""
+    values: dict[str, Any] = {"retry_max": 2, "retry_delay_s": 0.01, "incoming_settle_s": 0.0}
+    values.update(overrides)
+    return OrchestrationSettings(**values)
+
+
+def resource_for(settings: Settings, **overrides: Any) -> NbaMlopsResource:
+    return NbaMlopsResource(home=str(settings.home), **overrides)
+
+
+def definitions_for(settings: Settings, **overrides: Any) -> dg.Definitions:
+    return build_definitions(quick_orchestration(**overrides), resource_for(settings))
+
+
+def materialize(
+    settings: Settings,
+    selection: Sequence[str] | None = None,
+    *,
+    instance: dg.DagsterInstance | None = None,
+    orchestration: OrchestrationSettings | None = None,
+    **resource: Any,
+) -> dg.ExecuteInProcessResult:
+    """Materialize assets in this process (all of them without ``selection``)."""
+    return dg.materialize(
+        build_assets(orchestration or quick_orchestration()),
+        selection=list(selection) if selection is not None else None,
+        resources={"nba": resource_for(settings, **resource)},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [
+        event.step_failure_data.error.message
+        for event in result.all_events
+        if event.is_step_failure and event.step_failure_data.error is not None
+    ]
+
+
+def retries(result: dg.ExecuteInProcessResult) -> int:
+    return sum(1 for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_RESTARTED)
+
+
+def champion_of(settings: Settings) -> int | None:
+    client = registry.configure_mlflow(settings)
+    return registry.champion_version(client, settings.model_name)
+
+
+# --- the application database -------------------------------------------------------------
+def shots_from(distance_ft: float, count: int) -> list[dict[str, Any]]:
+    """Raw request fields of ``count`` jump shots straight out from the basket."""
+    return [
+        {
+            "loc_x": 0,
+            "loc_y": int(distance_ft * 10),
+            "period": 1 + i % 4,
+            "minutes_remaining": i % 12,
+            "seconds_remaining": (7 * i) % 60,
+            "action_type": "Jump Shot",
+            "player_id": 2544,
+            "season_type": "Regular Season",
+            "game_date": "2023-03-01",
+        }
+        for i in range(count)
+    ]
+
+
+def reference_requests(settings: Settings, count: int) -> list[dict[str, Any]]:
+    """Requests that look like the champion's own training shots (no drift)."""
+    reference = load_reference(settings, load_champion(settings)).head(count)
+    fields = [
+        "loc_x",
+        "loc_y",
+        "period",
+        "minutes_remaining",
+        "seconds_remaining",
+        "action_type",
+        "player_id",
+        "season_type",
+    ]
+    frame = reference.loc[:, fields]
+    return [json.loads(row) for row in frame.to_json(orient="records", lines=True).splitlines()]
+
+
+def store_predictions(
+    settings: Settings,
+    inputs: Sequence[dict[str, Any]],
+    *,
+    version: int | str,
+    probability: float = 0.4,
+    outcome: int | None = None,
+) -> None:
+    """Write predictions as the API stores them (migrating the database first)."""
+    migrate.upgrade(settings)
+    db = Database(settings)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        with db.session() as session:
+            session.add_all(
+                Prediction(
+                    input=dict(record),
+                    probability=probability,
+                    label=int(probability >= 0.5),
+                    model_version=str(version),
+                    latency_ms=1.0,
+                    verified_outcome=outcome,
+                    verified_at=now if outcome is not None else None,
+                )
+                for record in inputs
+            )
+            session.commit()
+    finally:
+        db.dispose()
+
+
+# --- a weak champion ---------------------------------------------------------------------------
+def install_weak_champion(settings: Settings) -> int:
+    """Register a constant-rate model (with the current champion's drift reference) and
+    make it champion: any trained challenger beats it on the holdout."""
+    reference = load_reference(settings, load_champion(settings))
+    sample = pd.read_csv(bundled_sample_path(), nrows=500)
+    records = [
+        {"loc_x": int(x), "loc_y": int(y)}
+        for x, y in zip(sample["X Location"], sample["Y Location"], strict=True)
+    ]
+    model = DummyClassifier(strategy="prior").fit(
+        to_model_frame(records), sample["Shot Made Flag"].to_numpy()
+    )
+    client = registry.configure_mlflow(settings)
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_name="weak-champion"):
+        folder = Path(tmp) / "reference"
+        folder.mkdir()
+        reference.to_parquet(Path(tmp) / REFERENCE_ARTIFACT, index=False)
+        mlflow.log_artifacts(tmp)
+        mlflow.log_metric("holdout_accuracy", 0.58)
+        info = mlflow.sklearn.log_model(
+            sk_model=model, name="model", registered_model_name=settings.model_name
+        )
+    version = int(info.registered_model_version)
+    registry.set_champion(settings, client, version, "test: a weak champion", "manual")
+    return version
