@@ -118,11 +118,13 @@ def test_court_page_end_to_end(
     )
     shoot_screen(page, screenshot_dir, "02-court-empty-1280")
 
-    # Near the rim, then just beyond the arc straight on.
+    # A layup at the rim, then a jump shot just beyond the arc straight on.
+    page.get_by_label("Shot type").select_option("Layup Shot")
     court_click(page, 0, 20)
     (near,) = wait_for_markers(page, 1)
     assert page.get_by_test_id("result-value").inner_text() == "2PT"
     assert page.get_by_test_id("result-zone").inner_text() == "Restricted Area"
+    page.get_by_label("Shot type").select_option("Jump Shot")
     court_click(page, 0, 250)
     near_again, arc = wait_for_markers(page, 2)
     assert near_again == near
