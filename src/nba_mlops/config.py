@@ -20,10 +20,12 @@ class TrainingSettings(BaseModel):
     seed: int = 42
     families: list[str] = Field(default_factory=lambda: ["logistic", "random_forest", "lightgbm"])
     tuning_trials: int = 8
-    # Rows used for the hyper-parameter search; the final fit uses all training rows
-    # up to ``max_train_rows`` (0 means no cap).
-    tuning_rows: int = 400_000
-    max_train_rows: int = 0
+    # Rows used for the hyper-parameter search (a sample of the fitting rows).
+    tuning_rows: int = 300_000
+    # Estimators are fitted on the most recent training rows up to this many (0: all):
+    # the game changes (three-point era) and old seasons cost time more than they teach.
+    # Shooter skill tables still learn from every training row.
+    max_train_rows: int = 1_500_000
     # A challenger must beat the champion's holdout log loss by at least this much.
     promotion_margin: float = 0.001
     rare_action_min_count: int = 200

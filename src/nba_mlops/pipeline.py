@@ -26,6 +26,7 @@ TRAINING_COLUMNS = [
     "game_event_id",
     "player_id",
     "player_name",
+    "team_id",
     "team_name",
     "period",
     "minutes_remaining",

@@ -38,11 +38,12 @@ def test_a_restricted_area_dunk_beats_a_28_foot_jumper(champion_model: Any) -> N
 
 
 def test_make_probability_falls_with_distance(champion_model: Any) -> None:
-    distances = [20, 60, 120, 180, 240, 300]
+    # Real jump shooting is flat-ish between 8 and 20 feet, so compare distances a
+    # zone apart: at the rim, mid-range, a long three, a heave from 35 ft.
+    distances = [20, 150, 265, 350]
     probabilities = _p(champion_model, [_shot(loc_y=d) for d in distances])
-    # allow tiny wiggles between neighbours, but the trend must be clearly down
-    assert probabilities[0] > probabilities[2] > probabilities[-1]
-    assert np.all(np.diff(probabilities) < 0.03)
+    assert np.all(np.diff(probabilities) < 0), probabilities
+    assert probabilities[0] - probabilities[-1] > 0.1
 
 
 def test_probabilities_are_valid_and_deterministic(champion_model: Any) -> None:

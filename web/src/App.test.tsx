@@ -140,7 +140,7 @@ describe("the court", () => {
       expect((screen.getByTestId("player-select") as HTMLSelectElement).value).toBe("201939"),
     );
     await user.selectOptions(screen.getByLabelText("Period"), "5");
-    await user.selectOptions(screen.getByLabelText("Shot type"), "Step Back Jump shot");
+    await user.selectOptions(screen.getByLabelText("Shot type"), "Step Back Jump Shot");
     await user.selectOptions(screen.getByLabelText("Season"), "Playoffs");
     await user.click(screen.getByLabelText("Away"));
     screen.getByRole("application", { name: /Half court/ }).focus();
@@ -153,7 +153,7 @@ describe("the court", () => {
       team_name: "Golden State Warriors",
       period: 5,
       minutes_remaining: 5,
-      action_type: "Step Back Jump shot",
+      action_type: "Step Back Jump Shot",
       season_type: "Playoffs",
       is_home: false,
     });

@@ -3,17 +3,17 @@ import type { CourtPoint } from "./court/geometry";
 import { formatClock, formatPeriod } from "./format";
 
 /**
- * Action types offered on the page. Values are spelled exactly as in the NBA data the
- * model learned from (some end in a lower-case "shot"); labels are tidied for reading.
+ * Action types offered on the page, in the title-case spelling the store and the model
+ * use (ingestion and serving both normalise feeds that write "Pullup Jump Shot").
  */
 export const ACTION_TYPES: { value: string; label: string }[] = [
   { value: "Jump Shot", label: "Jump Shot" },
-  { value: "Pullup Jump shot", label: "Pullup Jump Shot" },
-  { value: "Step Back Jump shot", label: "Step Back Jump Shot" },
+  { value: "Pullup Jump Shot", label: "Pullup Jump Shot" },
+  { value: "Step Back Jump Shot", label: "Step Back Jump Shot" },
   { value: "Fadeaway Jump Shot", label: "Fadeaway Jump Shot" },
   { value: "Turnaround Jump Shot", label: "Turnaround Jump Shot" },
   { value: "Running Jump Shot", label: "Running Jump Shot" },
-  { value: "Floating Jump shot", label: "Floating Jump Shot" },
+  { value: "Floating Jump Shot", label: "Floating Jump Shot" },
   { value: "Driving Floating Jump Shot", label: "Driving Floating Jump Shot" },
   { value: "Layup Shot", label: "Layup Shot" },
   { value: "Driving Layup Shot", label: "Driving Layup Shot" },

@@ -81,7 +81,34 @@ def add_shot_context(shots: pd.DataFrame, zone_rates: pd.Series | None = None) -
         ordered.groupby(["player_id", "game_id"], sort=False)[TARGET].shift(1).astype("float64")
     )
     ordered["prev_shot_made"] = previous.fillna(-1.0)
+    _add_game_sequence(ordered)
     return ordered
+
+
+def elapsed_seconds(period: np.ndarray, clock: np.ndarray) -> np.ndarray:
+    """Seconds since tip-off: four 12-minute quarters, then 5-minute overtimes."""
+    regulation = (np.minimum(period, 4) - 1) * 720 + np.where(period <= 4, 720 - clock, 720)
+    overtime = np.where(period > 4, (period - 5) * 300 + (300 - clock), 0)
+    result: np.ndarray = (regulation + overtime).astype("float64")
+    return result
+
+
+def _add_game_sequence(ordered: pd.DataFrame) -> None:
+    """The game's previous shot by anyone (rows are already in time order)."""
+    clock = (ordered["minutes_remaining"] * 60 + ordered["seconds_remaining"]).to_numpy("float64")
+    elapsed = pd.Series(
+        elapsed_seconds(ordered["period"].to_numpy("float64"), clock), index=ordered.index
+    )
+    by_game = ordered.groupby("game_id", sort=False)
+    previous_elapsed = elapsed.groupby(ordered["game_id"], sort=False).shift(1)
+    ordered["seconds_since_game_shot"] = (elapsed - previous_elapsed).clip(lower=0).fillna(-1.0)
+    previous_team = by_game["team_id"].shift(1) if "team_id" in ordered else None
+    if previous_team is None:
+        ordered["game_shot_same_team"] = np.nan
+    else:
+        same = (previous_team == ordered["team_id"]).astype("float64")
+        ordered["game_shot_same_team"] = same.where(previous_team.notna(), -1.0)
+    ordered["game_shot_made"] = by_game[TARGET].shift(1).astype("float64").fillna(-1.0)
 
 
 def _prior_counts(

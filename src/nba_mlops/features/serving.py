@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from nba_mlops import court
+from nba_mlops.data.repair import normalise_action_type
 from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS
 
 DEFAULTS: dict[str, Any] = {
@@ -47,6 +48,8 @@ def to_model_frame(
             frame[column] = default
         else:
             frame[column] = frame[column].fillna(default)
+    # Feeds disagree on capitals ("Pullup Jump shot"): use the store's spelling.
+    frame["action_type"], _ = normalise_action_type(frame["action_type"].astype("object"))
     x = pd.to_numeric(frame["loc_x"], errors="coerce").to_numpy(dtype="float64")
     y = pd.to_numeric(frame["loc_y"], errors="coerce").to_numpy(dtype="float64")
 
@@ -82,9 +85,8 @@ def to_model_frame(
         frame["season_start_year"] = current.fillna(pd.Series(from_dates, index=frame.index))
 
     if "is_home" in frame:
-        frame["is_home"] = frame["is_home"].map(
-            lambda v: np.nan if v is None or pd.isna(v) else float(bool(v))
-        )
+        # bools, 0/1 and nullable integers all become 1.0 / 0.0 / NaN, vectorised
+        frame["is_home"] = pd.to_numeric(frame["is_home"].astype("float64"), errors="coerce")
     for column in ("player_id", "is_home", *CONTEXT_COLUMNS):
         if column not in frame:
             frame[column] = np.nan

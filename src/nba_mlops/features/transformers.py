@@ -25,7 +25,6 @@ CATEGORICAL_FEATURES = ("action", "zone_basic", "zone_area", "zone_range")
 NUMERIC_FEATURES = (
     "distance_ft",
     "angle_deg",
-    "loc_x",
     "loc_y",
     "abs_x",
     "shot_value",
@@ -143,7 +142,6 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         features: dict[str, Any] = {
             "distance_ft": distance,
             "angle_deg": np.degrees(np.arctan2(np.abs(x), y)),
-            "loc_x": x,
             "loc_y": y,
             "abs_x": np.abs(x),
             "shot_value": np.where(is_three, 3.0, 2.0),

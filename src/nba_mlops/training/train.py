@@ -163,7 +163,7 @@ def _fit_candidate(
     )
     progress(f"{name}: final fit")
     x_train, y_train = frames["x_train"], frames["y_train"]
-    cap = FINAL_ROW_CAP.get(name, cfg.max_train_rows)
+    cap = FINAL_ROW_CAP.get(name, 0)
     if cap and len(x_train) > cap:
         keep = np.sort(np.random.default_rng(cfg.seed).choice(len(x_train), cap, replace=False))
         x_train, y_train = x_train.iloc[keep], y_train[keep]
@@ -299,6 +299,9 @@ def train(
         y_train = split.train[TARGET].to_numpy(dtype="int64")
         features = ShotFeatures(rare_action_min_count=cfg.rare_action_min_count)
         features.fit(train_input, y_train)
+        if cfg.max_train_rows and len(train_input) > cfg.max_train_rows:
+            train_input = train_input.iloc[-cfg.max_train_rows :]
+            y_train = y_train[-cfg.max_train_rows :]
         x_train = features.transform(train_input)
         del train_input
         val_input = model_input(split.validation)

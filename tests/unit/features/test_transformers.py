@@ -88,9 +88,11 @@ def test_serving_frame_keeps_given_fields() -> None:
                 "shot_type": "2PT Field Goal",
                 "is_home": True,
                 "season_start_year": 2010,
+                "action_type": "pullup jump shot",
             }
         ]
     )
+    assert frame["action_type"].iloc[0] == "Pullup Jump Shot"
     assert frame["is_home"].iloc[0] == 1.0
     assert frame["season_start_year"].iloc[0] == 2010
     assert isinstance(frame, pd.DataFrame)
