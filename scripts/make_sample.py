@@ -29,7 +29,9 @@ def main() -> int:
         frames.append(shots[shots["Game ID"].isin(chosen)])
     sample = pd.concat(frames, ignore_index=True).drop_duplicates(["Game ID", "Game Event ID"])
     OUT.mkdir(parents=True, exist_ok=True)
-    sample.to_csv(OUT / "shots_sample.csv.gz", index=False, compression={"method": "gzip", "mtime": 0})
+    sample.to_csv(
+        OUT / "shots_sample.csv.gz", index=False, compression={"method": "gzip", "mtime": 0}
+    )
     print(f"wrote {len(sample):,} shots to {OUT / 'shots_sample.csv.gz'}")
     return 0
 
