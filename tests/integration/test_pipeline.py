@@ -128,3 +128,27 @@ def test_predict_batch_reports_rows_it_cannot_score(
     assert len(rejected) == 2
     scored = pd.read_csv(tmp_path / "out.csv")
     assert list(scored.columns[: len(raw.columns)]) == list(raw.columns)
+
+
+def test_evaluate_prints_the_champion_beside_both_baselines(
+    fresh_trained_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nba_mlops.config import get_settings
+
+    monkeypatch.setenv("NBA_MLOPS_HOME", str(fresh_trained_settings.home))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["evaluate"], terminal_width=200)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    for row in ("without context", "constant make rate", "logistic on distance"):
+        assert row in result.output
+    assert "on holdout 2022" in result.output
+
+
+def test_training_on_an_empty_store_says_what_to_do(tmp_path: Path) -> None:
+    from nba_mlops.pipeline import run_training
+
+    with pytest.raises(LookupError, match="nba-mlops ingest"):
+        run_training(Settings(home=tmp_path / "empty"))
