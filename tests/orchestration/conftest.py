@@ -1,4 +1,5 @@
-"""Fixtures of the orchestration tests: a temporary, persistent Dagster instance."""
+"""Fixtures of the orchestration tests: a temporary, persistent Dagster instance, and
+each test's settings pointing at its own MLflow store."""
 
 from __future__ import annotations
 
@@ -6,6 +7,15 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _own_mlflow_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mlflow.set_tracking_uri`` exports ``MLFLOW_TRACKING_URI``, which ``Settings`` reads:
+    without this, a home built after another test's training would use that test's store.
+    Autouse fixtures run first, so ``fresh_trained_settings`` sees the variables unset."""
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(variable, raising=False)
 
 
 @pytest.fixture

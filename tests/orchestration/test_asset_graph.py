@@ -70,6 +70,7 @@ def test_every_stage_materializes_from_an_empty_home(
 
     # The same home through the CLI: one job on the local instance, outcome as JSON.
     monkeypatch.setenv("NBA_MLOPS_HOME", str(settings.home))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # the command sets it: restore after
     get_settings.cache_clear()
     out = settings.home / "outcome.json"
     try:

@@ -95,11 +95,11 @@ def build_sensors(orchestration: OrchestrationSettings, jobs: Jobs) -> list[Any]
         present: dict[str, int] = {}
         fresh: list[str] = []
         settling: list[str] = []
-        now = time.time()
+        now, settle = time.time(), orchestration.incoming_settle_s
         for path in incoming_files(settings):
             with contextlib.suppress(FileNotFoundError):  # ingested meanwhile
                 stat = path.stat()
-                if now - stat.st_mtime < orchestration.incoming_settle_s:
+                if settle and now - stat.st_mtime < settle:
                     settling.append(path.name)  # may still be being copied
                     continue
                 present[path.name] = stat.st_mtime_ns

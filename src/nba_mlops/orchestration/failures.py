@@ -11,10 +11,10 @@ import dagster as dg
 from nba_mlops.db.session import is_unavailable
 from nba_mlops.orchestration.locks import TrainingInProgressError
 
-# MLflow error codes of a tracking server that is overloaded or restarting.
-_TRANSIENT_MLFLOW_CODES = frozenset(
-    {"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "INTERNAL_ERROR"}
-)
+# MLflow error codes of a tracking server that is overloaded or restarting. (MLflow wraps an
+# unreachable server in a plain INTERNAL_ERROR raised while handling the connection error:
+# that one is recognised by the error it was raised from.)
+_TRANSIENT_MLFLOW_CODES = frozenset({"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -33,9 +33,9 @@ def is_transient(exc: BaseException) -> bool:
     with contextlib.suppress(ImportError):
         from mlflow.exceptions import MlflowException
 
-        if isinstance(exc, MlflowException):
-            return str(getattr(exc, "error_code", "")) in _TRANSIENT_MLFLOW_CODES
-    cause = exc.__cause__
+        if isinstance(exc, MlflowException) and exc.error_code in _TRANSIENT_MLFLOW_CODES:
+            return True
+    cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
     return cause is not None and cause is not exc and is_transient(cause)
 
 
