@@ -42,6 +42,8 @@ TRAINING_COLUMNS = [
     "season_type",
     "season_start_year",
     "is_home",
+    "home_team",
+    "away_team",
 ]
 
 

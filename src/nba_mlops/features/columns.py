@@ -36,7 +36,9 @@ SKILL_COLUMNS: Final = (
 # In-game sequence context known before the shot: the shooter's attempts and makes so far
 # in this game and whether their previous shot went in; and the game's previous shot by
 # anyone: how long ago, by the same team or not, made or not (a quick shot after the
-# same team's miss is a put-back, after the other team's miss often a fast break).
+# same team's miss is a put-back, after the other team's miss often a fast break); and
+# the opponent's defence this season before this game: makes allowed above what the
+# shots' zones predict, per shot.
 SEQUENCE_COLUMNS: Final = (
     "game_prior_attempts",
     "game_prior_makes",
@@ -44,6 +46,7 @@ SEQUENCE_COLUMNS: Final = (
     "seconds_since_game_shot",
     "game_shot_same_team",
     "game_shot_made",
+    "opponent_allowed_excess",
 )
 
 CONTEXT_COLUMNS: Final = SKILL_COLUMNS + SEQUENCE_COLUMNS

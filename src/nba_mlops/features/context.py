@@ -82,7 +82,48 @@ def add_shot_context(shots: pd.DataFrame, zone_rates: pd.Series | None = None) -
     )
     ordered["prev_shot_made"] = previous.fillna(-1.0)
     _add_game_sequence(ordered)
+    _add_opponent_defence(ordered, made, prior, game_key)
     return ordered
+
+
+# Pseudo-shots of average defence added to every team's record this season.
+DEFENCE_SMOOTHING = 300.0
+
+
+def _add_opponent_defence(
+    ordered: pd.DataFrame, made: np.ndarray, prior: np.ndarray, game_key: np.ndarray
+) -> None:
+    """Makes the opponent allowed above the zones' league rates, per shot, this season
+    before this game (0 for an average defence, missing when the opponent is unknown)."""
+    if not {"is_home", "home_team", "away_team"} <= set(ordered.columns):
+        ordered["opponent_allowed_excess"] = np.nan
+        return
+    home = ordered["is_home"].astype("float64").to_numpy()
+    opponent = pd.Series(
+        np.where(
+            home == 1,
+            ordered["away_team"].astype("object"),
+            np.where(home == 0, ordered["home_team"].astype("object"), None),
+        ),
+        index=ordered.index,
+    )
+    frame = pd.DataFrame(
+        {"opponent": opponent, "season": ordered["season_start_year"], "excess": made - prior}
+    )
+    groups = frame.groupby(["opponent", "season"], sort=False, dropna=False)
+    att_before_shot = groups.cumcount().to_numpy(dtype="float64")
+    excess_before_shot = groups["excess"].cumsum().to_numpy() - frame["excess"].to_numpy()
+    per_game = pd.DataFrame(
+        {"att": att_before_shot, "excess": excess_before_shot}, index=ordered.index
+    ).groupby(
+        [opponent, frame["season"], pd.Series(game_key, index=ordered.index)],
+        sort=False,
+        dropna=False,
+    )
+    att = per_game["att"].transform("first").to_numpy()
+    excess = per_game["excess"].transform("first").to_numpy()
+    value = excess / (att + DEFENCE_SMOOTHING)
+    ordered["opponent_allowed_excess"] = np.where(opponent.isna().to_numpy(), np.nan, value)
 
 
 def elapsed_seconds(period: np.ndarray, clock: np.ndarray) -> np.ndarray:

@@ -84,3 +84,24 @@ def test_a_shots_own_outcome_never_changes_its_features() -> None:
     # earlier shots are untouched as well
     earlier = base.index[: base.index.get_loc(key)]
     pd.testing.assert_frame_equal(base.loc[earlier, context], out.loc[earlier, context])
+
+
+def test_opponent_defence_counts_only_earlier_games_against_that_opponent() -> None:
+    rows = []
+    for game, made in ((1, 1), (2, 1), (3, 0)):
+        shot = _shot(game, 1, made, player=game)
+        shot.update({"is_home": 1, "home_team": "BOS", "away_team": "NYK", "team_id": 1})
+        rows.append(shot)
+    out = add_shot_context(pd.DataFrame(rows), ZONE_RATES)
+    excess = out["opponent_allowed_excess"].to_numpy()
+    assert excess[0] == 0.0
+    # before game 3, NYK allowed two makes on shots the zone rates put at 0.4 each
+    assert excess[2] == pytest.approx((0.6 + 0.6) / (2 + 300.0))
+    assert excess[1] == pytest.approx(0.6 / (1 + 300.0))
+
+
+def test_opponent_defence_is_missing_when_home_or_away_is_unknown() -> None:
+    shot = _shot(1, 1, 1)
+    shot.update({"is_home": None, "home_team": "BOS", "away_team": "NYK", "team_id": 1})
+    out = add_shot_context(pd.DataFrame([shot]), ZONE_RATES)
+    assert np.isnan(out["opponent_allowed_excess"].iloc[0])
