@@ -77,7 +77,7 @@ def test_schedules_sensors_and_the_source_come_from_the_environment(
     sensor = definitions.resolve_sensor_def("incoming_file_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     assert NbaMlopsResource().simulation_source_path() == tmp_path / "all_shots.parquet"
-    monkeypatch.delenv("NBA_MLOPS_SIMULATION_SOURCE")
+    monkeypatch.setenv("NBA_MLOPS_SIMULATION_SOURCE", "")  # how compose passes "unset"
     assert NbaMlopsResource().simulation_source_path() == bundled_sample_path()
 
 

