@@ -30,7 +30,7 @@ Materialized = dg.MaterializeResult[Any]
 
 
 def retry_policy(orchestration: OrchestrationSettings) -> dg.RetryPolicy:
-    """Exponential back-off with jitter: delay, 2x delay, 4x delay, ..."""
+    """Exponential back-off with jitter: (2**n - 1) x delay before retry n, +/- delay."""
     return dg.RetryPolicy(
         max_retries=orchestration.retry_max,
         delay=orchestration.retry_delay_s,
