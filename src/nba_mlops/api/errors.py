@@ -76,10 +76,19 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(validation_payload(list(exc.errors())), status_code=422)
 
 
+_CLEARER = {
+    # FastAPI's words when the body is not UTF-8 or holds an integer Python won't parse.
+    "There was an error parsing the body": (
+        "The request body could not be read as JSON (not UTF-8, or a number too long)"
+    ),
+}
+
+
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    detail = _CLEARER.get(exc.detail, exc.detail) if isinstance(exc.detail, str) else exc.detail
     return JSONResponse(
-        {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        {"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )
 
 

@@ -41,6 +41,16 @@ class WebPage(StaticFiles):
         try:
             return await super().get_response(path, scope)
         except HTTPException as exc:
-            if exc.status_code != 404 or "." in Path(path).name or scope["method"] != "GET":
+            if exc.status_code != 404 or "." in Path(path).name or not _navigation(scope):
                 raise
             return await super().get_response(INDEX, scope)
+
+
+def _navigation(scope: Scope) -> bool:
+    """A browser loading a page (GET, accepts HTML), not an API client missing a route."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return False
+    for name, value in scope.get("headers", ()):
+        if name == b"accept":
+            return b"text/html" in value
+    return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -11,7 +12,13 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from nba_mlops.api.deps import ServicesDep, SessionDep, SettingsDep
 from nba_mlops.api.errors import invalid_field
-from nba_mlops.api.schemas.auth import MAX_PASSWORD_LENGTH, SignupRequest, Token, UserPublic
+from nba_mlops.api.schemas.auth import (
+    MAX_PASSWORD_LENGTH,
+    USERNAME_PATTERN,
+    SignupRequest,
+    Token,
+    UserPublic,
+)
 from nba_mlops.api.services import Services
 from nba_mlops.auth.users import UsernameTakenError, UserStatus, authenticate, create_user
 
@@ -35,6 +42,10 @@ def signup(body: SignupRequest, session: SessionDep, settings: SettingsDep) -> U
     return UserPublic(id=user.id, username=user.username)
 
 
+def _could_exist(username: str) -> bool:
+    return 3 <= len(username) <= 50 and re.fullmatch(USERNAME_PATTERN, username) is not None
+
+
 def _too_many(what: str, wait_s: float) -> HTTPException:
     seconds = max(1, math.ceil(wait_s))
     return HTTPException(
@@ -45,12 +56,11 @@ def _too_many(what: str, wait_s: float) -> HTTPException:
 
 
 def _check(services: Services, username: str, password: str) -> UserStatus | None:
+    if len(password) > MAX_PASSWORD_LENGTH or not _could_exist(username):
+        return None  # no such account can exist: no database query with odd bytes
     try:
-        username.encode("utf-8")
         password.encode("utf-8")
     except UnicodeEncodeError:
-        return None
-    if len(password) > MAX_PASSWORD_LENGTH or len(username) > 50:
         return None
     with services.db.session() as session:
         user = authenticate(session, username, password)
