@@ -106,5 +106,8 @@ def serve(
         log_level=settings.log_level.lower(),
         backlog=4096,
         timeout_keep_alive=30,
+        # A worker imports MLflow and loads the model before it is ready: seconds, more on
+        # a busy machine. uvicorn's 5 s default would kill and restart it in a loop.
+        timeout_worker_healthcheck=90,
         server_header=False,
     )

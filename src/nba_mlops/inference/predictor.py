@@ -95,7 +95,11 @@ def champion_version(settings: Settings) -> str | None:
     try:
         found = client.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS)
     except MlflowException as exc:
-        if getattr(exc, "error_code", "") in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+        code = getattr(exc, "error_code", "")
+        # No registered model, or a model without the alias yet.
+        if code == "RESOURCE_DOES_NOT_EXIST" or (
+            code == "INVALID_PARAMETER_VALUE" and "not found" in str(exc)
+        ):
             return None
         raise
     return str(found.version)
