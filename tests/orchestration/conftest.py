@@ -3,19 +3,28 @@ each test's settings pointing at its own MLflow store."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import dagster as dg
 import pytest
 
+_MLFLOW_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
 
 @pytest.fixture(autouse=True)
-def _own_mlflow_store(monkeypatch: pytest.MonkeyPatch) -> None:
+def _own_mlflow_store() -> Iterator[None]:
     """``mlflow.set_tracking_uri`` exports ``MLFLOW_TRACKING_URI``, which ``Settings`` reads:
-    without this, a home built after another test's training would use that test's store.
-    Autouse fixtures run first, so ``fresh_trained_settings`` sees the variables unset."""
-    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        monkeypatch.delenv(variable, raising=False)
+    a home built after another home's training would use that other store. Unset during
+    the test (autouse fixtures run before ``fresh_trained_settings`` builds its settings)
+    and put back as it was afterwards, so no test leaves its store to the next."""
+    saved = {name: os.environ.pop(name, None) for name in _MLFLOW_VARIABLES}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture
