@@ -76,7 +76,7 @@ def dev_command(
     port: int = typer.Option(3000, help="Port of the Dagster UI."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the command, start nothing."),
 ) -> None:
-    """Start the Dagster UI and daemon on ``<home>/dagster`` (schedules and sensors on)."""
+    """Start the Dagster UI and daemon on <home>/dagster (schedules and sensors on)."""
     _, dagster_home = _prepare_instance()
     command = dev_command_line(host, port)
     summary(f"DAGSTER_HOME={dagster_home} {' '.join(command[1:])}")
@@ -88,7 +88,7 @@ def dev_command(
 
 @orchestrate_app.command("config")
 def config_command() -> None:
-    """Write ``<home>/dagster/dagster.yaml`` (run queue limits, logging) and print its path."""
+    """Write <home>/dagster/dagster.yaml (run queue limits, logging) and print its path."""
     _, dagster_home = _prepare_instance()
     summary(f"wrote {dagster_home / 'dagster.yaml'}; export DAGSTER_HOME={dagster_home}")
 
