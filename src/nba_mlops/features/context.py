@@ -99,14 +99,9 @@ def _add_opponent_defence(
         ordered["opponent_allowed_excess"] = np.nan
         return
     home = ordered["is_home"].astype("float64").to_numpy()
-    opponent = pd.Series(
-        np.where(
-            home == 1,
-            ordered["away_team"].astype("object"),
-            np.where(home == 0, ordered["home_team"].astype("object"), None),
-        ),
-        index=ordered.index,
-    )
+    away = ordered["away_team"].astype("object")
+    opponent = away.where(home == 1, ordered["home_team"].astype("object"))
+    opponent = opponent.where((home == 1) | (home == 0), None)
     frame = pd.DataFrame(
         {"opponent": opponent, "season": ordered["season_start_year"], "excess": made - prior}
     )

@@ -37,11 +37,12 @@ def to_model_frame(
     records: Sequence[Mapping[str, Any]] | pd.DataFrame, today: dt.date | None = None
 ) -> pd.DataFrame:
     """Raw canonical shot fields in, a frame with exactly ``MODEL_INPUT_COLUMNS`` out."""
-    frame = (
-        records.copy()
-        if isinstance(records, pd.DataFrame)
-        else pd.DataFrame.from_records(list(records))
-    )
+    if isinstance(records, pd.DataFrame):
+        # copy only what the model reads: training frames run to millions of rows
+        wanted = [c for c in records.columns if c in MODEL_INPUT_COLUMNS or c == "game_date"]
+        frame = records.loc[:, wanted].copy()
+    else:
+        frame = pd.DataFrame.from_records(list(records))
     n = len(frame)
     for column, default in DEFAULTS.items():
         if column not in frame:

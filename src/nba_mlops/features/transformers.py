@@ -56,6 +56,9 @@ def _pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Raw shot fields in, model features out (a DataFrame with categorical columns)."""
 
+    # The only columns ``fit`` reads (a caller may pass a frame holding just these).
+    FIT_COLUMNS = ("action_type", "shot_zone_basic", "player_id")
+
     def __init__(self, rare_action_min_count: int = 200) -> None:
         self.rare_action_min_count = rare_action_min_count
 
@@ -75,7 +78,6 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.player_table_ = self._rate_table(player, made)
         self.player_zone_table_ = self._rate_table(_pair_key(player, zone), made)
         self.player_action_table_ = self._rate_table(_pair_key(player, action), made)
-        self.n_features_in_ = X.shape[1]
         return self
 
     @staticmethod

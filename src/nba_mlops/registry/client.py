@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +48,18 @@ class VersionInfo:
 def configure_mlflow(settings: Settings) -> MlflowClient:
     """Point MLflow at the settings' tracking store and make sure the experiment exists."""
     settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    # MLflow also exports the URI as MLFLOW_TRACKING_URI for subprocesses; Settings reads
+    # that variable, so left in place it would silently point every later Settings of
+    # this process (another home, another test) at this store. Keep the environment as
+    # the user set it.
+    user_uris = {v: os.environ.get(v) for v in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
+    for variable, value in user_uris.items():
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value
     client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
     if client.get_experiment_by_name(EXPERIMENT_NAME) is None:
         location = None if settings.mlflow_tracking_uri else settings.artifact_location
