@@ -11,6 +11,8 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from nba_mlops.config import Settings
 from nba_mlops.data.ingest import iter_shot_chunks
@@ -81,10 +83,11 @@ def predict_batch(
     partial = output.with_name(output.name + ".partial")
     rejected_path = output.with_name(output.stem + ".rejected.csv")
     rows_read = rows_scored = rows_rejected = 0
-    first = True
+    writer: pa_csv.CSVWriter | None = None
+    schema: pa.Schema | None = None
     rejected_first = True
     try:
-        for chunk in iter_shot_chunks(source, chunk_rows=chunk_rows):
+        for chunk in iter_shot_chunks(source, chunk_rows=chunk_rows, require_label=False):
             rows_read += len(chunk.raw)
             if len(chunk.shots):
                 probability = model.predict_proba(to_model_frame(chunk.shots))[:, 1]
@@ -92,8 +95,12 @@ def predict_batch(
                 scored["make_probability"] = np.round(probability, 6)
                 scored["prediction"] = (probability >= 0.5).astype("int8")
                 scored["model_version"] = version
-                scored.to_csv(partial, mode="w" if first else "a", header=first, index=False)
-                first = False
+                # Arrow's CSV writer is several times faster than pandas' for big chunks.
+                table = pa.Table.from_pandas(scored, preserve_index=False)
+                if writer is None:
+                    schema = table.schema
+                    writer = pa_csv.CSVWriter(str(partial), schema)
+                writer.write_table(table.cast(schema, safe=False))
                 rows_scored += len(scored)
             if len(chunk.rejected):
                 chunk.rejected.to_csv(
@@ -106,12 +113,17 @@ def predict_batch(
                 rows_rejected += len(chunk.rejected)
             if on_chunk:
                 on_chunk(len(chunk.raw))
-        if first:
+        if writer is None:
             pd.DataFrame(columns=["make_probability", "prediction", "model_version"]).to_csv(
                 partial, index=False
             )
+        else:
+            writer.close()
+            writer = None
         partial.replace(output)
     finally:
+        if writer is not None:
+            writer.close()
         partial.unlink(missing_ok=True)
     report = BatchReport(
         source=source,
