@@ -51,3 +51,15 @@ def shared_data_dir() -> Path:
     if not (path / "shots").is_dir():
         pytest.skip(f"shared real data not found at {path}")
     return path
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Test modules are imported by basename: two with the same name would shadow each
+    other depending on the order they are collected. Refuse that up front."""
+    names: dict[str, Path] = {}
+    for path in sorted(Path(__file__).parent.rglob("test_*.py")):
+        if path.name in names:
+            raise pytest.UsageError(
+                f"two test modules share the name {path.name}: {names[path.name]} and {path}"
+            )
+        names[path.name] = path
