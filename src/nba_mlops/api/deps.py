@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -25,7 +24,9 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
 
-def get_services(request: Request) -> Services:
+# Dependencies that do no I/O are ``async def``: FastAPI would run a plain ``def`` in
+# the thread pool, a thread hop per request on the hot path.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -33,7 +34,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
@@ -42,11 +43,11 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
         yield session
 
 
-def get_predictor(services: ServicesDep) -> ShotScorer:
+async def get_predictor(services: ServicesDep) -> ShotScorer:
     return services.predictor
 
 
-def get_writer(services: ServicesDep) -> PredictionWriter:
+async def get_writer(services: ServicesDep) -> PredictionWriter:
     return services.writer
 
 
@@ -74,14 +75,12 @@ async def get_current_user(services: ServicesDep, token: TokenDep) -> UserStatus
     except InvalidTokenError as exc:
         detail = "Token expired; log in again" if "expired" in str(exc) else "Invalid token"
         raise _unauthorized(detail) from None
-    fresh, user = services.users.cached(claims.user_id)
-    if not fresh:
-        try:
-            user = await run_in_threadpool(services.users.load, claims.user_id)
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise DatabaseUnavailableError(DATABASE_DOWN) from exc
-            raise
+    try:
+        user = await services.users.get(claims.user_id)
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise DatabaseUnavailableError(DATABASE_DOWN) from exc
+        raise
     if user is None or user.username != claims.username:
         raise _unauthorized("The account of this token no longer exists")
     if user.disabled:

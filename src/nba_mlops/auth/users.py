@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -120,24 +121,44 @@ def ensure_admin(db: Database, username: str, password: str) -> bool:
 
 
 class UserStatusCache:
-    """Role and disabled flag per user id, re-read from the database after ``ttl_s``.
+    """Role and disabled flag per user id, never older than ``ttl_s``.
 
-    Keeps the per-request cost of "is this caller still allowed?" at a dictionary look-up;
-    disabling a user takes effect within ``ttl_s`` on every process.
+    Keeps the per-request cost of "is this caller still allowed?" at a dictionary look-up:
+    an entry past 80% of its life is re-read in the background while still answering, so
+    steady traffic never waits for the database; concurrent misses share one read.
+    Disabling a user takes effect within ``ttl_s`` on every process.
     """
 
     def __init__(self, load: Callable[[int], UserStatus | None], ttl_s: float) -> None:
         self._load = load
         self._ttl_s = ttl_s
         self._entries: dict[int, tuple[float, UserStatus | None]] = {}
+        self._reads: dict[int, asyncio.Future[UserStatus | None]] = {}
         self._lock = threading.Lock()
 
-    def cached(self, user_id: int) -> tuple[bool, UserStatus | None]:
-        """(fresh, status) from memory only."""
+    async def get(self, user_id: int) -> UserStatus | None:
+        """The user's status; reads the database (in a thread) only when needed."""
         entry = self._entries.get(user_id)
-        if entry is None or time.monotonic() - entry[0] > self._ttl_s:
-            return False, None
-        return True, entry[1]
+        if entry is not None:
+            age = time.monotonic() - entry[0]
+            if age <= self._ttl_s:
+                if age > 0.8 * self._ttl_s:
+                    self._read(user_id)  # refresh ahead of expiry, answer from memory
+                return entry[1]
+        return await asyncio.shield(self._read(user_id))
+
+    def _read(self, user_id: int) -> asyncio.Future[UserStatus | None]:
+        read = self._reads.get(user_id)
+        if read is None:
+            read = asyncio.ensure_future(asyncio.to_thread(self.load, user_id))
+            self._reads[user_id] = read
+            read.add_done_callback(lambda done: self._finished(user_id, done))
+        return read
+
+    def _finished(self, user_id: int, read: asyncio.Future[UserStatus | None]) -> None:
+        self._reads.pop(user_id, None)
+        if not read.cancelled():
+            read.exception()  # a failed background refresh must not warn "never retrieved"
 
     def load(self, user_id: int) -> UserStatus | None:
         """Read from the database (blocking) and remember."""
