@@ -132,6 +132,7 @@ def load_model_version(settings: Settings, version: str) -> LoadedModel:
         tracking_uri=settings.tracking_uri,
     )
     model = mlflow.sklearn.load_model(local)
+    single_threaded(model)
     run_id = model_version.run_id
     run_metrics: dict[str, float] = {}
     players: list[dict[str, Any]] = []
@@ -154,6 +155,41 @@ def load_model_version(settings: Settings, version: str) -> LoadedModel:
         created_at=created,
         players=players,
     )
+
+
+def single_threaded(model: Any) -> int:
+    """Make every estimator inside ``model`` predict on one thread; returns how many.
+
+    Serving already runs one scoring thread per worker process and one worker per core;
+    ``n_jobs=-1`` would add a thread pool per call on top (and count the CPUs each time),
+    which only fights for the same cores.
+    """
+    seen: set[int] = set()
+    changed = 0
+
+    def visit(obj: Any, depth: int) -> None:
+        nonlocal changed
+        if depth > 12 or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, (list, tuple)):
+            for item in obj:
+                visit(item, depth + 1)
+            return
+        if isinstance(obj, dict):
+            for item in obj.values():
+                visit(item, depth + 1)
+            return
+        if not hasattr(obj, "get_params"):
+            return
+        if getattr(obj, "n_jobs", 1) not in (None, 1):
+            obj.n_jobs = 1
+            changed += 1
+        for value in vars(obj).values():
+            visit(value, depth + 1)
+
+    visit(model, 0)
+    return changed
 
 
 def _download_players(client: Any, run_id: str) -> list[dict[str, Any]]:
