@@ -62,6 +62,9 @@ class ServingSettings(BaseModel):
     prediction_service_timeout_s: float = 5.0
     # Built web page; default: ``web/dist`` in the repository or the working directory.
     web_dist_dir: Path | None = None
+    # Answer the plain success case of POST /predict before FastAPI routing (see
+    # nba_mlops.api.fastpath); off: every request takes the regular route.
+    fast_path: bool = True
 
 
 class Settings(BaseSettings):

@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 
 from nba_mlops import __version__
 from nba_mlops.api.errors import install_error_handlers
+from nba_mlops.api.fastpath import PredictFastPath
 from nba_mlops.api.routes import auth, history, models, predict, root, verify
 from nba_mlops.api.services import Services
 from nba_mlops.api.web import WebPage, find_web_dist
@@ -17,6 +19,13 @@ from nba_mlops.config import Settings, get_settings
 from nba_mlops.inference.predictor import ShotScorer
 from nba_mlops.log import setup_logging
 from nba_mlops.monitoring.metrics import HTTPMetricsMiddleware
+
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 DESCRIPTION = """
 Predicts whether an NBA shot goes in.
@@ -47,6 +56,9 @@ def create_app(settings: Settings | None = None, *, predictor: ShotScorer | None
             await services.stop()
 
     app = FastAPI(
+        # Our own Prometheus metrics instead of FastAPI's OpenTelemetry hooks, which look
+        # up the global providers on every request even when nothing is configured.
+        telemetry=NO_TELEMETRY,
         title="NBA shot prediction API",
         version=__version__,
         description=DESCRIPTION,
@@ -54,8 +66,11 @@ def create_app(settings: Settings | None = None, *, predictor: ShotScorer | None
         max_body_size=settings.serving.max_body_bytes,
     )
     install_error_handlers(app)
-    for module in (root, auth, predict, verify, history, models):
+    # The hot route first: routes are matched in order.
+    for module in (predict, auth, root, verify, history, models):
         app.include_router(module.router)
+    if settings.serving.fast_path:
+        app.add_middleware(PredictFastPath)  # inside CORS and metrics: both still apply
     if settings.serving.cors_origins:
         app.add_middleware(
             CORSMiddleware,

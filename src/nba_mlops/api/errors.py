@@ -92,28 +92,29 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unavailable(detail: str) -> JSONResponse:
+def unavailable_response(detail: str) -> JSONResponse:
+    """503 with ``Retry-After``: the request was fine, a dependency is missing."""
     return JSONResponse(
         {"detail": detail}, status_code=503, headers={"Retry-After": _RETRY_AFTER_S}
     )
 
 
 async def _model_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    return _unavailable(str(exc))
+    return unavailable_response(str(exc))
 
 
 async def _service_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    return _unavailable(str(exc))
+    return unavailable_response(str(exc))
 
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    return _unavailable(str(exc) or DATABASE_DOWN)
+    return unavailable_response(str(exc) or DATABASE_DOWN)
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     if is_unavailable(exc):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
-        return _unavailable(DATABASE_DOWN)
+        return unavailable_response(DATABASE_DOWN)
     logger.error("database error", exc_info=exc)
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
@@ -121,7 +122,7 @@ async def _database_error(_: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     if is_unavailable(exc):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
-        return _unavailable(DATABASE_DOWN)
+        return unavailable_response(DATABASE_DOWN)
     logger.exception("unhandled error", exc_info=exc)
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
 

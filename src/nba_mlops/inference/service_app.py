@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from nba_mlops import __version__
+from nba_mlops.api.app import NO_TELEMETRY
 from nba_mlops.api.errors import install_error_handlers
 from nba_mlops.api.schemas.common import ShortText
 from nba_mlops.api.schemas.models import CurrentModel, PlayerList, ReloadResult
@@ -113,6 +114,7 @@ def create_service_app(settings: Settings | None = None) -> FastAPI:
             await predictor.stop()
 
     app = FastAPI(
+        telemetry=NO_TELEMETRY,
         title="NBA shot prediction service",
         version=__version__,
         lifespan=lifespan,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from nba_mlops.api.deps import CurrentUser, PredictorDep, SettingsDep, WriterDep
+from nba_mlops.api.deps import CurrentUser, ServicesDep
 from nba_mlops.api.errors import invalid_field
 from nba_mlops.api.schemas.predictions import BatchPredictionResult, PredictionResult
 from nba_mlops.api.schemas.shots import (
@@ -17,6 +17,7 @@ from nba_mlops.api.schemas.shots import (
     ShotBatch,
     ShotPayload,
 )
+from nba_mlops.api.services import Services
 from nba_mlops.inference.predictor import DECISION_THRESHOLD
 
 router = APIRouter(prefix="/predict", tags=["predictions"])
@@ -61,55 +62,49 @@ def _rows(
     return rows, labels, rounded
 
 
+async def score_and_store(
+    services: Services, user_id: int, records: list[dict[str, Any]]
+) -> tuple[list[PredictionResult], str]:
+    """Score canonical shot records and store every answer; the ids come from the insert."""
+    started = time.perf_counter()
+    scored = await services.predictor.predict(records)
+    rows, labels, probabilities = _rows(
+        user_id, records, scored.probabilities, scored.model_version, started
+    )
+    ids = await services.writer.store(rows)
+    results = [
+        PredictionResult(
+            prediction=1 if label else 0,
+            probability=probability,
+            model_version=scored.model_version,
+            prediction_id=prediction_id,
+        )
+        for label, probability, prediction_id in zip(labels, probabilities, ids, strict=True)
+    ]
+    return results, scored.model_version
+
+
 @router.post("", summary="Will this shot go in?", responses=_RESPONSES)
 async def predict(
     shot: Annotated[ShotPayload, Body(openapi_examples=_EXAMPLES)],
     user: CurrentUser,
-    predictor: PredictorDep,
-    writer: WriterDep,
+    services: ServicesDep,
 ) -> PredictionResult:
-    started = time.perf_counter()
-    record = shot.to_record()
-    scored = await predictor.predict([record])
-    rows, labels, probabilities = _rows(
-        user.id, [record], scored.probabilities, scored.model_version, started
-    )
-    (prediction_id,) = await writer.store(rows)
-    return PredictionResult(
-        prediction=1 if labels[0] else 0,
-        probability=probabilities[0],
-        model_version=scored.model_version,
-        prediction_id=prediction_id,
-    )
+    # The plain success path of this route is usually answered by
+    # nba_mlops.api.fastpath before FastAPI routing; both share score_and_store.
+    (result,), _ = await score_and_store(services, user.id, [shot.to_record()])
+    return result
 
 
 @router.post("/batch", summary="Score up to 1,000 shots at once", responses=_RESPONSES)
 async def predict_batch(
     batch: ShotBatch,
     user: CurrentUser,
-    predictor: PredictorDep,
-    writer: WriterDep,
-    settings: SettingsDep,
+    services: ServicesDep,
 ) -> BatchPredictionResult:
-    limit = settings.serving.max_batch_shots
+    limit = services.settings.serving.max_batch_shots
     if len(batch.shots) > limit:
         raise invalid_field("shots", f"List should have at most {limit} items")
-    started = time.perf_counter()
     records = [shot.to_record() for shot in batch.shots]
-    scored = await predictor.predict(records)
-    rows, labels, probabilities = _rows(
-        user.id, records, scored.probabilities, scored.model_version, started
-    )
-    ids = await writer.store(rows)
-    return BatchPredictionResult(
-        predictions=[
-            PredictionResult(
-                prediction=1 if label else 0,
-                probability=probability,
-                model_version=scored.model_version,
-                prediction_id=prediction_id,
-            )
-            for label, probability, prediction_id in zip(labels, probabilities, ids, strict=True)
-        ],
-        model_version=scored.model_version,
-    )
+    results, version = await score_and_store(services, user.id, records)
+    return BatchPredictionResult(predictions=results, model_version=version)
