@@ -1,0 +1,374 @@
+"""Load test of the prediction API against PostgreSQL, beside a bare FastAPI app.
+
+    uv run python bench/bench_api.py [--duration 15] [--levels 1,64,1000] [--workers 2]
+                                     [--model-home DIR] [--skip-bare]
+
+Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and PostgreSQL at
+``--postgres`` (default postgresql://postgres@127.0.0.1:5432/test): a fresh database is
+created for the run and dropped after. The champion comes from ``--model-home`` (a home
+where the pipeline ran), else the pipeline is run on the bundled sample first.
+
+For each concurrency level ``wrk`` sends authenticated ``POST /predict`` requests with
+raw shot bodies for ``--duration`` seconds. Printed per level: throughput, p50/p99
+latency, errors (non-2xx answers plus socket errors: connect, read, write, time-outs),
+and rows stored in ``predictions`` against 2xx answers (a lost row would be a 2xx with no
+row). The bare app (bench/bare_app.py) parses the same bodies and answers a constant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PASSWORD = "bench password 123"
+
+LUA = r"""
+local bodies = %(bodies)s
+local requests = {}
+local index = 0
+
+init = function(args)
+  for i, body in ipairs(bodies) do
+    requests[i] = wrk.format("POST", "/predict", {
+      ["Content-Type"] = "application/json",
+      ["Authorization"] = "Bearer %(token)s",
+    }, body)
+  end
+end
+
+request = function()
+  index = index %% #requests + 1
+  return requests[index]
+end
+
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %%d, "duration_us": %%d, "connect": %%d, "read": %%d, "write": %%d, ' ..
+    '"status": %%d, "timeout": %%d, "p50_us": %%d, "p99_us": %%d, "mean_us": %%.1f}\n',
+    summary.requests, summary.duration, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.status, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.mean))
+end
+"""
+
+
+def shot_bodies(n: int = 64) -> list[str]:
+    """Raw shot bodies spread over the court, as a client would send them."""
+    bodies = []
+    for i in range(n):
+        shot = {
+            "loc_x": (i * 37) % 480 - 240,
+            "loc_y": (i * 53) % 300 - 40,
+            "period": i % 4 + 1,
+            "minutes_remaining": i % 12,
+            "seconds_remaining": (i * 7) % 60,
+            "action_type": ["Jump Shot", "Layup Shot", "Dunk Shot", "Pullup Jump shot"][i % 4],
+        }
+        if i % 2:
+            shot["player_id"] = 201939
+            shot["game_date"] = "2023-03-01"
+        bodies.append(json.dumps(shot))
+    return bodies
+
+
+def lua_list(values: list[str]) -> str:
+    return "{" + ", ".join("[[" + v + "]]" for v in values) + "}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[None]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            args,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(ready_url, timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{args[0]} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    name = f"nba_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def stored_rows(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM predictions").fetchone()
+        return int(row[0]) if row else 0
+
+
+@dataclass
+class Level:
+    app: str
+    connections: int
+    requests: int
+    seconds: float
+    non_2xx: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+    stored: int | None
+
+    @property
+    def ok(self) -> int:
+        return self.requests - self.non_2xx
+
+    @property
+    def throughput(self) -> float:
+        return self.ok / self.seconds
+
+
+def run_wrk(
+    url: str, script: Path, connections: int, duration: float, threads: int
+) -> dict[str, Any]:
+    command = [
+        "wrk",
+        "-t",
+        str(min(threads, connections)),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration:g}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(text for text in output.splitlines() if text.startswith('{"requests"'))
+    return dict(json.loads(line))
+
+
+def measure(
+    app: str,
+    base: str,
+    script: Path,
+    levels: list[int],
+    duration: float,
+    threads: int,
+    db_url: str | None,
+) -> list[Level]:
+    results = []
+    run_wrk(f"{base}/predict", script, 16, 3, threads)  # warm-up: JIT, pools, caches
+    time.sleep(1)
+    for connections in levels:
+        before = stored_rows(db_url) if db_url else None
+        stats = run_wrk(f"{base}/predict", script, connections, duration, threads)
+        time.sleep(1.5)  # let requests still in flight at the end finish and commit
+        after = stored_rows(db_url) if db_url else None
+        level = Level(
+            app=app,
+            connections=connections,
+            requests=stats["requests"],
+            seconds=stats["duration_us"] / 1e6,
+            non_2xx=stats["status"],
+            socket_errors=stats["connect"] + stats["read"] + stats["write"] + stats["timeout"],
+            p50_ms=stats["p50_us"] / 1000,
+            p99_ms=stats["p99_us"] / 1000,
+            stored=None if before is None or after is None else after - before,
+        )
+        results.append(level)
+        print(
+            f"  {app:>4} c={connections:<5} {level.throughput:8.0f}/s  p50 {level.p50_ms:7.1f} ms  "
+            f"p99 {level.p99_ms:7.1f} ms  non-2xx {level.non_2xx}  socket errors "
+            f"{level.socket_errors}  stored {level.stored if level.stored is not None else '-'}"
+            f" / 2xx {level.ok}",
+            flush=True,
+        )
+        time.sleep(2)
+    return results
+
+
+def trained_home(model_home: Path | None, work: Path) -> Path:
+    if model_home is not None:
+        return model_home
+    home = work / "model-home"
+    print("training a champion on the bundled sample (pipeline) ...", flush=True)
+    env = {"NBA_MLOPS_HOME": str(home)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    subprocess.run(
+        [str(BIN / "nba-mlops"), "pipeline", "--sample"],
+        env={**{k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}, **env},
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    return home
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--levels", default="1,64,1000")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--model-home", type=Path, default=None)
+    parser.add_argument("--skip-bare", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    levels = [int(v) for v in args.levels.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="nba-bench-") as tmp:
+        work = Path(tmp)
+        model_home = trained_home(args.model_home, work)
+        tracking = f"sqlite:///{(model_home / 'mlflow' / 'mlflow.db').resolve()}"
+        results: list[Level] = []
+        with postgres_database(args.postgres) as db_url:
+            port = free_port()
+            env = {
+                "NBA_MLOPS_HOME": str(work / "api-home"),
+                "MLFLOW_TRACKING_URI": tracking,
+                "DATABASE_URL": db_url,
+                "NBA_MLOPS_JWT_SECRET": secrets.token_urlsafe(48),
+                "NBA_MLOPS_LOG_LEVEL": "WARNING",
+            }
+            base = f"http://127.0.0.1:{port}"
+            serve = [
+                str(BIN / "nba-mlops"),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ]
+            database = db_url.rsplit("/", 1)[1]
+            print(f"API: {args.workers} workers on {base}, PostgreSQL database {database}")
+            with process(serve, env, work / "api.log", f"{base}/ready"):
+                with httpx.Client(base_url=base, timeout=30) as http:
+                    http.post(
+                        "/signup", json={"username": "bench", "password": PASSWORD}
+                    ).raise_for_status()
+                    token = http.post("/login", data={"username": "bench", "password": PASSWORD})
+                    token.raise_for_status()
+                    model = http.get("/models/current").json()
+                script = work / "predict.lua"
+                script.write_text(
+                    LUA % {"bodies": lua_list(shot_bodies()), "token": token.json()["access_token"]}
+                )
+                print(f"champion: {model['name']} v{model['version']}")
+                results += measure("api", base, script, levels, args.duration, args.threads, db_url)
+        if not args.skip_bare:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            bare = [
+                str(BIN / "uvicorn"),
+                "bench.bare_app:app",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "4096",
+            ]
+            print(f"bare app: {args.workers} workers on {base}")
+            script = work / "bare.lua"
+            script.write_text(LUA % {"bodies": lua_list(shot_bodies()), "token": "none"})
+            with process(bare, {"PYTHONPATH": str(ROOT)}, work / "bare.log", f"{base}/docs"):
+                results += measure("bare", base, script, levels, args.duration, args.threads, None)
+
+    print_table(results, args)
+
+
+def print_table(results: list[Level], args: argparse.Namespace) -> None:
+    cpus = os.cpu_count()
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = os.getloadavg()
+    print(
+        f"\n{dt.date.today().isoformat()}, {platform.processor() or platform.machine()}, "
+        f"{cpus} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}; "
+        f"{args.workers} uvicorn workers, wrk {args.threads} threads, {args.duration:g} s per "
+        f"level; load average after the run {load[0]:.1f}\n"
+    )
+    bare = {r.connections: r for r in results if r.app == "bare"}
+    print(
+        "| app | connections | predictions/s | p50 ms | p99 ms | errors (non-2xx + socket) "
+        "| rows stored / 2xx | % of bare |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        share = (
+            f"{100 * r.throughput / bare[r.connections].throughput:.0f}%"
+            if r.app == "api" and r.connections in bare and bare[r.connections].throughput
+            else ""
+        )
+        stored = f"{r.stored:,} / {r.ok:,}" if r.stored is not None else "-"
+        print(
+            f"| {r.app} | {r.connections:,} | {r.throughput:,.0f} | {r.p50_ms:.1f} | "
+            f"{r.p99_ms:.1f} | {r.non_2xx} + {r.socket_errors} | {stored} | {share} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
