@@ -25,7 +25,7 @@ class TrainingSettings(BaseModel):
     # Estimators are fitted on the most recent training rows up to this many (0: all):
     # the game changes (three-point era) and old seasons cost time more than they teach.
     # Shooter skill tables still learn from every training row.
-    max_train_rows: int = 2_000_000
+    max_train_rows: int = 1_500_000
     # A challenger must beat the champion's holdout log loss by at least this much.
     promotion_margin: float = 0.001
     rare_action_min_count: int = 200

@@ -169,12 +169,9 @@ def _fit_candidate(
     if cap and len(x_train) > cap:
         keep = np.sort(np.random.default_rng(cfg.seed).choice(len(x_train), cap, replace=False))
         x_train, y_train = x_train.iloc[keep], y_train[keep]
+    # Halving the learning rate for the final fit was measured (2026-11-26): same holdout
+    # log loss to four decimals for twice the trees, so the searched step is kept.
     final_params = dict(tuned.params)
-    if "learning_rate" in final_params:
-        # Search fast, finish slow: half the step with early stopping finds a slightly
-        # better optimum than the searched step for twice the trees.
-        final_params["learning_rate"] = final_params["learning_rate"] / 2
-        final_params["n_estimators"] = 4000
     estimator = family.fit(
         final_params, x_train, y_train, frames["x_val"], frames["y_val"], cfg.seed
     )
