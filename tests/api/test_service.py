@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
 import httpx
-from api_servers import Account
+import pytest
+from api_servers import Account, LiveServer, api_settings, run_server, sign_up
+
+from nba_mlops.monitoring.refresh import MetricsRefresher
 
 
 def test_welcome_is_json_when_asked(client: httpx.Client) -> None:
@@ -77,3 +82,49 @@ def test_metrics_use_the_contract_names_and_route_templates(
     assert 'route="/predict",status="200"' in text
     assert "limit=3" not in text and "/definitely" not in text
     assert re.search(r"^nba_model_loaded 1\.0$", text, re.MULTILINE)
+
+
+def test_refresh_sets_the_database_quality_and_drift_gauges(
+    client: httpx.Client, live: LiveServer, account: Account
+) -> None:
+    for x in range(-100, 101, 20):
+        response = client.post("/predict", json={"loc_x": x, "loc_y": 60}, headers=account.headers)
+        verify = {"prediction_id": response.json()["prediction_id"], "true_value": x % 40 == 0}
+        verify["true_value"] = int(verify["true_value"])
+        client.post("/verify_random_prediction", json=verify, headers=account.headers)
+    snapshot = MetricsRefresher(live.settings, live.services.db).refresh_once()
+    assert snapshot.database_up and snapshot.users >= 1 and snapshot.verified >= 11
+    text = client.get("/metrics").text
+    version = live.services.predictor.current.version
+    for pattern in [
+        r"^nba_database_up 1\.0$",
+        r"^nba_users [1-9]",
+        r"^nba_predictions_stored [1-9]",
+        r"^nba_predictions_verified [1-9]",
+        rf'^nba_live_accuracy\{{model_version="{version}"\}} [0-9.]+$',
+        rf'^nba_live_log_loss\{{model_version="{version}"\}} [0-9.]+$',
+        rf'^nba_live_ece\{{model_version="{version}"\}} [0-9.]+$',
+        rf'^nba_live_verified_count\{{model_version="{version}"\}} [1-9]',
+        rf'^nba_prediction_mean_probability\{{model_version="{version}"\}} 0\.[0-9]+$',
+        rf'^nba_prediction_positive_share\{{model_version="{version}"\}} [0-9.]+$',
+        r'^nba_feature_drift_psi\{feature="loc_x"\} ',
+        r"^nba_drift_sample_size [1-9]",
+        r"^nba_last_training_timestamp_seconds [1-9]",
+    ]:
+        assert re.search(pattern, text, re.MULTILINE), pattern
+
+
+@pytest.mark.slow
+def test_the_background_refresh_runs_in_a_helper_process(model_home: Path, tmp_path: Path) -> None:
+    settings = api_settings(model_home, f"sqlite:///{tmp_path / 'app.db'}", refresh_interval_s=0.5)
+    with run_server(settings) as server, server.client() as http:
+        sign_up(http)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if re.search(r"^nba_users 1\.0$", http.get("/metrics").text, re.MULTILINE):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the refresher never set nba_users")
+        pool = server.services.refresher._pool
+        assert pool is not None  # the work happened in the helper process

@@ -1,10 +1,15 @@
 """Background refresh of the gauges read from the database and the registry.
 
-Every ``serving.refresh_interval_s`` one process (the holder of a lock file under the
-home; the others skip) counts users and predictions, computes live quality and the
-prediction distribution per model version (``nba_mlops.monitoring.quality``), compares
-recent request inputs with the champion's training reference (``...monitoring.drift``),
-and reads the newest model version's creation time. All of it runs in a thread.
+Every ``serving.refresh_interval_s`` one process of a server (the holder of a lock file
+under the home; the others skip) counts users and predictions, computes live quality and
+the prediction distribution per model version (``nba_mlops.monitoring.quality``),
+compares recent request inputs with the champion's training reference
+(``nba_mlops.monitoring.drift``) and reads the newest model version's creation time.
+
+The computation takes a few hundred milliseconds of pandas work: it runs in a helper
+process (:func:`collect_snapshot`), so the serving process's event loop never waits for
+it, and only the resulting numbers come back to set the gauges. This module imports the
+Prometheus collectors lazily so that the helper process never creates metric files.
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +31,6 @@ from nba_mlops.config import Settings
 from nba_mlops.db.models import Prediction, User
 from nba_mlops.db.session import Database
 from nba_mlops.log import get_logger
-from nba_mlops.monitoring import metrics
 
 logger = get_logger(__name__)
 
@@ -31,76 +38,56 @@ REFERENCE_ARTIFACT = "reference/shots_reference.parquet"
 _LOCK_FILE = ".metrics-refresh.lock"
 
 
-class MetricsRefresher:
-    """Sets the database and drift gauges on a timer (see module docstring)."""
+@dataclass
+class Snapshot:
+    """Everything one refresh sets, as plain numbers (crosses the process boundary)."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    database_up: bool = False
+    users: int = 0
+    stored: int = 0
+    verified: int = 0
+    # model version -> (accuracy, log loss, ece, verified count)
+    quality: dict[str, tuple[float, float, float, int]] = field(default_factory=dict)
+    # model version -> (mean probability, positive share)
+    distribution: dict[str, tuple[float, float]] = field(default_factory=dict)
+    psi: dict[str, float] = field(default_factory=dict)
+    drift_sample: int | None = None
+    last_training_s: float | None = None
+
+
+class SnapshotCollector:
+    """Reads the database and the registry; keeps its engine and the reference frame."""
+
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
-        self.db = db
-        self._task: asyncio.Task[None] | None = None
-        self._lock_handle: IO[str] | None = None
+        self._db = db
         self._reference: tuple[str, pd.DataFrame] | None = None  # (run id, frame)
-        self._recent_inputs = pd.DataFrame()
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="refresh")
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.settings)
+        return self._db
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._lock_handle is not None:
-            self._lock_handle.close()
-            self._lock_handle = None
+    def collect(self) -> Snapshot:
+        snapshot = Snapshot()
+        recent = self._from_database(snapshot)
+        if snapshot.database_up:
+            self._from_registry(snapshot, recent)
+        return snapshot
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                if self._is_leader():
-                    await asyncio.to_thread(self.refresh_once)
-            except Exception:  # keep refreshing whatever one round does
-                logger.exception("metrics refresh failed")
-            await asyncio.sleep(self.settings.serving.refresh_interval_s)
+    def _from_database(self, snapshot: Snapshot) -> pd.DataFrame:
+        from nba_mlops.monitoring.quality import live_quality_by_version, prediction_distribution
 
-    def _is_leader(self) -> bool:
-        """One refresher per server: the process holding the lock file does the work."""
-        if metrics.multiprocess_dir() is None:
-            return True
-        if self._lock_handle is not None:
-            return True
-        path = Path(self.settings.home) / _LOCK_FILE
-        handle = path.open("a", encoding="utf-8")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._lock_handle = handle
-        return True
-
-    def refresh_once(self) -> None:
-        """One round (blocking)."""
-        if not self._refresh_database():
-            return
-        self._refresh_registry()
-
-    # --- database -----------------------------------------------------------------------------
-    def _refresh_database(self) -> bool:
         serving = self.settings.serving
         try:
             with self.db.session() as session:
-                users = session.scalar(select(func.count()).select_from(User)) or 0
-                stored = session.scalar(select(func.count()).select_from(Prediction)) or 0
-                verified = (
+                snapshot.users = session.scalar(select(func.count()).select_from(User)) or 0
+                snapshot.stored = session.scalar(select(func.count()).select_from(Prediction)) or 0
+                verified_only = Prediction.verified_outcome.is_not(None)
+                snapshot.verified = (
                     session.scalar(
-                        select(func.count())
-                        .select_from(Prediction)
-                        .where(Prediction.verified_outcome.is_not(None))
+                        select(func.count()).select_from(Prediction).where(verified_only)
                     )
                     or 0
                 )
@@ -111,7 +98,7 @@ class MetricsRefresher:
                         Prediction.probability,
                         Prediction.verified_at,
                     )
-                    .where(Prediction.verified_outcome.is_not(None))
+                    .where(verified_only)
                     .order_by(Prediction.id.desc())
                     .limit(serving.quality_window)
                 ).all()
@@ -127,78 +114,45 @@ class MetricsRefresher:
                 ).all()
         except Exception as exc:
             logger.warning("database unavailable for the metrics refresh: %s", exc)
-            metrics.DATABASE_UP.set(0)
-            return False
-        metrics.DATABASE_UP.set(1)
-        metrics.USERS.set(users)
-        metrics.PREDICTIONS_STORED.set(stored)
-        metrics.PREDICTIONS_VERIFIED.set(verified)
-        self._set_quality(
-            pd.DataFrame(
-                verified_rows,
-                columns=["model_version", "verified_outcome", "probability", "verified_at"],
-            )
+            return pd.DataFrame()
+        snapshot.database_up = True
+        verified = pd.DataFrame(
+            verified_rows,
+            columns=["model_version", "verified_outcome", "probability", "verified_at"],
         )
+        if not verified.empty:
+            for version, q in live_quality_by_version(verified).items():
+                snapshot.quality[version] = (q.accuracy, q.log_loss, q.ece, q.count)
         recent = pd.DataFrame(
             recent_rows, columns=["model_version", "probability", "label", "input"]
         )
-        self._set_distribution(recent)
-        self._recent_inputs = pd.DataFrame.from_records(
-            [row for row in recent["input"] if isinstance(row, dict)]
-        )
-        return True
+        if not recent.empty:
+            for version, shape in prediction_distribution(recent).items():
+                snapshot.distribution[version] = (shape.mean_probability, shape.positive_share)
+        return pd.DataFrame.from_records([r for r in recent["input"] if isinstance(r, dict)])
 
-    def _set_quality(self, frame: pd.DataFrame) -> None:
-        from nba_mlops.monitoring.quality import live_quality_by_version
+    def _from_registry(self, snapshot: Snapshot, recent: pd.DataFrame) -> None:
+        from mlflow import MlflowClient
 
-        if frame.empty:
-            return
-        for version, quality in live_quality_by_version(frame).items():
-            metrics.LIVE_ACCURACY.labels(model_version=version).set(quality.accuracy)
-            metrics.LIVE_LOG_LOSS.labels(model_version=version).set(quality.log_loss)
-            metrics.LIVE_ECE.labels(model_version=version).set(quality.ece)
-            metrics.LIVE_VERIFIED_COUNT.labels(model_version=version).set(quality.count)
+        from nba_mlops.monitoring.drift import compute_drift
 
-    def _set_distribution(self, frame: pd.DataFrame) -> None:
-        from nba_mlops.monitoring.quality import prediction_distribution
-
-        if frame.empty:
-            return
-        for version, shape in prediction_distribution(frame).items():
-            metrics.PREDICTION_MEAN_PROBABILITY.labels(model_version=version).set(
-                shape.mean_probability
-            )
-            metrics.PREDICTION_POSITIVE_SHARE.labels(model_version=version).set(
-                shape.positive_share
-            )
-
-    # --- registry: drift reference and training time --------------------------------------
-    def _refresh_registry(self) -> None:
+        uri = self.settings.tracking_uri
         try:
-            client = _client(self.settings)
-            self._set_last_training(client)
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            versions = client.search_model_versions(
+                f"name = '{self.settings.model_name}'",
+                max_results=1,
+                order_by=["creation_timestamp DESC"],
+            )
+            if versions:
+                snapshot.last_training_s = versions[0].creation_timestamp / 1000.0
             reference = self._champion_reference(client)
         except Exception as exc:
             logger.warning("model registry unavailable for the metrics refresh: %s", exc)
             return
-        recent = self._recent_inputs
-        metrics.DRIFT_SAMPLE_SIZE.set(len(recent))
-        if reference is None:
-            return
-        from nba_mlops.monitoring.drift import compute_drift
-
-        report = compute_drift(reference, recent)
-        for feature, psi in report.psi_by_feature().items():
-            metrics.FEATURE_DRIFT_PSI.labels(feature=feature).set(psi)
-
-    def _set_last_training(self, client: Any) -> None:
-        versions = client.search_model_versions(
-            f"name = '{self.settings.model_name}'",
-            max_results=1,
-            order_by=["creation_timestamp DESC"],
-        )
-        if versions:
-            metrics.LAST_TRAINING.set(versions[0].creation_timestamp / 1000.0)
+        snapshot.drift_sample = len(recent)
+        if reference is not None:
+            snapshot.psi = compute_drift(reference, recent).psi_by_feature()
 
     def _champion_reference(self, client: Any) -> pd.DataFrame | None:
         from mlflow.exceptions import MlflowException
@@ -222,7 +176,113 @@ class MetricsRefresher:
         return frame
 
 
-def _client(settings: Settings) -> Any:
-    from mlflow import MlflowClient
+def apply_snapshot(snapshot: Snapshot) -> None:
+    """Set the gauges (in the serving process)."""
+    from nba_mlops.monitoring import metrics
 
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    metrics.DATABASE_UP.set(1 if snapshot.database_up else 0)
+    if not snapshot.database_up:
+        return
+    metrics.USERS.set(snapshot.users)
+    metrics.PREDICTIONS_STORED.set(snapshot.stored)
+    metrics.PREDICTIONS_VERIFIED.set(snapshot.verified)
+    for version, (accuracy, log_loss, ece, count) in snapshot.quality.items():
+        metrics.LIVE_ACCURACY.labels(model_version=version).set(accuracy)
+        metrics.LIVE_LOG_LOSS.labels(model_version=version).set(log_loss)
+        metrics.LIVE_ECE.labels(model_version=version).set(ece)
+        metrics.LIVE_VERIFIED_COUNT.labels(model_version=version).set(count)
+    for version, (mean_probability, positive_share) in snapshot.distribution.items():
+        metrics.PREDICTION_MEAN_PROBABILITY.labels(model_version=version).set(mean_probability)
+        metrics.PREDICTION_POSITIVE_SHARE.labels(model_version=version).set(positive_share)
+    for feature, psi in snapshot.psi.items():
+        metrics.FEATURE_DRIFT_PSI.labels(feature=feature).set(psi)
+    if snapshot.drift_sample is not None:
+        metrics.DRIFT_SAMPLE_SIZE.set(snapshot.drift_sample)
+    if snapshot.last_training_s is not None:
+        metrics.LAST_TRAINING.set(snapshot.last_training_s)
+
+
+# The helper process keeps one collector (engine, reference frame) between refreshes.
+_collector: SnapshotCollector | None = None
+
+
+def collect_snapshot(settings: Settings) -> Snapshot:
+    """Entry point of the helper process."""
+    global _collector
+    if _collector is None or _collector.settings != settings:
+        _collector = SnapshotCollector(settings)
+    return _collector.collect()
+
+
+class MetricsRefresher:
+    """Sets the database and drift gauges on a timer (see the module docstring)."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self._local = SnapshotCollector(settings, db)
+        self._pool: ProcessPoolExecutor | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock_handle: IO[str] | None = None
+
+    def refresh_once(self) -> Snapshot:
+        """One round in this process (blocking); for tests and the command line."""
+        snapshot = self._local.collect()
+        apply_snapshot(snapshot)
+        return snapshot
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name="refresh")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                if self._is_leader():
+                    if self._pool is None:
+                        self._pool = ProcessPoolExecutor(
+                            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                        )
+                    loop = asyncio.get_running_loop()
+                    snapshot = await loop.run_in_executor(
+                        self._pool, collect_snapshot, self.settings
+                    )
+                    apply_snapshot(snapshot)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep refreshing whatever one round does
+                logger.exception("metrics refresh failed")
+                if self._pool is not None:  # a broken helper is replaced next round
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+            await asyncio.sleep(self.settings.serving.refresh_interval_s)
+
+    def _is_leader(self) -> bool:
+        """One refresher per server: the process holding the lock file does the work."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR") is None:
+            return True
+        if self._lock_handle is not None:
+            return True
+        path = Path(self.settings.home) / _LOCK_FILE
+        handle = path.open("a", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock_handle = handle
+        return True
