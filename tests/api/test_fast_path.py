@@ -88,3 +88,33 @@ def test_fast_answers_are_stored_and_counted(live: LiveServer) -> None:
         assert history["items"][0]["prediction_id"] == response.json()["prediction_id"]
         metrics = http.get("/metrics").text
     assert 'nba_http_requests_total{method="POST",route="/predict",status="200"}' in metrics
+
+
+def test_cors_headers_also_on_fast_answers(model_home: Path, tmp_path: Path) -> None:
+    origin = "http://court.example"
+    settings = api_settings(model_home, f"sqlite:///{tmp_path / 'app.db'}", cors_origins=[origin])
+    with run_server(settings) as server, server.client() as http:
+        account = sign_up(http)
+        preflight = http.options(
+            "/predict",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == origin
+        answer = http.post(
+            "/predict",
+            json={"loc_x": 0, "loc_y": 10},
+            headers={**account.headers, "Origin": origin},
+        )
+        assert answer.status_code == 200
+        assert answer.headers["access-control-allow-origin"] == origin
+        other = http.post(
+            "/predict",
+            json={"loc_x": 0, "loc_y": 10},
+            headers={**account.headers, "Origin": "http://evil.example"},
+        )
+        assert "access-control-allow-origin" not in other.headers

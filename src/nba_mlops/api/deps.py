@@ -15,7 +15,6 @@ from nba_mlops.auth.tokens import InvalidTokenError
 from nba_mlops.auth.users import UserStatus
 from nba_mlops.config import Settings
 from nba_mlops.db.session import DatabaseUnavailableError, is_unavailable
-from nba_mlops.db.writer import PredictionWriter
 from nba_mlops.inference.predictor import ShotScorer
 
 # tokenUrl makes Swagger's "Authorize" button log in through POST /login.
@@ -47,14 +46,9 @@ async def get_predictor(services: ServicesDep) -> ShotScorer:
     return services.predictor
 
 
-async def get_writer(services: ServicesDep) -> PredictionWriter:
-    return services.writer
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 PredictorDep = Annotated[ShotScorer, Depends(get_predictor)]
-WriterDep = Annotated[PredictionWriter, Depends(get_writer)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 

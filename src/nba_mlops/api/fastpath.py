@@ -77,8 +77,10 @@ class PredictFastPath:
         try:
             claims = services.tokens.decode(token)
             user = await services.users.get(claims.user_id)
-        except (InvalidTokenError, Exception):
-            return False  # the regular route gives the 401 or 503
+        except InvalidTokenError:
+            return False  # the regular route gives the 401
+        except Exception:
+            return False  # e.g. the database is down: the regular route gives the 503
         if user is None or user.disabled or user.username != claims.username:
             return False
         try:
