@@ -36,7 +36,10 @@ class ServingSettings(BaseModel):
 
     reload_interval_s: float = 10.0
     batch_max_size: int = 512
-    batch_max_wait_ms: float = 2.0
+    # A micro-batch closes at batch_max_size shots, batch_max_wait_ms after its first
+    # request, or when no request came for batch_idle_ms (see inference.microbatch).
+    batch_max_wait_ms: float = 10.0
+    batch_idle_ms: float = 5.0
     token_ttl_minutes: int = 60
     min_password_length: int = 8
     login_attempts_per_minute: int = 10

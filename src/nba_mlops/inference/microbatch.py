@@ -1,8 +1,9 @@
 """Score requests that arrive together in one call (micro-batching).
 
 Each request puts its shots on an asyncio queue and awaits a future. One consumer task
-takes the first waiting request, gathers more until ``max_size`` shots or ``max_wait_s``,
-and runs the scoring function once, in a worker thread, on all of them. While that call
+takes the first waiting request, gathers more until ``max_size`` shots, ``max_wait_s``,
+or ``idle_s`` without a new request, and runs the scoring function once, in a worker
+thread, on all of them. While that call
 runs the next batch fills up, so the batch size follows the load by itself: one shot
 per call when idle, hundreds under load, and the event loop never blocks on the model.
 """
@@ -47,12 +48,14 @@ class MicroBatcher:
         *,
         max_size: int,
         max_wait_s: float,
+        idle_s: float | None = None,
         isolate_errors: tuple[type[BaseException], ...] = (Exception,),
         pass_through: tuple[type[BaseException], ...] = (),
     ) -> None:
         self._score = score
         self._max_size = max(1, max_size)
         self._max_wait_s = max(0.0, max_wait_s)
+        self._idle_s = self._max_wait_s if idle_s is None else max(0.0, idle_s)
         self._isolate = isolate_errors
         self._pass_through = pass_through
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
@@ -90,7 +93,10 @@ class MicroBatcher:
             deadline = loop.time() + self._max_wait_s
             while size < self._max_size:
                 if self._queue.empty():
-                    remaining = deadline - loop.time()
+                    # Keep gathering while requests keep coming (the clients answered by
+                    # the previous batch send their next shots within a few ms), stop
+                    # when none came for idle_s or at the deadline.
+                    remaining = min(deadline - loop.time(), self._idle_s)
                     if remaining <= 0:
                         break
                     try:

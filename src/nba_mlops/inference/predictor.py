@@ -273,6 +273,7 @@ class Predictor:
             self._score_batch,
             max_size=settings.serving.batch_max_size,
             max_wait_s=settings.serving.batch_max_wait_ms / 1000.0,
+            idle_s=settings.serving.batch_idle_ms / 1000.0,
             pass_through=(ModelUnavailableError,),
         )
         self._watcher: asyncio.Task[None] | None = None

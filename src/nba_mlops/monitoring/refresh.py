@@ -202,6 +202,12 @@ def apply_snapshot(snapshot: Snapshot) -> None:
         metrics.LAST_TRAINING.set(snapshot.last_training_s)
 
 
+def _background_priority() -> None:
+    """The helper yields the CPU to the serving processes: gauges can wait, requests not."""
+    with contextlib.suppress(OSError):
+        os.nice(10)
+
+
 # The helper process keeps one collector (engine, reference frame) between refreshes.
 _collector: SnapshotCollector | None = None
 
@@ -253,7 +259,9 @@ class MetricsRefresher:
                 if self._is_leader():
                     if self._pool is None:
                         self._pool = ProcessPoolExecutor(
-                            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                            max_workers=1,
+                            mp_context=multiprocessing.get_context("spawn"),
+                            initializer=_background_priority,
                         )
                     loop = asyncio.get_running_loop()
                     snapshot = await loop.run_in_executor(
