@@ -42,6 +42,7 @@ test: lint ## Lint, type-check, then every test: unit, data, model, integration,
 
 .PHONY: bench
 bench: deps ## Run the benchmarks that print the figures in docs/benchmarks.md
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk)
 	$(UV) run python bench/bench_model.py
 	$(UV) run python bench/bench_ingest.py
 	$(UV) run python bench/bench_api.py
