@@ -55,10 +55,6 @@ def serving(settings: Settings) -> Iterator[httpx.Client]:
         thread.join(timeout=30)
 
 
-# The in-process server is stopped from a test thread; the event loop it ran on can end
-# with an async-generator shutdown coroutine still pending, which Python reports as an
-# unraisable warning after the test has passed. It says nothing about the behaviour.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_drift_triggered_retrain_reaches_the_running_api(
     fresh_trained_settings: Settings, monkeypatch: pytest.MonkeyPatch, instance: dg.DagsterInstance
 ) -> None:
