@@ -24,13 +24,16 @@ RAW_INPUT_COLUMNS: Final = (
 )
 
 # Shooter skill before this game: smoothed make rates (career, by zone, by action type,
-# this season) and how many shots they rest on.
+# this season), how many shots they rest on, and makes above what an average shooter
+# makes from the same shots (career, and recent form over the last few hundred shots).
 SKILL_COLUMNS: Final = (
     "player_prior_attempts",
     "player_prior_pct",
     "player_zone_prior_pct",
     "player_action_prior_pct",
     "player_season_prior_pct",
+    "player_prior_excess",
+    "player_recent_excess",
 )
 
 # In-game sequence context known before the shot: the shooter's attempts and makes so far

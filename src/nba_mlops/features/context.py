@@ -16,6 +16,14 @@ from nba_mlops.data.schema import TARGET
 # Pseudo-attempts of league-average shooting added to every shooter's record.
 SMOOTHING_ATTEMPTS = 25.0
 ZONE_COLUMN = "shot_zone_basic"
+# Shooting above expected: the expected rate of a shot is the league's rate for its zone
+# and action type (pulled towards the zone's rate by this many pseudo-shots); a shooter's
+# excess is pulled towards zero by EXCESS_SMOOTHING pseudo-shots, and their recent form
+# is the excess over their last RECENT_SHOTS shots before the game.
+EXPECTED_SMOOTHING = 50.0
+EXCESS_SMOOTHING = 100.0
+RECENT_SHOTS = 300
+RECENT_SMOOTHING = 50.0
 
 
 def shot_order(shots: pd.DataFrame) -> pd.DataFrame:
@@ -46,17 +54,68 @@ def league_zone_rates(shots: pd.DataFrame) -> pd.Series:
     return shots.groupby(ZONE_COLUMN, observed=True)[TARGET].mean()
 
 
-def add_shot_context(shots: pd.DataFrame, zone_rates: pd.Series | None = None) -> pd.DataFrame:
+def league_expected_rates(shots: pd.DataFrame, zone_rates: pd.Series) -> pd.Series:
+    """Make rate per (zone, action type): what an average shooter makes from such a shot."""
+    return expected_make_rates(
+        shots[ZONE_COLUMN],
+        shots["action_type"],
+        shots[TARGET].astype("float64").to_numpy(),
+        zone_rates,
+    )
+
+
+def expected_make_rates(
+    zone: pd.Series, action: pd.Series, made: np.ndarray, zone_rates: pd.Series
+) -> pd.Series:
+    """The league's make rate per (zone, action type), smoothed towards the zone's rate:
+    what an average shooter makes from such a shot."""
+    frame = pd.DataFrame(
+        {"zone": zone.astype("object").to_numpy(), "action": action.astype("object").to_numpy()}
+    )
+    frame["made"] = made
+    table = frame.groupby(["zone", "action"], dropna=False)["made"].agg(["sum", "count"])
+    overall = float(np.average(zone_rates.to_numpy())) if len(zone_rates) else 0.45
+    prior = zone_rates.reindex(table.index.get_level_values("zone")).to_numpy(
+        dtype="float64", na_value=np.nan
+    )
+    prior = np.nan_to_num(prior, nan=overall)
+    rates = (table["sum"] + EXPECTED_SMOOTHING * prior) / (table["count"] + EXPECTED_SMOOTHING)
+    result: pd.Series = rates.astype("float64")
+    return result
+
+
+def lookup_expected(
+    rates: pd.Series, zone: pd.Series, action: pd.Series, fallback: np.ndarray
+) -> np.ndarray:
+    """Each shot's expected make rate from ``rates``; ``fallback`` where the pair is new."""
+    keys = pd.MultiIndex.from_arrays(
+        [zone.astype("object").to_numpy(), action.astype("object").to_numpy()]
+    )
+    found = rates.reindex(keys).to_numpy(dtype="float64")
+    result: np.ndarray = np.where(np.isnan(found), fallback, found)
+    return result
+
+
+def add_shot_context(
+    shots: pd.DataFrame,
+    zone_rates: pd.Series | None = None,
+    expected_rates: pd.Series | None = None,
+) -> pd.DataFrame:
     """Return ``shots`` (in time order) with the context columns added.
 
-    ``zone_rates`` are the league priors; pass the training rows' rates so nothing from
-    the holdout reaches them (default: the rates of every season but the latest).
+    ``zone_rates`` (per zone) and ``expected_rates`` (per zone and action type, from
+    ``league_expected_rates``) are the league tables; pass the training rows' tables so
+    nothing from the holdout reaches them. With neither, both come from every season but
+    the latest; with ``zone_rates`` alone, a shot's expected rate is its zone's rate.
     """
     ordered = shot_order(shots).reset_index(drop=True)
     if zone_rates is None:
         latest = ordered["season_start_year"].max()
         earlier = ordered[ordered["season_start_year"] < latest]
-        zone_rates = league_zone_rates(earlier if len(earlier) else ordered)
+        league = earlier if len(earlier) else ordered
+        zone_rates = league_zone_rates(league)
+        if expected_rates is None:
+            expected_rates = league_expected_rates(league, zone_rates)
     overall = float(np.average(zone_rates.to_numpy())) if len(zone_rates) else 0.45
     prior = ordered[ZONE_COLUMN].map(zone_rates).astype("float64").fillna(overall).to_numpy()
     made = ordered[TARGET].astype("float64").to_numpy()
@@ -74,6 +133,17 @@ def add_shot_context(shots: pd.DataFrame, zone_rates: pd.Series | None = None) -
     ):
         _, _, att, mk = _prior_counts(ordered, keys, made, game_key)
         ordered[column] = _smooth(mk, att, prior)
+
+    expected = (
+        prior
+        if expected_rates is None
+        else lookup_expected(expected_rates, ordered[ZONE_COLUMN], ordered["action_type"], prior)
+    )
+    excess, recent = _excess_before_game(
+        ordered["player_id"].fillna(-1).to_numpy(dtype="int64"), game_key, made - expected
+    )
+    ordered["player_prior_excess"] = excess
+    ordered["player_recent_excess"] = recent
 
     ordered["game_prior_attempts"] = career_att - before_game_att
     ordered["game_prior_makes"] = career_made - before_game_made
@@ -170,6 +240,32 @@ def _prior_counts(
     att_before_game = by_game["att"].transform("first").to_numpy()
     made_before_game = by_game["made"].transform("first").to_numpy()
     return att_before_shot, made_before_shot, att_before_game, made_before_game
+
+
+def _excess_before_game(
+    player: np.ndarray, game: np.ndarray, excess: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per shot, the shooter's smoothed makes above expected before this game: over their
+    whole career, and over their last ``RECENT_SHOTS`` shots (rows in time order)."""
+    order = np.argsort(player, kind="stable")  # each shooter's shots together, in time order
+    p, g = player[order], game[order]
+    n = len(order)
+    before = np.concatenate([[0.0], np.cumsum(excess[order])])  # before[i]: sum of rows < i
+    position = np.arange(n)
+    new_player = np.r_[True, p[1:] != p[:-1]] if n else np.zeros(0, dtype=bool)
+    first_of_player = np.maximum.accumulate(np.where(new_player, position, 0))
+    new_game = new_player | np.r_[True, g[1:] != g[:-1]] if n else new_player
+    first_of_game = np.maximum.accumulate(np.where(new_game, position, 0))
+    career_att = first_of_game - first_of_player
+    career = (before[first_of_game] - before[first_of_player]) / (career_att + EXCESS_SMOOTHING)
+    window_start = np.maximum(first_of_game - RECENT_SHOTS, first_of_player)
+    recent_att = first_of_game - window_start
+    recent = (before[first_of_game] - before[window_start]) / (recent_att + RECENT_SMOOTHING)
+    career_out = np.empty(n)
+    recent_out = np.empty(n)
+    career_out[order] = career
+    recent_out[order] = recent
+    return career_out, recent_out
 
 
 def _smooth(made: np.ndarray, attempts: np.ndarray, prior: np.ndarray) -> np.ndarray:

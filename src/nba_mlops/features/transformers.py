@@ -16,7 +16,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from nba_mlops.data.schema import SHOT_ZONE_AREA, SHOT_ZONE_BASIC, SHOT_ZONE_RANGE
 from nba_mlops.features.columns import SEQUENCE_COLUMNS, SKILL_COLUMNS
-from nba_mlops.features.context import SMOOTHING_ATTEMPTS
+from nba_mlops.features.context import (
+    EXCESS_SMOOTHING,
+    RECENT_SHOTS,
+    RECENT_SMOOTHING,
+    SMOOTHING_ATTEMPTS,
+    expected_make_rates,
+    lookup_expected,
+)
 
 OTHER_ACTION = "Other"
 REGULATION_PERIODS = 4
@@ -42,6 +49,8 @@ NUMERIC_FEATURES = (
     "player_zone_prior_pct",
     "player_action_prior_pct",
     "player_season_prior_pct",
+    "player_prior_excess",
+    "player_recent_excess",
     *SEQUENCE_COLUMNS,
 )
 FEATURE_NAMES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
@@ -64,6 +73,8 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any = None) -> ShotFeatures:  # noqa: N803
+        """Learn the vocabulary and skill tables from ``X`` (rows in time order: a
+        shooter's recent form is read from their last rows)."""
         if y is None:
             raise ValueError("ShotFeatures needs the shot outcomes to learn skill tables")
         made = np.asarray(y, dtype="float64")
@@ -78,7 +89,46 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.player_table_ = self._rate_table(player, made)
         self.player_zone_table_ = self._rate_table(_pair_key(player, zone), made)
         self.player_action_table_ = self._rate_table(_pair_key(player, action), made)
+        zone_names = pd.Series(
+            {
+                name: self.zone_rates_.get(code, self.league_rate_)
+                for code, name in enumerate(SHOT_ZONE_BASIC)
+            }
+        )
+        self.expected_rates_ = expected_make_rates(
+            X["shot_zone_basic"], X["action_type"], made, zone_names
+        )
+        expected = self._expected(X, zone)
+        excess = pd.DataFrame({"key": player, "excess": made - expected})
+        self.player_excess_table_ = (
+            excess.groupby("key")["excess"].agg(["sum", "count"]).astype("float64")
+        )
+        self.player_recent_table_ = (
+            excess.groupby("key")
+            .tail(RECENT_SHOTS)
+            .groupby("key")["excess"]
+            .agg(["sum", "count"])
+            .astype("float64")
+        )
         return self
+
+    def _expected(self, X: pd.DataFrame, zone: np.ndarray) -> np.ndarray:  # noqa: N803
+        zone_prior = (
+            pd.Series(zone).map(self.zone_rates_).fillna(self.league_rate_).to_numpy("float64")
+        )
+        if "action_type" not in X:
+            return zone_prior
+        return lookup_expected(
+            self.expected_rates_, X["shot_zone_basic"], X["action_type"], zone_prior
+        )
+
+    @staticmethod
+    def _excess_lookup(table: pd.DataFrame, keys: np.ndarray, smoothing: float) -> np.ndarray:
+        rows = table.reindex(keys)
+        total = rows["sum"].fillna(0.0).to_numpy("float64")
+        count = rows["count"].fillna(0.0).to_numpy("float64")
+        result: np.ndarray = total / (count + smoothing)
+        return result
 
     @staticmethod
     def _rate_table(keys: np.ndarray, made: np.ndarray) -> pd.DataFrame:
@@ -171,6 +221,12 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             ),
         }
         table_rates["player_season_prior_pct"] = table_rates["player_prior_pct"]
+        table_rates["player_prior_excess"] = self._excess_lookup(
+            self.player_excess_table_, player, EXCESS_SMOOTHING
+        )
+        table_rates["player_recent_excess"] = self._excess_lookup(
+            self.player_recent_table_, player, RECENT_SMOOTHING
+        )
         for name in SKILL_COLUMNS:
             if name == "player_prior_attempts":
                 continue

@@ -17,6 +17,7 @@ import pyarrow.csv as pa_csv
 from nba_mlops.config import Settings
 from nba_mlops.data.ingest import iter_shot_chunks
 from nba_mlops.features.serving import to_model_frame
+from nba_mlops.inference.compiled import TOLERANCE, compile_model
 from nba_mlops.log import get_logger
 from nba_mlops.registry import client as registry
 
@@ -73,12 +74,19 @@ def predict_batch(
     chunk_rows: int = 250_000,
     version: int | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    compiled: bool = True,
 ) -> BatchReport:
     """Score ``source`` into ``output`` (CSV): the input columns plus ``make_probability``,
     ``prediction`` and ``model_version``. Rows that cannot be scored go, with the reason,
-    to ``<output stem>.rejected.csv``; nothing is skipped silently."""
-    model, version = load_champion(settings, version)
+    to ``<output stem>.rejected.csv``; nothing is skipped silently.
+
+    With ``compiled`` (the default) a LightGBM champion's trees are compiled to native
+    code first (see ``inference.compiled``); the first chunk is scored both ways and the
+    compiled forest is used only if it gives the model's own probabilities."""
     started = time.perf_counter()
+    model, version = load_champion(settings, version)
+    scorer: Any = compile_model(model, settings.home / "cache" / "compiled") if compiled else None
+    checked = scorer is None
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     rejected_path = output.with_name(output.stem + ".rejected.csv")
@@ -90,7 +98,18 @@ def predict_batch(
         for chunk in iter_shot_chunks(source, chunk_rows=chunk_rows, require_label=False):
             rows_read += len(chunk.raw)
             if len(chunk.shots):
-                probability = model.predict_proba(to_model_frame(chunk.shots))[:, 1]
+                frame = to_model_frame(chunk.shots)
+                if not checked:
+                    checked = True
+                    difference = scorer.agrees_with(model, frame.iloc[:2_000])
+                    if difference > TOLERANCE:
+                        logger.warning(
+                            "the compiled forest differs from the model by %.2g: "
+                            "scoring with the model itself",
+                            difference,
+                        )
+                        scorer = None
+                probability = (scorer or model).predict_proba(frame)[:, 1]
                 scored = chunk.raw.loc[chunk.shots.index].copy()
                 scored["make_probability"] = np.round(probability, 6)
                 scored["prediction"] = (probability >= 0.5).astype("int8")

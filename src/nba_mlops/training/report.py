@@ -9,7 +9,11 @@ import pandas as pd
 
 from nba_mlops.config import Settings
 from nba_mlops.data.schema import TARGET
-from nba_mlops.features.context import add_shot_context, league_zone_rates
+from nba_mlops.features.context import (
+    add_shot_context,
+    league_expected_rates,
+    league_zone_rates,
+)
 from nba_mlops.inference.batch import load_champion
 from nba_mlops.training.evaluate import Baselines, baselines, classification_metrics
 from nba_mlops.training.splits import time_split
@@ -61,7 +65,10 @@ def evaluate_version(
         shots, _ = load_training_shots(settings)
     latest = int(shots["season_start_year"].max())
     say("computing context")
-    shots = add_shot_context(shots, league_zone_rates(shots[shots["season_start_year"] < latest]))
+    league = shots[shots["season_start_year"] < latest]
+    zone_rates = league_zone_rates(league)
+    shots = add_shot_context(shots, zone_rates, league_expected_rates(league, zone_rates))
+    del league
     split = time_split(shots)
     y = split.holdout[TARGET].to_numpy(dtype="int64")
     say("scoring the holdout")

@@ -1,0 +1,146 @@
+"""Batch scoring with the champion's forest compiled to native code."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lleaves.compiler
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from nba_mlops.config import Settings, bundled_sample_path
+from nba_mlops.data.ingest import iter_shot_chunks
+from nba_mlops.features.serving import to_model_frame
+from nba_mlops.inference import compiled as compiled_module
+from nba_mlops.inference.batch import load_champion, predict_batch
+from nba_mlops.inference.compiled import CompiledModel, compile_model
+from nba_mlops.registry import client as registry
+
+
+def _version_of(settings: Settings, family: str) -> int:
+    client = registry.configure_mlflow(settings)
+    for version in client.search_model_versions(f"name='{settings.model_name}'"):
+        if version.tags.get("family") == family:
+            return int(version.version)
+    raise AssertionError(f"no {family} version registered")
+
+
+@pytest.fixture(scope="module")
+def sample_frame() -> pd.DataFrame:
+    chunk = next(iter(iter_shot_chunks(bundled_sample_path(), chunk_rows=5_000)))
+    return to_model_frame(chunk.shots)
+
+
+def _lightgbm(settings: Settings) -> Any:
+    return mlflow.sklearn.load_model(
+        f"models:/{settings.model_name}/{_version_of(settings, 'lightgbm')}"
+    )
+
+
+def test_the_compiled_forest_gives_the_models_own_probabilities(
+    trained_settings: Settings, sample_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    model = _lightgbm(trained_settings)
+    scorer = compile_model(model, tmp_path)
+    assert scorer is not None
+    expected = model.predict_proba(sample_frame)
+    got = scorer.predict_proba(sample_frame)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    assert got[:, 1].min() > 0.0 and got[:, 1].max() < 1.0
+
+
+def test_a_compiled_forest_is_reused_from_the_cache(
+    trained_settings: Settings,
+    sample_frame: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = _lightgbm(trained_settings)
+    first = compile_model(model, tmp_path)
+    assert first is not None
+    assert len(list(tmp_path.glob("forest-*.so"))) == 1
+
+    def no_compiling(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("compiled again although the cache holds this forest")
+
+    monkeypatch.setattr(lleaves.compiler, "compile_to_module", no_compiling)
+    monkeypatch.setattr("lleaves.lleaves.compiler.compile_to_module", no_compiling)
+    second = compile_model(model, tmp_path)
+    assert second is not None
+    np.testing.assert_array_equal(
+        second.predict_proba(sample_frame), first.predict_proba(sample_frame)
+    )
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_models_without_boosted_trees_are_scored_as_they_are(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    logistic = _version_of(trained_settings, "logistic")
+    model, _ = load_champion(trained_settings, logistic)
+    assert compile_model(model, tmp_path) is None
+    report = predict_batch(
+        trained_settings, bundled_sample_path(), tmp_path / "out.csv", version=logistic
+    )
+    assert report.rows_scored == report.rows_read
+    scored = pd.read_csv(tmp_path / "out.csv")
+    assert set(scored["model_version"]) == {logistic}
+
+
+def test_batch_output_is_the_same_compiled_or_not(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    version = _version_of(trained_settings, "lightgbm")
+    fast = predict_batch(
+        trained_settings, bundled_sample_path(), tmp_path / "fast.csv", version=version
+    )
+    plain = predict_batch(
+        trained_settings,
+        bundled_sample_path(),
+        tmp_path / "plain.csv",
+        version=version,
+        compiled=False,
+    )
+    assert fast.rows_scored == plain.rows_scored == 41_917
+    a, b = pd.read_csv(tmp_path / "fast.csv"), pd.read_csv(tmp_path / "plain.csv")
+    pd.testing.assert_frame_equal(
+        a.drop(columns="make_probability"), b.drop(columns="make_probability")
+    )
+    assert np.abs(a["make_probability"] - b["make_probability"]).max() <= 1e-6
+
+
+def test_a_compiled_forest_that_disagrees_is_not_used(
+    trained_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    version = _version_of(trained_settings, "lightgbm")
+    honest = CompiledModel.predict_proba
+
+    def off_by_a_little(self: CompiledModel, frame: pd.DataFrame) -> np.ndarray:
+        result: np.ndarray = honest(self, frame) * 0.99
+        return result
+
+    monkeypatch.setattr(CompiledModel, "predict_proba", off_by_a_little)
+    with caplog.at_level(logging.WARNING, logger=compiled_module.__name__.rsplit(".", 1)[0]):
+        predict_batch(
+            trained_settings, bundled_sample_path(), tmp_path / "out.csv", version=version
+        )
+    assert "differs from the model" in caplog.text
+    plain = predict_batch(
+        trained_settings,
+        bundled_sample_path(),
+        tmp_path / "plain.csv",
+        version=version,
+        compiled=False,
+    )
+    assert plain.rows_scored > 0
+    got = pd.read_csv(tmp_path / "out.csv")["make_probability"]
+    expected = pd.read_csv(tmp_path / "plain.csv")["make_probability"]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
