@@ -15,6 +15,7 @@ import pytest
 from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.data.ingest import iter_shot_chunks
 from nba_mlops.features.serving import to_model_frame
+from nba_mlops.inference import batch as batch_module
 from nba_mlops.inference import compiled as compiled_module
 from nba_mlops.inference.batch import load_champion, predict_batch
 from nba_mlops.inference.compiled import CompiledModel, compile_model
@@ -144,3 +145,45 @@ def test_a_compiled_forest_that_disagrees_is_not_used(
     got = pd.read_csv(tmp_path / "out.csv")["make_probability"]
     expected = pd.read_csv(tmp_path / "plain.csv")["make_probability"]
     np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_forked_workers_write_the_same_files_as_one_process(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed_over: list[str] = []
+    handover = batch_module._handover
+
+    def recording(piece: Any, folder: str) -> str:
+        handed_over.append(handover(piece, folder))
+        return handed_over[-1]
+
+    monkeypatch.setattr(batch_module, "_handover", recording)
+    raw = pd.read_csv(bundled_sample_path(), nrows=12_000)
+    raw.loc[[10, 5_500, 11_999], "Period"] = 42  # rejected rows in different slices
+    source = tmp_path / "shots.csv"
+    raw.to_csv(source, index=False)
+    version = _version_of(trained_settings, "lightgbm")
+    runs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"out-{workers}.csv"
+        runs[workers] = predict_batch(
+            trained_settings, source, out, version=version, chunk_rows=2_500, workers=workers
+        )
+    assert runs[2].workers == 2 and runs[2].compiled
+    assert runs[1].workers == 1
+    assert (tmp_path / "out-1.csv").read_bytes() == (tmp_path / "out-2.csv").read_bytes()
+    rejected = pd.read_csv(tmp_path / "out-2.rejected.csv")
+    assert rejected["row"].tolist() == [10, 5_500, 11_999]
+    assert (tmp_path / "out-1.rejected.csv").read_bytes() == (
+        tmp_path / "out-2.rejected.csv"
+    ).read_bytes()
+    assert runs[2].rows_scored == 12_000 - 3
+    scored = pd.read_csv(tmp_path / "out-2.csv")
+    assert len(scored) == 12_000 - 3
+    assert (
+        scored["Game Event ID"].tolist()
+        == raw.drop(index=[10, 5_500, 11_999])["Game Event ID"].tolist()
+    )
+    # the slices handed to the workers went through files, all gone now
+    assert len(handed_over) == 5
+    assert not any(Path(path).exists() for path in handed_over)

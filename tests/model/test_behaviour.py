@@ -41,7 +41,7 @@ def test_make_probability_falls_with_distance(champion_model: Any) -> None:
     # Real jump shooting is flat-ish between 8 and 20 feet, so compare distances a
     # zone apart: at the rim, mid-range, a long three. (Heaves from 35 ft are too rare
     # in the bundled sample for a model trained on it to rank them reliably.)
-    distances = [20, 150, 265]
+    distances = [10, 150, 265]
     probabilities = _p(champion_model, [_shot(loc_y=d) for d in distances])
     assert np.all(np.diff(probabilities) < 0), probabilities
     assert probabilities[0] - probabilities[-1] > 0.1

@@ -338,6 +338,35 @@ class ShotChunk:
     rejected: pd.DataFrame  # ``row`` (position in the file; missing for malformed lines), reason
 
 
+@dataclass(frozen=True)
+class ShotTable:
+    """A bounded slice of a shot file as read: every column as text, not yet prepared."""
+
+    table: pa.Table
+    malformed: list[MalformedLine]
+    offset: int  # position of the slice's first row in the file
+
+
+def iter_shot_tables(
+    path: Path | str, chunk_rows: int = 200_000, *, require_label: bool = True
+) -> tuple[ShotSource, Iterator[ShotTable]]:
+    """Open a shot file (refusing non-shot files up front) and stream its raw slices;
+    ``prepare_shots(slice.table, source.mapping, ...)`` turns one into shots."""
+    source = open_source(path, require_label=require_label)
+
+    def slices() -> Iterator[ShotTable]:
+        offset = 0
+        seen_rows = False
+        for table, malformed in _iter_tables(source, chunk_rows):
+            seen_rows = seen_rows or table.num_rows > 0
+            yield ShotTable(table, malformed, offset)
+            offset += table.num_rows
+        if not seen_rows:
+            raise _refuse(source.path, "has a header but no rows (header only)")
+
+    return source, slices()
+
+
 def iter_shot_chunks(
     path: Path | str, chunk_rows: int = 200_000, *, require_label: bool = True
 ) -> Iterator[ShotChunk]:
@@ -347,24 +376,18 @@ def iter_shot_chunks(
     deep in a file are only found when the stream reaches them. With ``require_label``
     false the outcome column may be absent or empty (shots to predict).
     """
-    source = open_source(path, require_label=require_label)
-    offset = 0
-    seen_rows = False
-    for table, malformed in _iter_tables(source, chunk_rows):
-        seen_rows = seen_rows or table.num_rows > 0
+    source, slices = iter_shot_tables(path, chunk_rows, require_label=require_label)
+    for piece in slices:
         prepared = prepare_shots(
-            table,
+            piece.table,
             source.mapping,
-            row_offset=offset,
-            malformed=malformed,
+            row_offset=piece.offset,
+            malformed=piece.malformed,
             require_label=require_label,
         )
-        raw = table.to_pandas()
-        raw.index = pd.RangeIndex(offset, offset + table.num_rows)
+        raw = piece.table.to_pandas()
+        raw.index = pd.RangeIndex(piece.offset, piece.offset + piece.table.num_rows)
         yield ShotChunk(raw=raw, shots=prepared.shots, rejected=prepared.rejected)
-        offset += table.num_rows
-    if not seen_rows:
-        raise _refuse(source.path, "has a header but no rows (header only)")
 
 
 # --- ingestion into the store -------------------------------------------------------------------

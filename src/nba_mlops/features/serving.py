@@ -9,7 +9,7 @@ stays unknown.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,17 +54,20 @@ def to_model_frame(
     x = pd.to_numeric(frame["loc_x"], errors="coerce").to_numpy(dtype="float64")
     y = pd.to_numeric(frame["loc_y"], errors="coerce").to_numpy(dtype="float64")
 
-    derived = {
-        "shot_type": np.where(court.shot_value(x, y) == 3, "3PT Field Goal", "2PT Field Goal"),
-        "shot_zone_basic": court.zone_basic(x, y),
-        "shot_zone_area": court.zone_area(x, y),
-        "shot_zone_range": court.zone_range(x, y),
+    derive: dict[str, Callable[[], np.ndarray]] = {
+        "shot_type": lambda: np.where(
+            court.shot_value(x, y) == 3, "3PT Field Goal", "2PT Field Goal"
+        ),
+        "shot_zone_basic": lambda: court.zone_basic(x, y),
+        "shot_zone_area": lambda: court.zone_area(x, y),
+        "shot_zone_range": lambda: court.zone_range(x, y),
     }
-    for column, values in derived.items():
+    for column, values in derive.items():
         given = frame[column] if column in frame else pd.Series([None] * n, index=frame.index)
-        frame[column] = given.astype("object").where(
-            given.notna(), pd.Series(values, index=frame.index)
-        )
+        missing = given.isna()
+        if missing.any():  # files usually carry them all: derive only when needed
+            given = given.astype("object").where(~missing, pd.Series(values(), index=frame.index))
+        frame[column] = given
 
     if "season_start_year" not in frame or frame["season_start_year"].isna().any():
         day = today or dt.date.today()

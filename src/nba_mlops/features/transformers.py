@@ -163,7 +163,46 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return pd.to_numeric(X[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
     # -- transforming --------------------------------------------------------------------
+    def categories(self) -> dict[str, list[str]]:
+        """Each categorical feature's categories, in code order."""
+        return {
+            "action": [*self.actions_, OTHER_ACTION],
+            "zone_basic": list(SHOT_ZONE_BASIC),
+            "zone_area": list(SHOT_ZONE_AREA),
+            "zone_range": list(SHOT_ZONE_RANGE),
+        }
+
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
+        numeric, codes = self._arrays(X)
+        # float32 halves the memory of a multi-million-row training frame; tree and linear
+        # models lose nothing at this precision.
+        frame = pd.DataFrame(
+            {name: np.asarray(numeric[name], dtype="float32") for name in NUMERIC_FEATURES},
+            index=X.index,
+        )
+        for name, categories in self.categories().items():
+            frame[name] = pd.Categorical.from_codes(codes[name], categories=pd.Index(categories))
+        return frame
+
+    def feature_columns(self, X: pd.DataFrame) -> list[np.ndarray]:  # noqa: N803
+        """The same features as ``transform`` as plain arrays in ``FEATURE_NAMES`` order,
+        for compiled forests: numbers at float32 precision (what the models were fitted
+        on), categories as float codes with NaN for missing."""
+        numeric, codes = self._arrays(X)
+        columns = [np.asarray(numeric[name], dtype="float32") for name in NUMERIC_FEATURES]
+        columns += [np.where(codes[name] < 0, np.nan, codes[name]) for name in CATEGORICAL_FEATURES]
+        return columns
+
+    @staticmethod
+    def _codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
+        codes: np.ndarray = pd.Categorical(values.astype("object"), categories=categories).codes
+        return codes.astype("int64")
+
+    def _arrays(
+        self,
+        X: pd.DataFrame,  # noqa: N803
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Numeric features and categorical codes (-1 for missing)."""
         x = self._column(X, "loc_x")
         y = self._column(X, "loc_y")
         distance = np.hypot(x, y) / 10.0
@@ -239,27 +278,13 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         )
         for name in SEQUENCE_COLUMNS:
             features[name] = self._column(X, name)
-
-        # float32 halves the memory of a multi-million-row training frame; tree and linear
-        # models lose nothing at this precision.
-        frame = pd.DataFrame(
-            {name: np.asarray(features[name], dtype="float32") for name in NUMERIC_FEATURES},
-            index=X.index,
-        )
-        frame["action"] = pd.Categorical.from_codes(
-            np.where(action < 0, len(self.actions_), action).astype("int64"),
-            categories=pd.Index([*self.actions_, OTHER_ACTION]),
-        )
-        frame["zone_basic"] = pd.Categorical(
-            X["shot_zone_basic"].astype("object"), categories=SHOT_ZONE_BASIC
-        )
-        frame["zone_area"] = pd.Categorical(
-            X["shot_zone_area"].astype("object"), categories=SHOT_ZONE_AREA
-        )
-        frame["zone_range"] = pd.Categorical(
-            X["shot_zone_range"].astype("object"), categories=SHOT_ZONE_RANGE
-        )
-        return frame
+        codes = {
+            "action": np.where(action < 0, len(self.actions_), action).astype("int64"),
+            "zone_basic": zone,
+            "zone_area": self._codes(X["shot_zone_area"], SHOT_ZONE_AREA),
+            "zone_range": self._codes(X["shot_zone_range"], SHOT_ZONE_RANGE),
+        }
+        return features, codes
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(FEATURE_NAMES, dtype=object)

@@ -1,9 +1,25 @@
-"""Batch scoring: any shot file ingestion accepts, scored by the champion in chunks."""
+"""Batch scoring: any shot file ingestion accepts, scored by the champion in chunks.
+
+The file is read as a stream of raw slices. Each slice is prepared (coerced, repaired,
+validated) and scored by a worker; this process writes the slices' rows with their
+probabilities in file order, so the output is the same whatever the number of workers.
+With a compiled forest (``inference.compiled``) the workers are forked processes, one
+per core: the forest is native code that needs no interpreter, but preparing rows is
+pandas work that a single interpreter would serialise. Memory stays bounded: at most two
+slices per worker are in flight.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import multiprocessing as mp
+import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +31,17 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from nba_mlops.config import Settings
-from nba_mlops.data.ingest import iter_shot_chunks
+from nba_mlops.data.ingest import MalformedLine, ShotTable, iter_shot_tables, prepare_shots
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference.compiled import TOLERANCE, compile_model
 from nba_mlops.log import get_logger
 from nba_mlops.registry import client as registry
 
 logger = get_logger(__name__)
+
+OUTPUT_COLUMNS = ("make_probability", "prediction", "model_version")
+# Rows of the first slice scored both ways before a compiled forest is trusted.
+AGREEMENT_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -33,7 +53,10 @@ class BatchReport:
     rows_scored: int
     rows_rejected: int
     model_version: int
-    seconds: float
+    seconds: float  # reading, preparing, scoring and writing the file
+    load_seconds: float = 0.0  # loading (and compiling) the model, once per run
+    workers: int = 1
+    compiled: bool = False
 
     @property
     def rows_per_second(self) -> float:
@@ -45,10 +68,12 @@ class BatchReport:
             if self.rows_rejected
             else ""
         )
+        how = f"{'compiled' if self.compiled else 'model'}, {self.workers} worker(s)"
         return (
             f"scored {self.rows_scored:,} of {self.rows_read:,} shots with champion "
-            f"v{self.model_version} in {self.seconds:.1f} s "
-            f"({self.rows_per_second:,.0f} shots/s) into {self.output}{rejected}"
+            f"v{self.model_version} in {self.seconds:.1f} s ({self.rows_per_second:,.0f} "
+            f"shots/s; {how}; model loaded in {self.load_seconds:.1f} s) into "
+            f"{self.output}{rejected}"
         )
 
 
@@ -66,84 +91,200 @@ def load_champion(settings: Settings, version: int | None = None) -> tuple[Any, 
     return model, version
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs besides the slice (inherited by forked workers)."""
+
+    scorer: Any
+    mapping: dict[str, str]
+    version: int
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A slice's accepted rows (positions in the slice), their probabilities, rejections."""
+
+    positions: np.ndarray
+    probability: np.ndarray
+    rejected: pd.DataFrame
+    rows_read: int
+
+
+# Set in the parent just before the pool forks, so workers inherit the loaded model.
+_JOB: _Job | None = None
+
+
+def _score_slice(job: _Job, piece: ShotTable) -> _Scored:
+    prepared = prepare_shots(
+        piece.table,
+        job.mapping,
+        row_offset=piece.offset,
+        malformed=piece.malformed,
+        require_label=False,
+    )
+    positions = prepared.shots.index.to_numpy() - piece.offset
+    if len(positions):
+        probability = job.scorer.predict_proba(to_model_frame(prepared.shots))[:, 1]
+    else:
+        probability = np.zeros(0)
+    return _Scored(positions, probability, prepared.rejected, piece.table.num_rows)
+
+
+def _csv_rows(piece: ShotTable, scored: _Scored, version: int) -> bytes:
+    """The slice's accepted rows as read, with the three output columns, as CSV lines."""
+    everything = len(scored.positions) == piece.table.num_rows  # usual: nothing rejected
+    out = (
+        piece.table if everything else piece.table.take(pa.array(scored.positions, type=pa.int64()))
+    )
+    probability = scored.probability
+    out = out.append_column("make_probability", pa.array(np.round(probability, 6)))
+    out = out.append_column("prediction", pa.array((probability >= 0.5).astype("int8")))
+    out = out.append_column(
+        "model_version", pa.array(np.full(out.num_rows, version, dtype="int64"))
+    )
+    buffer = io.BytesIO()
+    if out.num_rows:
+        pa_csv.write_csv(out, buffer, pa_csv.WriteOptions(include_header=False))
+    return buffer.getvalue()
+
+
+def _score_in_worker(path: str, malformed: list[MalformedLine], offset: int) -> _Scored:
+    assert _JOB is not None, "batch worker started without a job"
+    with pa.memory_map(path) as source:
+        table = pa.ipc.open_stream(source).read_all()
+    return _score_slice(_JOB, ShotTable(table, malformed, offset))
+
+
+def _handover(piece: ShotTable, folder: str) -> str:
+    """Write a slice where a worker maps it instead of receiving it through a pipe."""
+    fd, path = tempfile.mkstemp(dir=folder, suffix=".arrow")
+    with os.fdopen(fd, "wb") as handle, pa.ipc.new_stream(handle, piece.table.schema) as out:
+        out.write_table(piece.table)
+    return path
+
+
+def _noop() -> None:
+    return None
+
+
+def _start_pool(job: _Job, workers: int) -> ProcessPoolExecutor:
+    """Fork ``workers`` processes that inherit ``job`` (the loaded, compiled model).
+
+    They are forked before the file is read, while this process runs no other thread
+    (the CSV reader's threads start later), and they never call LightGBM or OpenMP.
+    """
+    global _JOB
+    _JOB = job
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+        pool.submit(_noop).result()  # a fork-context pool starts every worker at once
+    finally:
+        _JOB = None
+    return pool
+
+
+def _scored_in_order(
+    job: _Job, pieces: Iterator[ShotTable], pool: ProcessPoolExecutor | None, workers: int
+) -> Iterator[tuple[ShotTable, _Scored]]:
+    """Score every slice, in file order, on the pool's workers (or here without one).
+    Workers send back probabilities only; the slice itself never travels back."""
+    if pool is None:
+        for piece in pieces:
+            yield piece, _score_slice(job, piece)
+        return
+    # Slices travel through memory-mapped files (on /dev/shm where there is one) rather
+    # than pickled through a pipe: one copy instead of three, measured 10-15% faster.
+    shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    with tempfile.TemporaryDirectory(dir=shm, prefix="nba-batch-") as folder:
+        pending: deque[tuple[ShotTable, str, Future[_Scored]]] = deque()
+
+        def oldest() -> tuple[ShotTable, _Scored]:
+            piece, path, future = pending.popleft()
+            try:
+                return piece, future.result()
+            finally:
+                Path(path).unlink(missing_ok=True)
+
+        for piece in pieces:
+            path = _handover(piece, folder)
+            future = pool.submit(_score_in_worker, path, piece.malformed, piece.offset)
+            pending.append((piece, path, future))
+            while len(pending) >= 2 * workers:
+                yield oldest()
+        while pending:
+            yield oldest()
+
+
+def _trusted(model: Any, scorer: Any, mapping: dict[str, str], first: ShotTable) -> bool:
+    """Whether ``scorer`` reproduces ``model`` on the first rows of the file."""
+    sample = prepare_shots(first.table.slice(0, AGREEMENT_ROWS), mapping, require_label=False)
+    if sample.shots.empty:
+        return True
+    difference = scorer.agrees_with(model, to_model_frame(sample.shots))
+    if difference > TOLERANCE:
+        logger.warning(
+            "the compiled forest differs from the model by %.2g: scoring with the model itself",
+            difference,
+        )
+        return False
+    return True
+
+
 def predict_batch(
     settings: Settings,
     source: Path,
     output: Path,
     *,
-    chunk_rows: int = 250_000,
+    chunk_rows: int = 150_000,
     version: int | None = None,
     on_chunk: Callable[[int], None] | None = None,
     compiled: bool = True,
+    workers: int | None = None,
 ) -> BatchReport:
     """Score ``source`` into ``output`` (CSV): the input columns plus ``make_probability``,
     ``prediction`` and ``model_version``. Rows that cannot be scored go, with the reason,
     to ``<output stem>.rejected.csv``; nothing is skipped silently.
 
     With ``compiled`` (the default) a LightGBM champion's trees are compiled to native
-    code first (see ``inference.compiled``); the first chunk is scored both ways and the
-    compiled forest is used only if it gives the model's own probabilities."""
-    started = time.perf_counter()
+    code (see ``inference.compiled``), used only if they give the model's own
+    probabilities on the file's first rows, and the file is scored by ``workers`` forked
+    processes (default: one per core). Otherwise the model scores in this process."""
+    loading = time.perf_counter()
     model, version = load_champion(settings, version)
-    scorer: Any = compile_model(model, settings.home / "cache" / "compiled") if compiled else None
-    checked = scorer is None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    rejected_path = output.with_name(output.stem + ".rejected.csv")
-    rows_read = rows_scored = rows_rejected = 0
-    writer: pa_csv.CSVWriter | None = None
-    schema: pa.Schema | None = None
-    rejected_first = True
+    scorer = compile_model(model, settings.home / "cache" / "compiled") if compiled else None
+    load_seconds = time.perf_counter() - loading
+
+    started = time.perf_counter()
+    shot_source, pieces = iter_shot_tables(source, chunk_rows, require_label=False)
+    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    pool = None
+    if scorer is not None and workers > 1:
+        # each worker is one core: its forest runs single-threaded
+        fast_job = _Job(dataclasses.replace(scorer, n_jobs=1), shot_source.mapping, version)
+        pool = _start_pool(fast_job, workers)
     try:
-        for chunk in iter_shot_chunks(source, chunk_rows=chunk_rows, require_label=False):
-            rows_read += len(chunk.raw)
-            if len(chunk.shots):
-                frame = to_model_frame(chunk.shots)
-                if not checked:
-                    checked = True
-                    difference = scorer.agrees_with(model, frame.iloc[:2_000])
-                    if difference > TOLERANCE:
-                        logger.warning(
-                            "the compiled forest differs from the model by %.2g: "
-                            "scoring with the model itself",
-                            difference,
-                        )
-                        scorer = None
-                probability = (scorer or model).predict_proba(frame)[:, 1]
-                scored = chunk.raw.loc[chunk.shots.index].copy()
-                scored["make_probability"] = np.round(probability, 6)
-                scored["prediction"] = (probability >= 0.5).astype("int8")
-                scored["model_version"] = version
-                # Arrow's CSV writer is several times faster than pandas' for big chunks.
-                table = pa.Table.from_pandas(scored, preserve_index=False)
-                if writer is None:
-                    schema = table.schema
-                    writer = pa_csv.CSVWriter(str(partial), schema)
-                writer.write_table(table.cast(schema, safe=False))
-                rows_scored += len(scored)
-            if len(chunk.rejected):
-                chunk.rejected.to_csv(
-                    rejected_path,
-                    mode="w" if rejected_first else "a",
-                    header=rejected_first,
-                    index=False,
-                )
-                rejected_first = False
-                rows_rejected += len(chunk.rejected)
-            if on_chunk:
-                on_chunk(len(chunk.raw))
-        if writer is None:
-            pd.DataFrame(columns=["make_probability", "prediction", "model_version"]).to_csv(
-                partial, index=False
-            )
-        else:
-            writer.close()
-            writer = None
-        partial.replace(output)
+        first = next(pieces)
+        if scorer is not None and not _trusted(model, scorer, shot_source.mapping, first):
+            scorer = None
+        if scorer is None:
+            if pool is not None:
+                pool.shutdown()
+                pool = None
+            workers = 1
+        job = _Job(scorer if scorer is not None else model, shot_source.mapping, version)
+        header = pa.schema([*first.table.schema, *_output_fields()])
+
+        def all_pieces() -> Iterator[ShotTable]:
+            yield first
+            yield from pieces
+
+        counts = _write_output(
+            _scored_in_order(job, all_pieces(), pool, workers), header, output, version, on_chunk
+        )
     finally:
-        if writer is not None:
-            writer.close()
-        partial.unlink(missing_ok=True)
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    rows_read, rows_scored, rows_rejected, rejected_path = counts
     report = BatchReport(
         source=source,
         output=output,
@@ -153,6 +294,57 @@ def predict_batch(
         rows_rejected=rows_rejected,
         model_version=version,
         seconds=time.perf_counter() - started,
+        load_seconds=load_seconds,
+        workers=workers,
+        compiled=scorer is not None,
     )
     logger.info(report.summary())
     return report
+
+
+def _write_output(
+    results: Iterator[tuple[ShotTable, _Scored]],
+    header: pa.Schema,
+    output: Path,
+    version: int,
+    on_chunk: Callable[[int], None] | None,
+) -> tuple[int, int, int, Path]:
+    """Write scored slices to ``output`` (through a ``.partial`` file, renamed at the end)
+    and rejected rows beside it; the row counts and the rejected file's path."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    rejected_path = output.with_name(output.stem + ".rejected.csv")
+    rejected_path.unlink(missing_ok=True)
+    rows_read = rows_scored = rows_rejected = 0
+    try:
+        with partial.open("wb") as out:
+            header_buffer = io.BytesIO()
+            pa_csv.write_csv(header.empty_table(), header_buffer)
+            out.write(header_buffer.getvalue())
+            for piece, scored in results:
+                out.write(_csv_rows(piece, scored, version))
+                rows_read += scored.rows_read
+                rows_scored += len(scored.positions)
+                if len(scored.rejected):
+                    first_rejected = rows_rejected == 0
+                    scored.rejected.to_csv(
+                        rejected_path,
+                        mode="w" if first_rejected else "a",
+                        header=first_rejected,
+                        index=False,
+                    )
+                    rows_rejected += len(scored.rejected)
+                if on_chunk:
+                    on_chunk(scored.rows_read)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return rows_read, rows_scored, rows_rejected, rejected_path
+
+
+def _output_fields() -> list[pa.Field]:
+    return [
+        pa.field("make_probability", pa.float64()),
+        pa.field("prediction", pa.int8()),
+        pa.field("model_version", pa.int64()),
+    ]

@@ -129,3 +129,23 @@ def test_serving_frame_keeps_given_fields() -> None:
     assert frame["is_home"].iloc[0] == 1.0
     assert frame["season_start_year"].iloc[0] == 2010
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_the_matrix_for_compiled_forests_holds_the_same_features(fitted: ShotFeatures) -> None:
+    records = _records(3, 7, "Jump Shot") + _records(2, 8, "Tip Layup Shot", x=230, y=20)
+    records[1]["shot_zone_area"] = None  # a missing category becomes NaN
+    frame = to_model_frame(records)
+    frame.loc[frame.index[1], "shot_zone_area"] = None
+    features = fitted.transform(frame)
+    matrix = np.column_stack(fitted.feature_columns(frame)).astype("float64")
+    assert matrix.shape == (5, len(FEATURE_NAMES))
+    for position, name in enumerate(FEATURE_NAMES):
+        column = features[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = column.cat.codes.to_numpy().astype("float64")
+            expected = np.where(codes < 0, np.nan, codes)
+            assert list(column.cat.categories) == fitted.categories()[name]
+        else:
+            expected = column.to_numpy(dtype="float64")
+        np.testing.assert_array_equal(matrix[:, position], expected, err_msg=name)
+    assert np.isnan(matrix[1, FEATURE_NAMES.index("zone_area")])
