@@ -57,7 +57,14 @@ def _stage(name: str, home: str, data: str, queue: Any) -> None:
 
         source = Path(home) / "big.csv"
         report = predict_batch(settings, source, Path(home) / "scored.csv")
-        detail = {"rows": report.rows_scored, "rows_per_s": report.rows_per_second}
+        detail = {
+            "rows": report.rows_scored,
+            "rows_per_s": round(report.rows_per_second),
+            "scoring_s": round(report.seconds, 1),
+            "load_and_compile_s": round(report.load_seconds, 1),
+            "workers": report.workers,
+            "compiled": report.compiled,
+        }
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put({"stage": name, "seconds": seconds, "peak_rss_mb": peak, **detail})
@@ -105,7 +112,8 @@ def main() -> None:
     )
     print("\n| stage | wall s | peak RSS MB | detail |\n|---|---:|---:|---|")
     for r in results:
-        detail = {k: v for k, v in r.items() if k in ("rows", "new", "quarantined", "rows_per_s")}
+        shown = ("rows", "new", "quarantined", "rows_per_s", "scoring_s", "load_and_compile_s")
+        detail = {k: v for k, v in r.items() if k in (*shown, "workers", "compiled")}
         print(f"| {r['stage']} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {detail} |")
     total = sum(r["seconds"] for r in results[:2])
     print(f"\ningest + train: {total:.0f} s")
