@@ -27,7 +27,9 @@ def test_history_is_mine_newest_first_and_paged(
         "created_at",
         "input",
         "verified_outcome",
+        "purpose",
     }
+    assert item["purpose"] == "shot"
     assert item["input"]["loc_x"] == 3.0
     assert item["verified_outcome"] is None
     everything = client.get("/predictions", headers=account.headers).json()

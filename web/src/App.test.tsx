@@ -187,10 +187,12 @@ describe("the court", () => {
   it("draws a heat map in batches and toggles expected points", async () => {
     signIn();
     const sizes: number[] = [];
+    const purposes: string[] = [];
     const { client } = fakeApi({
       "POST /predict/batch": (body) => {
-        const shots = (body as { shots: { loc_y: number }[] }).shots;
+        const { shots, purpose } = body as { shots: { loc_y: number }[]; purpose: string };
         sizes.push(shots.length);
+        purposes.push(purpose);
         return json(200, {
           model_version: "3",
           predictions: shots.map((s, i) => ({
@@ -209,6 +211,7 @@ describe("the court", () => {
     await user.click(screen.getByTestId("draw-heatmap"));
     const legend = await screen.findByTestId("heatmap-legend");
     expect(sizes).toEqual([1000, 88]);
+    expect(purposes).toEqual(["grid", "grid"]); // map cells stay out of history and verify
     expect(document.querySelectorAll("[data-testid=heatmap] rect")).toHaveLength(1088);
     expect(legend.textContent).toMatch(/Make probability/);
     expect(legend.textContent).toMatch(/Best spot: 69% at [\d.]+ ft/);

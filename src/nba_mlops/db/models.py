@@ -33,6 +33,12 @@ NAMING_CONVENTION = {
 
 ROLE_USER = "user"
 ROLE_ADMIN = "admin"
+# Why a prediction was asked for: a real shot (it can be verified, feeds live accuracy and
+# drift) or a grid cell of a floor map such as the court page's heat map (stored like
+# every answer, but it has no outcome and says nothing about the shots being taken).
+PURPOSE_SHOT = "shot"
+PURPOSE_GRID = "grid"
+PURPOSES = (PURPOSE_SHOT, PURPOSE_GRID)
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -68,13 +74,14 @@ class Prediction(Base):
     __table_args__ = (
         CheckConstraint("label IN (0, 1)", name="label"),
         CheckConstraint("verified_outcome IN (0, 1)", name="verified_outcome"),
+        CheckConstraint("purpose IN ('shot', 'grid')", name="purpose"),
         Index("ix_predictions_user_id_id", "user_id", "id"),
         # The verification queue and live quality read one side of this split each.
         Index(
             "ix_predictions_unverified",
             "id",
-            postgresql_where="verified_outcome IS NULL",
-            sqlite_where="verified_outcome IS NULL",
+            postgresql_where="verified_outcome IS NULL AND purpose = 'shot'",
+            sqlite_where="verified_outcome IS NULL AND purpose = 'shot'",
         ),
         Index(
             "ix_predictions_verified",
@@ -95,3 +102,6 @@ class Prediction(Base):
     verified_outcome: Mapped[int | None] = mapped_column(SmallInteger)
     verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purpose: Mapped[str] = mapped_column(
+        String(8), default=PURPOSE_SHOT, server_default=PURPOSE_SHOT
+    )

@@ -25,7 +25,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from nba_mlops.db.models import Prediction
+from nba_mlops.db.models import PURPOSE_SHOT, Prediction
 from nba_mlops.db.session import Database, DatabaseUnavailableError, is_unavailable
 from nba_mlops.log import get_logger
 from nba_mlops.monitoring import metrics
@@ -147,20 +147,21 @@ class PredictionWriter:
 # sorts the insert; ids come from the sequence in that order, so sorted ids map back.
 _INSERT_POSTGRES = """
 INSERT INTO predictions
-    (user_id, input, probability, label, model_version, latency_ms, created_at)
-SELECT user_id, input::jsonb, probability, label, model_version, latency_ms, created_at
+    (user_id, input, probability, label, model_version, latency_ms, created_at, purpose)
+SELECT user_id, input::jsonb, probability, label, model_version, latency_ms, created_at,
+       purpose
 FROM unnest(
     %s::integer[], %s::text[], %s::double precision[], %s::smallint[], %s::text[],
-    %s::double precision[], %s::timestamptz[]
+    %s::double precision[], %s::timestamptz[], %s::text[]
 ) WITH ORDINALITY AS r(user_id, input, probability, label, model_version, latency_ms,
-                       created_at, position)
+                       created_at, purpose, position)
 ORDER BY position
 RETURNING id
 """
 
 
 def _insert_postgres(connection: Connection, rows: list[Row]) -> list[int]:
-    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
     for row in rows:
         columns[0].append(row["user_id"])
         columns[1].append(orjson.dumps(row["input"]).decode())
@@ -169,5 +170,6 @@ def _insert_postgres(connection: Connection, rows: list[Row]) -> list[int]:
         columns[4].append(row["model_version"])
         columns[5].append(row["latency_ms"])
         columns[6].append(row["created_at"])
+        columns[7].append(row.get("purpose", PURPOSE_SHOT))
     result = connection.exec_driver_sql(_INSERT_POSTGRES, columns)
     return sorted(int(found[0]) for found in result)

@@ -21,7 +21,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 
 from nba_mlops.config import Settings
-from nba_mlops.db.models import Prediction
+from nba_mlops.db.models import PURPOSE_SHOT, Prediction
 from nba_mlops.db.session import Database, normalise_url
 from nba_mlops.monitoring.drift import DEFAULT_MIN_SAMPLE, DriftReport, compute_drift
 from nba_mlops.monitoring.quality import (
@@ -154,6 +154,8 @@ def load_predictions(
                     Prediction.label,
                     Prediction.input,
                 )
+                # drift and the prediction mix are about real shots, not map cells
+                .where(Prediction.purpose == PURPOSE_SHOT)
                 .order_by(Prediction.id.desc())
                 .limit(drift_window)
             ).all()

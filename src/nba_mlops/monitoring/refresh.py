@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from nba_mlops.config import Settings
-from nba_mlops.db.models import Prediction, User
+from nba_mlops.db.models import PURPOSE_SHOT, Prediction, User
 from nba_mlops.db.session import Database
 from nba_mlops.log import get_logger
 
@@ -109,6 +109,8 @@ class SnapshotCollector:
                         Prediction.label,
                         Prediction.input,
                     )
+                    # drift and the prediction mix are about real shots, not map cells
+                    .where(Prediction.purpose == PURPOSE_SHOT)
                     .order_by(Prediction.id.desc())
                     .limit(serving.drift_window)
                 ).all()

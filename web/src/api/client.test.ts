@@ -151,9 +151,11 @@ describe("batching", () => {
     sessionStore.save({ token: "tok", username: "ann" });
     const shots = Array.from({ length: 2345 }, (_, i) => ({ ...shot, loc_x: i }));
     const sizes: number[] = [];
+    const purposes: string[] = [];
     const impl = (async (_url: RequestInfo | URL, init?: RequestInit) => {
-      const body = JSON.parse(String(init?.body)) as { shots: ShotRequest[] };
+      const body = JSON.parse(String(init?.body)) as { shots: ShotRequest[]; purpose: string };
       sizes.push(body.shots.length);
+      purposes.push(body.purpose);
       return json(200, {
         model_version: "1",
         predictions: body.shots.map((s) => ({
@@ -165,8 +167,12 @@ describe("batching", () => {
       });
     }) as typeof fetch;
     const progress: number[] = [];
-    const out = await predictMany(new ApiClient(impl), shots, { onProgress: (done) => progress.push(done) });
+    const out = await predictMany(new ApiClient(impl), shots, {
+      onProgress: (done) => progress.push(done),
+      purpose: "grid",
+    });
     expect(sizes).toEqual([MAX_BATCH, MAX_BATCH, 345]);
+    expect(purposes).toEqual(["grid", "grid", "grid"]);
     expect(progress).toEqual([1000, 2000, 2345]);
     expect(out.map((p) => p.prediction_id)).toEqual(shots.map((s) => s.loc_x));
   });

@@ -123,9 +123,17 @@ export class ApiClient {
     return this.request("/predict", { json: shot, auth: true, signal });
   }
 
-  predictBatch(shots: ShotRequest[], signal?: AbortSignal): Promise<BatchPrediction> {
+  /**
+   * Score up to MAX_BATCH shots. `purpose: "grid"` marks floor-map cells (the heat map):
+   * the server stores them apart, out of history, verification and drift.
+   */
+  predictBatch(
+    shots: ShotRequest[],
+    signal?: AbortSignal,
+    purpose: PredictionPurpose = "shot",
+  ): Promise<BatchPrediction> {
     if (shots.length > MAX_BATCH) throw new RangeError(`At most ${MAX_BATCH} shots per batch`);
-    return this.request("/predict/batch", { json: { shots }, auth: true, signal });
+    return this.request("/predict/batch", { json: { shots, purpose }, auth: true, signal });
   }
 
   predictions(limit = 20, offset = 0): Promise<PredictionPage> {
@@ -157,6 +165,9 @@ export class ApiClient {
   }
 }
 
+/** Why shots are scored: real shots, or the cells of a floor map. */
+export type PredictionPurpose = "shot" | "grid";
+
 /** Split a list into chunks of at most `size` items. */
 export function chunk<T>(items: T[], size: number): T[][] {
   if (size < 1) throw new RangeError("chunk size must be positive");
@@ -169,11 +180,15 @@ export function chunk<T>(items: T[], size: number): T[][] {
 export async function predictMany(
   api: ApiClient,
   shots: ShotRequest[],
-  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    purpose?: PredictionPurpose;
+  } = {},
 ): Promise<Prediction[]> {
   const out: Prediction[] = [];
   for (const part of chunk(shots, MAX_BATCH)) {
-    const result = await api.predictBatch(part, options.signal);
+    const result = await api.predictBatch(part, options.signal, options.purpose ?? "shot");
     out.push(...result.predictions);
     options.onProgress?.(out.length, shots.length);
   }

@@ -100,6 +100,7 @@ export function CourtView({ api }: { api: ApiClient }) {
     try {
       const predictions = await predictMany(api, shots, {
         signal: controller.signal,
+        purpose: "grid", // map cells, not shots: kept out of history and verification
         onProgress: (done, total) => setHeatProgress((s) => ({ ...s, done, total })),
       });
       setHeat({ cells, probabilities: predictions.map((p) => p.probability), label });

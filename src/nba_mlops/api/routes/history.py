@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
@@ -21,8 +21,14 @@ def my_predictions(
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    purpose: Annotated[
+        Literal["shot", "grid", "all"],
+        Query(description="Real shots (default), floor-map grid cells, or both"),
+    ] = "shot",
 ) -> PredictionHistory:
     mine = Prediction.user_id == user.id
+    if purpose != "all":
+        mine = mine & (Prediction.purpose == purpose)
     total = session.scalar(select(func.count()).select_from(Prediction).where(mine)) or 0
     rows = session.scalars(
         select(Prediction).where(mine).order_by(Prediction.id.desc()).limit(limit).offset(offset)
@@ -38,6 +44,7 @@ def my_predictions(
             verified_outcome=None
             if row.verified_outcome is None
             else (1 if row.verified_outcome else 0),
+            purpose="grid" if row.purpose == "grid" else "shot",
         )
         for row in rows
     ]

@@ -18,6 +18,7 @@ from nba_mlops.api.schemas.shots import (
     ShotPayload,
 )
 from nba_mlops.api.services import Services
+from nba_mlops.db.models import PURPOSE_SHOT
 from nba_mlops.inference.predictor import DECISION_THRESHOLD
 
 router = APIRouter(prefix="/predict", tags=["predictions"])
@@ -42,6 +43,7 @@ def _rows(
     probabilities: list[float],
     version: str,
     started: float,
+    purpose: str,
 ) -> tuple[list[dict[str, Any]], list[int], list[float]]:
     latency_ms = (time.perf_counter() - started) * 1000.0
     now = dt.datetime.now(dt.UTC)
@@ -56,6 +58,7 @@ def _rows(
             "model_version": version,
             "latency_ms": latency_ms,
             "created_at": now,
+            "purpose": purpose,
         }
         for record, probability, label in zip(records, rounded, labels, strict=True)
     ]
@@ -63,13 +66,16 @@ def _rows(
 
 
 async def score_and_store(
-    services: Services, user_id: int, records: list[dict[str, Any]]
+    services: Services,
+    user_id: int,
+    records: list[dict[str, Any]],
+    purpose: str = PURPOSE_SHOT,
 ) -> tuple[list[PredictionResult], str]:
     """Score canonical shot records and store every answer; the ids come from the insert."""
     started = time.perf_counter()
     scored = await services.predictor.predict(records)
     rows, labels, probabilities = _rows(
-        user_id, records, scored.probabilities, scored.model_version, started
+        user_id, records, scored.probabilities, scored.model_version, started, purpose
     )
     ids = await services.writer.store(rows)
     results = [
@@ -106,5 +112,5 @@ async def predict_batch(
     if len(batch.shots) > limit:
         raise invalid_field("shots", f"List should have at most {limit} items")
     records = [shot.to_record() for shot in batch.shots]
-    results, version = await score_and_store(services, user.id, records)
+    results, version = await score_and_store(services, user.id, records, batch.purpose)
     return BatchPredictionResult(predictions=results, model_version=version)

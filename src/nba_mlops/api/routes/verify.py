@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from nba_mlops.api.deps import CurrentUser, SessionDep
 from nba_mlops.api.schemas.predictions import Message, RandomPrediction, VerificationRequest
-from nba_mlops.db.models import Prediction
+from nba_mlops.db.models import PURPOSE_SHOT, Prediction
 
 router = APIRouter(prefix="/verify_random_prediction", tags=["verification"])
 
@@ -26,7 +26,8 @@ def as_utc(moment: dt.datetime) -> dt.datetime:
     responses={404: {"description": "No unverified predictions left"}},
 )
 def random_unverified(session: SessionDep, user: CurrentUser) -> RandomPrediction:
-    unverified = Prediction.verified_outcome.is_(None)
+    # Floor-map grid cells were never shots: they have no outcome to verify.
+    unverified = Prediction.verified_outcome.is_(None) & (Prediction.purpose == PURPOSE_SHOT)
     low, high = session.execute(
         select(func.min(Prediction.id), func.max(Prediction.id)).where(unverified)
     ).one()
@@ -57,14 +58,18 @@ def random_unverified(session: SessionDep, user: CurrentUser) -> RandomPredictio
     summary="Record whether a predicted shot went in (1) or not (0)",
     responses={
         404: {"description": "Unknown prediction id"},
-        409: {"description": "Already verified"},
+        409: {"description": "Already verified, or a floor-map grid cell (not a shot)"},
     },
 )
 def verify(body: VerificationRequest, session: SessionDep, user: CurrentUser) -> Message:
     # One conditional UPDATE: two people verifying at once cannot both succeed.
     result = session.execute(
         update(Prediction)
-        .where(Prediction.id == body.prediction_id, Prediction.verified_outcome.is_(None))
+        .where(
+            Prediction.id == body.prediction_id,
+            Prediction.verified_outcome.is_(None),
+            Prediction.purpose == PURPOSE_SHOT,
+        )
         .values(
             verified_outcome=body.true_value,
             verified_by=user.id,
@@ -74,10 +79,20 @@ def verify(body: VerificationRequest, session: SessionDep, user: CurrentUser) ->
     )
     session.commit()
     if getattr(result, "rowcount", 0) == 0:
-        exists = session.scalar(select(Prediction.id).where(Prediction.id == body.prediction_id))
-        if exists is None:
+        purpose = session.scalar(
+            select(Prediction.purpose).where(Prediction.id == body.prediction_id)
+        )
+        if purpose is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, detail=f"Prediction {body.prediction_id} not found"
+            )
+        if purpose != PURPOSE_SHOT:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail=(
+                    f"Prediction {body.prediction_id} is a cell of a floor map "
+                    f"(purpose {purpose!r}), not a shot: it has no outcome to verify"
+                ),
             )
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail=f"Prediction {body.prediction_id} was already verified"

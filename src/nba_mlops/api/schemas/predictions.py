@@ -51,6 +51,7 @@ class HistoryItem(BaseModel):
     created_at: dt.datetime
     input: dict[str, Any]
     verified_outcome: Literal[0, 1] | None
+    purpose: Literal["shot", "grid"] = "shot"
 
 
 class PredictionHistory(BaseModel):

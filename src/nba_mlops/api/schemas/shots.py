@@ -271,6 +271,14 @@ class ShotBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shots: list[ShotPayload] = Field(min_length=1, max_length=1000)
+    purpose: Literal["shot", "grid"] = Field(
+        "shot",
+        description=(
+            "`shot` (default): real shots; they can be verified and count towards live "
+            "accuracy and drift. `grid`: cells of a floor map (the court page's heat map); "
+            "stored, but kept out of history, verification and drift."
+        ),
+    )
 
 
 class ServiceScoreRequest(BaseModel):
