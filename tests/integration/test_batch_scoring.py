@@ -187,3 +187,32 @@ def test_forked_workers_write_the_same_files_as_one_process(
     # the slices handed to the workers went through files, all gone now
     assert len(handed_over) == 5
     assert not any(Path(path).exists() for path in handed_over)
+
+
+def test_slices_go_through_the_temp_folder_where_shared_memory_is_small(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_module, "HANDOVER_MIN_FREE", 1 << 62)  # no /dev/shm is that big
+    handed_over: list[str] = []
+    handover = batch_module._handover
+
+    def recording(piece: Any, folder: str) -> str:
+        handed_over.append(handover(piece, folder))
+        return handed_over[-1]
+
+    monkeypatch.setattr(batch_module, "_handover", recording)
+    version = _version_of(trained_settings, "lightgbm")
+    forked = predict_batch(
+        trained_settings,
+        bundled_sample_path(),
+        tmp_path / "forked.csv",
+        version=version,
+        chunk_rows=10_000,
+        workers=2,
+    )
+    assert forked.workers == 2 and len(handed_over) == 5
+    assert not any(path.startswith("/dev/shm") for path in handed_over)
+    predict_batch(
+        trained_settings, bundled_sample_path(), tmp_path / "one.csv", version=version, workers=1
+    )
+    assert (tmp_path / "forked.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
