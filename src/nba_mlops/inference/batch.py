@@ -272,6 +272,8 @@ def predict_batch(
     started = time.perf_counter()
     shot_source, pieces = iter_shot_tables(source, chunk_rows, require_label=False)
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    if "fork" not in mp.get_all_start_methods():  # Windows: score in this process
+        workers = 1
     pool = None
     if scorer is not None and workers > 1:
         # each worker is one core: its forest runs single-threaded
