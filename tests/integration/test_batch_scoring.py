@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,14 @@ def test_the_compiled_forest_gives_the_models_own_probabilities(
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     assert got[:, 1].min() > 0.0 and got[:, 1].max() < 1.0
+    assert scorer.direct  # the feature step feeds the forest its arrays itself
+    # the general path (features as a frame, categories mapped by name) agrees as well,
+    # on one thread and on several
+    for n_jobs in (1, 2):
+        general = dataclasses.replace(scorer, direct=False, n_jobs=n_jobs)
+        np.testing.assert_allclose(general.predict_proba(sample_frame), expected, atol=1e-9)
+    threaded = dataclasses.replace(scorer, n_jobs=2)
+    np.testing.assert_allclose(threaded.predict_proba(sample_frame), expected, atol=1e-9)
 
 
 def test_a_compiled_forest_is_reused_from_the_cache(
