@@ -54,14 +54,10 @@ def test_the_compiled_forest_gives_the_models_own_probabilities(
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     assert got[:, 1].min() > 0.0 and got[:, 1].max() < 1.0
-    assert scorer.direct  # the feature step feeds the forest its arrays itself
-    # the general path (features as a frame, categories mapped by name) agrees as well,
     # on one thread and on several
     for n_jobs in (1, 2):
-        general = dataclasses.replace(scorer, direct=False, n_jobs=n_jobs)
-        np.testing.assert_allclose(general.predict_proba(sample_frame), expected, atol=1e-9)
-    threaded = dataclasses.replace(scorer, n_jobs=2)
-    np.testing.assert_allclose(threaded.predict_proba(sample_frame), expected, atol=1e-9)
+        threads = dataclasses.replace(scorer, n_jobs=n_jobs)
+        np.testing.assert_allclose(threads.predict_proba(sample_frame), expected, atol=1e-9)
 
 
 def test_a_compiled_forest_is_reused_from_the_cache(
@@ -225,3 +221,21 @@ def test_slices_go_through_the_temp_folder_where_shared_memory_is_small(
         trained_settings, bundled_sample_path(), tmp_path / "one.csv", version=version, workers=1
     )
     assert (tmp_path / "forked.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
+def test_a_forest_whose_categories_differ_from_the_feature_step_is_not_compiled(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nba_mlops.features.transformers import ShotFeatures
+
+    model = _lightgbm(trained_settings)
+    learnt = ShotFeatures.categories
+
+    def reordered(self: ShotFeatures) -> dict[str, list[str]]:
+        out = learnt(self)
+        out["zone_basic"] = list(reversed(out["zone_basic"]))
+        return out
+
+    monkeypatch.setattr(ShotFeatures, "categories", reordered)
+    assert compile_model(model, tmp_path) is None
+    assert not list(tmp_path.glob("forest-*"))

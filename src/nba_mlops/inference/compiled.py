@@ -43,32 +43,24 @@ TOLERANCE = 1e-7
 class CompiledModel:
     """Feature step -> compiled forest -> the model's calibrators (averaged)."""
 
-    features: Any
+    features: Any  # a ShotFeatures: it hands the forest its feature arrays directly
     forest: Any
     calibrators: tuple[Any, ...]
-    columns: tuple[str, ...]
     n_jobs: int
-    # the feature step builds the forest's input array itself (same columns, same codes)
-    direct: bool = False
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        if self.direct:
-            columns = self.features.feature_columns(frame)
-            raw = np.empty(len(frame), dtype="float64")
-            share = -(-len(frame) // max(self.n_jobs, 1))  # rows per thread, rounded up
-            ranges = [(s, min(s + share, len(frame))) for s in range(0, len(frame), share or 1)]
-            if len(ranges) <= 1:
-                self._predict_blocks(columns, 0, len(frame), raw)
-            else:  # the forest runs without the interpreter lock: one range per thread
-                with ThreadPoolExecutor(len(ranges)) as pool:
-                    for done in [
-                        pool.submit(self._predict_blocks, columns, a, b, raw) for a, b in ranges
-                    ]:
-                        done.result()
-        else:
-            raw = self.forest.predict(
-                self._matrix(self.features.transform(frame)), n_jobs=self.n_jobs
-            )
+        columns = self.features.feature_columns(frame)
+        raw = np.empty(len(frame), dtype="float64")
+        share = -(-len(frame) // max(self.n_jobs, 1))  # rows per thread, rounded up
+        ranges = [(s, min(s + share, len(frame))) for s in range(0, len(frame), share or 1)]
+        if len(ranges) <= 1:
+            self._predict_blocks(columns, 0, len(frame), raw)
+        else:  # the forest runs without the interpreter lock: one range per thread
+            with ThreadPoolExecutor(len(ranges)) as pool:
+                for done in [
+                    pool.submit(self._predict_blocks, columns, a, b, raw) for a, b in ranges
+                ]:
+                    done.result()
         made = np.mean([calibrator.predict(raw) for calibrator in self.calibrators], axis=0)
         made = np.asarray(made, dtype="float64")
         result: np.ndarray = np.column_stack([1.0 - made, made])
@@ -86,24 +78,6 @@ class CompiledModel:
             for position, column in enumerate(columns):
                 part[:, position] = column[start:stop]
             result[start:stop] = self.forest.predict(part, n_jobs=1)
-
-    def _matrix(self, x: pd.DataFrame) -> np.ndarray:
-        """The features as one row-major float64 array, categories as LightGBM's codes
-        (its training-time category order, missing or unknown as NaN)."""
-        # filled a column at a time (contiguous writes), then turned row-major in one copy
-        by_column = np.empty((len(self.columns), len(x)), dtype="float64")
-        categories = iter(self.forest._pandas_categorical or [])
-        for position, name in enumerate(self.columns):
-            column = x[name]
-            if isinstance(column.dtype, pd.CategoricalDtype):
-                trained = next(categories)
-                if list(column.cat.categories) != list(trained):
-                    column = column.cat.set_categories(trained)
-                codes = column.cat.codes.to_numpy()
-                by_column[position] = np.where(codes < 0, np.nan, codes)
-            else:
-                by_column[position] = column.to_numpy(dtype="float64", na_value=np.nan)
-        return np.ascontiguousarray(by_column.T)
 
     def agrees_with(self, model: Any, frame: pd.DataFrame) -> float:
         """The largest probability difference from ``model`` on ``frame``."""
@@ -143,6 +117,15 @@ def _parts(model: Any) -> tuple[Any, Any, tuple[Any, ...], bool] | None:
     features, classifier = pipeline.steps[0][1], pipeline.steps[1][1]
     if not isinstance(classifier, lgb.LGBMClassifier) or len(classifier.classes_) != 2:
         return None
+    # The forest reads the feature step's arrays as they come: same columns in the same
+    # order, categories coded as LightGBM learnt them.
+    booster = classifier.booster_
+    if not hasattr(features, "feature_columns") or (
+        tuple(booster.feature_name()) != tuple(features.get_feature_names_out())
+        or [list(c) for c in booster.pandas_categorical or []]
+        != list(features.categories().values())
+    ):
+        return None
     return features, classifier, tuple(calibrators), margin
 
 
@@ -164,7 +147,8 @@ def compile_model(
     model: Any, cache_dir: Path, *, n_jobs: int | None = None
 ) -> CompiledModel | None:
     """Compile ``model``'s forest (or load it from the cache); None when the model is not a
-    calibrated LightGBM pipeline or the compiler is not available."""
+    calibrated LightGBM pipeline whose feature step feeds the forest directly, or the
+    compiler is not available."""
     parts = _parts(model)
     if parts is None:
         return None
@@ -196,20 +180,11 @@ def compile_model(
             tmp.replace(binary_path)
         finally:
             tmp.unlink(missing_ok=True)
-    columns = tuple(booster.feature_name())
-    direct = (
-        hasattr(features, "feature_columns")
-        and columns == tuple(features.get_feature_names_out())
-        and [list(c) for c in forest._pandas_categorical or []]
-        == list(features.categories().values())
-    )
     return CompiledModel(
         features=features,
         forest=forest,
         calibrators=calibrators,
-        columns=columns,
         n_jobs=n_jobs or os.cpu_count() or 1,
-        direct=direct,
     )
 
 
