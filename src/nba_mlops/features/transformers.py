@@ -8,6 +8,7 @@ send from those tables, so a request with only a location still gets a sensible 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -139,13 +140,16 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     # -- helpers -------------------------------------------------------------------------
     @staticmethod
-    def _zone_codes(X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-        cat = pd.Categorical(X["shot_zone_basic"].astype("object"), categories=SHOT_ZONE_BASIC)
+    def _codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
+        """Category codes of ``values`` (-1 for missing or unknown)."""
+        cat = pd.Categorical(values.astype("object"), categories=pd.Index(categories))
         return np.asarray(cat.codes, dtype="int64")
 
+    def _zone_codes(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+        return self._codes(X["shot_zone_basic"], SHOT_ZONE_BASIC)
+
     def _action_codes(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-        cat = pd.Categorical(X["action_type"].astype("object"), categories=self.actions_)
-        return np.asarray(cat.codes, dtype="int64")
+        return self._codes(X["action_type"], self.actions_)
 
     def _lookup(self, table: pd.DataFrame, keys: np.ndarray, prior: np.ndarray) -> np.ndarray:
         pos = table.index.get_indexer(pd.Index(keys))
@@ -192,11 +196,6 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         columns = [np.asarray(numeric[name], dtype="float32") for name in NUMERIC_FEATURES]
         columns += [np.where(codes[name] < 0, np.nan, codes[name]) for name in CATEGORICAL_FEATURES]
         return columns
-
-    @staticmethod
-    def _codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
-        codes: np.ndarray = pd.Categorical(values.astype("object"), categories=categories).codes
-        return codes.astype("int64")
 
     def _arrays(
         self,

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from nba_mlops.config import Settings
-from nba_mlops.db.models import PURPOSE_SHOT, Prediction
+from nba_mlops.db.models import Prediction
 from nba_mlops.db.session import Database, normalise_url
 from nba_mlops.monitoring.drift import DEFAULT_MIN_SAMPLE, DriftReport, compute_drift
 from nba_mlops.monitoring.quality import (
@@ -31,11 +31,15 @@ from nba_mlops.monitoring.quality import (
     prediction_distribution,
 )
 from nba_mlops.monitoring.report import render_drift_report
+from nba_mlops.monitoring.windows import (
+    RECENT_COLUMNS,
+    VERIFIED_COLUMNS,
+    recent_shots,
+    recently_verified,
+)
 
 REFERENCE_ARTIFACT = "reference/shots_reference.parquet"
 CHAMPION_ALIAS = "champion"
-_PREDICTION_COLUMNS = ["model_version", "probability", "label", "input"]
-_VERIFIED_COLUMNS = ["model_version", "verified_outcome", "probability", "verified_at"]
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ def load_predictions(
     serving = settings.serving
     drift_window = drift_window or serving.drift_window
     quality_window = quality_window or serving.quality_window
-    empty = pd.DataFrame(columns=_PREDICTION_COLUMNS), pd.DataFrame(columns=_VERIFIED_COLUMNS)
+    empty = pd.DataFrame(columns=RECENT_COLUMNS), pd.DataFrame(columns=VERIFIED_COLUMNS)
     if not _database_exists(settings):
         return empty
     db = Database(settings)
@@ -147,35 +151,9 @@ def load_predictions(
         if not inspect(db.engine).has_table(Prediction.__tablename__):
             return empty
         with db.session() as session:
-            recent = session.execute(
-                select(
-                    Prediction.model_version,
-                    Prediction.probability,
-                    Prediction.label,
-                    Prediction.input,
-                )
-                # drift and the prediction mix are about real shots, not map cells
-                .where(Prediction.purpose == PURPOSE_SHOT)
-                .order_by(Prediction.id.desc())
-                .limit(drift_window)
-            ).all()
-            verified = session.execute(
-                select(
-                    Prediction.model_version,
-                    Prediction.verified_outcome,
-                    Prediction.probability,
-                    Prediction.verified_at,
-                )
-                .where(Prediction.verified_outcome.is_not(None))
-                .order_by(Prediction.id.desc())
-                .limit(quality_window)
-            ).all()
+            return recent_shots(session, drift_window), recently_verified(session, quality_window)
     finally:
         db.dispose()
-    return (
-        pd.DataFrame(recent, columns=_PREDICTION_COLUMNS),
-        pd.DataFrame(verified, columns=_VERIFIED_COLUMNS),
-    )
 
 
 def monitoring_snapshot(

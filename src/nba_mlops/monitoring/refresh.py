@@ -28,9 +28,10 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from nba_mlops.config import Settings
-from nba_mlops.db.models import PURPOSE_SHOT, Prediction, User
+from nba_mlops.db.models import Prediction, User
 from nba_mlops.db.session import Database
 from nba_mlops.log import get_logger
+from nba_mlops.monitoring.windows import recent_shots, recently_verified
 
 logger = get_logger(__name__)
 
@@ -91,43 +92,15 @@ class SnapshotCollector:
                     )
                     or 0
                 )
-                verified_rows = session.execute(
-                    select(
-                        Prediction.model_version,
-                        Prediction.verified_outcome,
-                        Prediction.probability,
-                        Prediction.verified_at,
-                    )
-                    .where(verified_only)
-                    .order_by(Prediction.id.desc())
-                    .limit(serving.quality_window)
-                ).all()
-                recent_rows = session.execute(
-                    select(
-                        Prediction.model_version,
-                        Prediction.probability,
-                        Prediction.label,
-                        Prediction.input,
-                    )
-                    # drift and the prediction mix are about real shots, not map cells
-                    .where(Prediction.purpose == PURPOSE_SHOT)
-                    .order_by(Prediction.id.desc())
-                    .limit(serving.drift_window)
-                ).all()
+                verified = recently_verified(session, serving.quality_window)
+                recent = recent_shots(session, serving.drift_window)
         except Exception as exc:
             logger.warning("database unavailable for the metrics refresh: %s", exc)
             return pd.DataFrame()
         snapshot.database_up = True
-        verified = pd.DataFrame(
-            verified_rows,
-            columns=["model_version", "verified_outcome", "probability", "verified_at"],
-        )
         if not verified.empty:
             for version, q in live_quality_by_version(verified).items():
                 snapshot.quality[version] = (q.accuracy, q.log_loss, q.ece, q.count)
-        recent = pd.DataFrame(
-            recent_rows, columns=["model_version", "probability", "label", "input"]
-        )
         if not recent.empty:
             for version, shape in prediction_distribution(recent).items():
                 snapshot.distribution[version] = (shape.mean_probability, shape.positive_share)

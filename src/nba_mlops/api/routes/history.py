@@ -44,7 +44,7 @@ def my_predictions(
             verified_outcome=None
             if row.verified_outcome is None
             else (1 if row.verified_outcome else 0),
-            purpose="grid" if row.purpose == "grid" else "shot",
+            purpose=row.purpose,
         )
         for row in rows
     ]
