@@ -37,6 +37,20 @@ def sample_frame() -> pd.DataFrame:
     return to_model_frame(chunk.shots)
 
 
+@pytest.fixture
+def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files batch scoring hands its slices to workers through, as they are made."""
+    paths: list[str] = []
+    handover = batch_module._handover
+
+    def recording(piece: Any, folder: str) -> str:
+        paths.append(handover(piece, folder))
+        return paths[-1]
+
+    monkeypatch.setattr(batch_module, "_handover", recording)
+    return paths
+
+
 def _lightgbm(settings: Settings) -> Any:
     return mlflow.sklearn.load_model(
         f"models:/{settings.model_name}/{_version_of(settings, 'lightgbm')}"
@@ -153,16 +167,8 @@ def test_a_compiled_forest_that_disagrees_is_not_used(
 
 
 def test_forked_workers_write_the_same_files_as_one_process(
-    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trained_settings: Settings, tmp_path: Path, handed_over: list[str]
 ) -> None:
-    handed_over: list[str] = []
-    handover = batch_module._handover
-
-    def recording(piece: Any, folder: str) -> str:
-        handed_over.append(handover(piece, folder))
-        return handed_over[-1]
-
-    monkeypatch.setattr(batch_module, "_handover", recording)
     raw = pd.read_csv(bundled_sample_path(), nrows=12_000)
     raw.loc[[10, 5_500, 11_999], "Period"] = 42  # rejected rows in different slices
     source = tmp_path / "shots.csv"
@@ -195,17 +201,12 @@ def test_forked_workers_write_the_same_files_as_one_process(
 
 
 def test_slices_go_through_the_temp_folder_where_shared_memory_is_small(
-    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trained_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    handed_over: list[str],
 ) -> None:
     monkeypatch.setattr(batch_module, "HANDOVER_MIN_FREE", 1 << 62)  # no /dev/shm is that big
-    handed_over: list[str] = []
-    handover = batch_module._handover
-
-    def recording(piece: Any, folder: str) -> str:
-        handed_over.append(handover(piece, folder))
-        return handed_over[-1]
-
-    monkeypatch.setattr(batch_module, "_handover", recording)
     version = _version_of(trained_settings, "lightgbm")
     forked = predict_batch(
         trained_settings,
