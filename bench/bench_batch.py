@@ -11,7 +11,6 @@ runs after it are the usual case. Prints one Markdown row per run.
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import platform
 import threading
@@ -20,22 +19,9 @@ from pathlib import Path
 
 import psutil
 
+from bench_model import concat_seasons
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _one_file(data: Path, target: Path) -> int:
-    """Every season file of ``data`` in one plain CSV (one header); its row count."""
-    rows = 0
-    with target.open("wb") as out:
-        for number, path in enumerate(sorted(data.glob("*.csv.gz"))):
-            with gzip.open(path, "rb") as source:
-                header = source.readline()
-                if number == 0:
-                    out.write(header)
-                for line in source:
-                    out.write(line)
-                    rows += 1
-    return rows
 
 
 class TreePeak:
@@ -78,7 +64,7 @@ def main() -> None:
     source = args.home / "all-seasons.csv"
     if not source.exists():
         print(f"writing {source} ...", flush=True)
-        _one_file(args.data, source)
+        concat_seasons(args.data, source)
     size_mb = source.stat().st_size / 2**20
     print(
         f"\nmachine: {platform.node()} {os.cpu_count()} cores, python "
