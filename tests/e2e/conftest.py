@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -38,15 +39,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WEB_SOURCES = ("src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts")
-
-
-def api_available() -> bool:
-    """The API package can build an app (it is being written while the page is)."""
-    try:
-        from nba_mlops.api.app import create_app  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _newest_source_mtime() -> float:
@@ -89,45 +81,28 @@ def cli() -> list[str]:
     return ["uv", "run", "--no-sync", "nba-mlops"]
 
 
-def _help(args: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [*cli(), *args, "--help"], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    return result.stdout + result.stderr
-
-
-def server_command(port: int, env: dict[str, str]) -> list[str]:
-    """``nba-mlops serve`` when the CLI has it, else uvicorn on the app factory."""
-    top = _help([], env)
-    if " serve " in top or "│ serve" in top:
-        options = _help(["serve"], env)
-        command = [*cli(), "serve", "--port", str(port)]
-        if "--host" in options:
-            command += ["--host", "127.0.0.1"]
-        return command
-    # No serve command yet: run the migrations ourselves, then uvicorn on the factory.
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from nba_mlops.config import get_settings;"
-            "from nba_mlops.db.migrate import upgrade; upgrade(get_settings())",
-        ],
-        env=env,
-        check=True,
-        timeout=300,
-    )
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "nba_mlops.api.app:create_app_from_env",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+def run_logged(command: list[str], env: dict[str, str], log: Path, timeout: float) -> None:
+    """Run ``command`` with its output appended to ``log``; fail with the log's end if it
+    fails or outlives ``timeout``. A command still running then is first asked for every
+    thread's stacks (the CLI prints them on SIGUSR1), so the failure shows where it was."""
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGUSR1)  # the command and any worker it started
+            time.sleep(3)
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        pytest.fail(
+            f"`{' '.join(command[-2:])}` still ran after {timeout:.0f} s; its log ends with "
+            f"the stacks of its threads:\n{log.read_text()[-12000:]}"
+        )
+    if code != 0:
+        pytest.fail(f"`{' '.join(command[-2:])}` failed ({code}):\n{log.read_text()[-4000:]}")
 
 
 @dataclass
@@ -156,8 +131,6 @@ def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path, time
 
 @pytest.fixture(scope="session")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]:
-    if not api_available():
-        pytest.skip("API not available yet")
     dist = build_web_page()
     # E2E_NBA_MLOPS_HOME reuses a home already trained by an earlier run (saves minutes
     # while working on the page); by default every run trains afresh in a temporary home.
@@ -175,21 +148,11 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]
     log = home / "e2e-api.log"
     log.write_text("")
     if not (reuse and (home / "mlflow").is_dir()):
-        with log.open("a") as out:
-            trained = subprocess.run(
-                [*cli(), "pipeline", "--sample"],
-                env=env,
-                cwd=REPO,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=1800,
-                check=False,
-            )
-        if trained.returncode != 0:
-            pytest.fail(f"`nba-mlops pipeline --sample` failed:\n{log.read_text()[-4000:]}")
+        # about 35 s alone on a 2-core machine, 90 s beside a second busy test process
+        run_logged([*cli(), "pipeline", "--sample"], env, log, timeout=420)
 
     port = free_port()
-    command = server_command(port, env)
+    command = [*cli(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("a") as out:
         process = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"

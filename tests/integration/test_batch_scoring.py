@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,12 @@ def test_a_compiled_forest_is_reused_from_the_cache(
     assert second is not None
     np.testing.assert_array_equal(
         second.predict_proba(sample_frame), first.predict_proba(sample_frame)
+    )
+    # a worker process receives it pickled, and loads the cached code the same way
+    copy = pickle.loads(pickle.dumps(first))
+    assert copy.forest is not first.forest
+    np.testing.assert_array_equal(
+        copy.predict_proba(sample_frame), first.predict_proba(sample_frame)
     )
     assert not list(tmp_path.glob("*.tmp"))
 
@@ -222,6 +229,44 @@ def test_slices_go_through_the_temp_folder_where_shared_memory_is_small(
         trained_settings, bundled_sample_path(), tmp_path / "one.csv", version=version, workers=1
     )
     assert (tmp_path / "forked.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
+def test_workers_start_fresh_instead_of_copying_this_process(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker forked from this process would inherit its state, including a lock some
+    # thread holds at that moment (and wait on it forever). Workers come from a fork
+    # server instead: they do not see this change to the scoring function.
+    def copied(*args: Any) -> Any:
+        raise AssertionError("a worker ran a copy of the test process")
+
+    monkeypatch.setattr(batch_module, "_score_slice", copied)
+    report = predict_batch(
+        trained_settings,
+        bundled_sample_path(),
+        tmp_path / "out.csv",
+        version=_version_of(trained_settings, "lightgbm"),
+        chunk_rows=15_000,
+        workers=2,
+    )
+    assert report.workers == 2 and report.rows_scored == 41_917
+
+
+def test_a_file_of_one_slice_is_scored_without_worker_processes(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_pool(*args: Any) -> Any:
+        raise AssertionError("started worker processes for a single slice")
+
+    monkeypatch.setattr(batch_module, "_start_pool", no_pool)
+    report = predict_batch(
+        trained_settings,
+        bundled_sample_path(),
+        tmp_path / "out.csv",
+        version=_version_of(trained_settings, "lightgbm"),
+        workers=2,
+    )
+    assert report.workers == 1 and report.compiled and report.rows_scored == 41_917
 
 
 def test_a_forest_whose_categories_differ_from_the_feature_step_is_not_compiled(

@@ -3,19 +3,26 @@
 The file is read as a stream of raw slices. Each slice is prepared (coerced, repaired,
 validated) and scored by a worker; this process writes the slices' rows with their
 probabilities in file order, so the output is the same whatever the number of workers.
-With a compiled forest (``inference.compiled``) the workers are forked processes, one
-per core: the forest is native code that needs no interpreter, but preparing rows is
-pandas work that a single interpreter would serialise. Memory stays bounded: at most two
-slices per worker are in flight.
+With a compiled forest (``inference.compiled``) and a file of more than one slice, the
+workers are processes, one per core: the forest is native code that needs no
+interpreter, but preparing rows is pandas work that a single interpreter would
+serialise. Workers are forked from a fork server, a fresh single-threaded process, never
+from this one: by the time a file is scored here (after training, in the pipeline or the
+orchestrator) this process runs threads of its own, and a child forked while one of them
+holds a lock would wait for it forever. Memory stays bounded: at most two slices per
+worker are in flight.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import faulthandler
 import io
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections import deque
@@ -111,8 +118,16 @@ class _Scored:
     rows_read: int
 
 
-# Set in the parent just before the pool forks, so workers inherit the loaded model.
+# The job of a worker process, set once by the pool's initializer.
 _JOB: _Job | None = None
+
+
+def _install_job(job: _Job) -> None:
+    global _JOB
+    _JOB = job
+    with contextlib.suppress(AttributeError, ValueError, RuntimeError):
+        # `kill -USR1` on a worker prints its stacks, as on the command that started it
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def _score_slice(job: _Job, piece: ShotTable) -> _Scored:
@@ -164,24 +179,14 @@ def _handover(piece: ShotTable, folder: str) -> str:
     return path
 
 
-def _noop() -> None:
-    return None
-
-
 def _start_pool(job: _Job, workers: int) -> ProcessPoolExecutor:
-    """Fork ``workers`` processes that inherit ``job`` (the loaded, compiled model).
-
-    They are forked before the file is read, while this process runs no other thread
-    (the CSV reader's threads start later), and they never call LightGBM or OpenMP.
-    """
-    global _JOB
-    _JOB = job
-    try:
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
-        pool.submit(_noop).result()  # a fork-context pool starts every worker at once
-    finally:
-        _JOB = None
-    return pool
+    """``workers`` processes forked from a fork server, each handed ``job`` once."""
+    context = mp.get_context("forkserver")
+    # The server imports this module once; each worker forked from it starts warm.
+    context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_install_job, initargs=(job,)
+    )
 
 
 def _scored_in_order(
@@ -262,8 +267,8 @@ def predict_batch(
 
     With ``compiled`` (the default) a LightGBM champion's trees are compiled to native
     code (see ``inference.compiled``), used only if they give the model's own
-    probabilities on the file's first rows, and the file is scored by ``workers`` forked
-    processes (default: one per core). Otherwise the model scores in this process."""
+    probabilities on the file's first rows, and a file of more than one slice is scored by
+    ``workers`` processes (default: one per core). Otherwise this process scores it."""
     loading = time.perf_counter()
     model, version = load_champion(settings, version)
     scorer = compile_model(model, settings.home / "cache" / "compiled") if compiled else None
@@ -272,28 +277,28 @@ def predict_batch(
     started = time.perf_counter()
     shot_source, pieces = iter_shot_tables(source, chunk_rows, require_label=False)
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
-    if "fork" not in mp.get_all_start_methods():  # Windows: score in this process
+    if "forkserver" not in mp.get_all_start_methods():  # Windows: score in this process
         workers = 1
     pool = None
-    if scorer is not None and workers > 1:
-        # each worker is one core: its forest runs single-threaded
-        fast_job = _Job(dataclasses.replace(scorer, n_jobs=1), shot_source.mapping, version)
-        pool = _start_pool(fast_job, workers)
     try:
         first = next(pieces)
         if scorer is not None and not _trusted(model, scorer, shot_source.mapping, first):
             scorer = None
-        if scorer is None:
-            if pool is not None:
-                pool.shutdown()
-                pool = None
-            workers = 1
+        second = next(pieces, None)
+        if scorer is None or second is None:
+            workers = 1  # the saved model, or a file of one slice: not worth the processes
         job = _Job(scorer if scorer is not None else model, shot_source.mapping, version)
+        if scorer is not None and workers > 1:
+            # each worker is one core: its forest runs single-threaded
+            one_core = dataclasses.replace(job, scorer=dataclasses.replace(scorer, n_jobs=1))
+            pool = _start_pool(one_core, workers)
         header = pa.schema([*first.table.schema, *_output_fields()])
 
         def all_pieces() -> Iterator[ShotTable]:
             yield first
-            yield from pieces
+            if second is not None:
+                yield second
+                yield from pieces
 
         counts = _write_output(
             _scored_in_order(job, all_pieces(), pool, workers), header, output, version, on_chunk

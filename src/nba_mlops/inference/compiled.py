@@ -9,6 +9,8 @@ compiled forest is used it must reproduce the model's answers on the caller's fi
 
 The compiled code is cached under ``NBA_MLOPS_HOME/cache/compiled`` by a hash of the
 trees, the compiler versions and this CPU, so each champion is compiled once per machine.
+A ``CompiledModel`` pickles as its feature step, calibrators and cache files: a worker
+process that receives one loads the compiled forest from the cache instead of compiling.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ class CompiledModel:
     forest: Any
     calibrators: tuple[Any, ...]
     n_jobs: int
+    files: ForestFiles
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The forest is native code behind ctypes pointers: send where it is cached instead.
+        return (_reload, (self.features, self.calibrators, self.n_jobs, self.files))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         columns = self.features.feature_columns(frame)
@@ -83,6 +90,28 @@ class CompiledModel:
         """The largest probability difference from ``model`` on ``frame``."""
         expected = model.predict_proba(frame)[:, 1]
         return float(np.max(np.abs(self.predict_proba(frame)[:, 1] - expected), initial=0.0))
+
+
+@dataclass(frozen=True)
+class ForestFiles:
+    """Where a compiled forest lives: LightGBM's text model and its compiled code."""
+
+    model_file: str
+    cache_file: str
+    raw_score: bool
+
+    def load(self) -> Any:
+        import lleaves
+
+        forest = lleaves.Model(model_file=self.model_file)
+        forest.compile(cache=self.cache_file, raw_score=self.raw_score)
+        return forest
+
+
+def _reload(
+    features: Any, calibrators: tuple[Any, ...], n_jobs: int, files: ForestFiles
+) -> CompiledModel:
+    return CompiledModel(features, files.load(), calibrators, n_jobs, files)
 
 
 def _parts(model: Any) -> tuple[Any, Any, tuple[Any, ...], bool] | None:
@@ -166,10 +195,11 @@ def compile_model(
     binary_path = cache_dir / f"forest-{key}.so"
     if not text_path.exists():
         _write_atomically(text_path, model_text.encode())
-    forest = lleaves.Model(model_file=str(text_path))
+    files = ForestFiles(str(text_path), str(binary_path), margin)
     if binary_path.exists():
-        forest.compile(cache=str(binary_path), raw_score=margin)
+        forest = files.load()
     else:
+        forest = lleaves.Model(model_file=str(text_path))
         logger.info("compiling %d trees for batch scoring (once per model)", forest.num_trees())
         # Write to a private name, then rename: a second process never reads half a file.
         tmp = binary_path.with_name(f"{binary_path.name}.{os.getpid()}.tmp")
@@ -185,6 +215,7 @@ def compile_model(
         forest=forest,
         calibrators=calibrators,
         n_jobs=n_jobs or os.cpu_count() or 1,
+        files=files,
     )
 
 
