@@ -29,10 +29,10 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -43,7 +43,6 @@ from nba_mlops.data.ingest import MalformedLine, ShotTable, iter_shot_tables, pr
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference.compiled import TOLERANCE, compile_model
 from nba_mlops.log import get_logger
-from nba_mlops.registry import client as registry
 
 logger = get_logger(__name__)
 
@@ -87,6 +86,12 @@ class BatchReport:
 
 def load_champion(settings: Settings, version: int | None = None) -> tuple[Any, int]:
     """The champion model (or ``version``) and its version number."""
+    # MLflow is imported here, not at the top: batch workers import this module, and
+    # they need neither MLflow nor the registry (importing MLflow alone takes seconds).
+    import mlflow
+
+    from nba_mlops.registry import client as registry
+
     client = registry.configure_mlflow(settings)
     if version is None:
         version = registry.champion_version(client, settings.model_name)
@@ -179,13 +184,37 @@ def _handover(piece: ShotTable, folder: str) -> str:
     return path
 
 
-def _start_pool(job: _Job, workers: int) -> ProcessPoolExecutor:
-    """``workers`` processes forked from a fork server, each handed ``job`` once."""
+# A file this big (bytes) is probably more than one slice: the fork server is started
+# before the model loads, so that it imports the workers' modules meanwhile.
+WARM_UP_BYTES = 16 << 20
+
+
+# What a worker imports to score: this module, and what unpickling its job needs (the
+# feature step, the calibrators, the compiled forest's loader). The fork server imports
+# them once; each worker forked from it starts with them.
+WORKER_MODULES = (
+    __name__,
+    "nba_mlops.features.transformers",
+    "sklearn.isotonic",
+    "sklearn.calibration",
+    "lleaves",
+)
+
+
+def _fork_server() -> BaseContext:
+    """The fork server's context, the server started here if it is not running yet."""
+    from multiprocessing import forkserver
+
     context = mp.get_context("forkserver")
-    # The server imports this module once; each worker forked from it starts warm.
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload(list(WORKER_MODULES))
+    forkserver.ensure_running()
+    return context
+
+
+def _start_pool(job: _Job, workers: int) -> ProcessPoolExecutor:
+    """``workers`` processes forked from the fork server, each handed ``job`` once."""
     return ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_install_job, initargs=(job,)
+        workers, mp_context=_fork_server(), initializer=_install_job, initargs=(job,)
     )
 
 
@@ -268,7 +297,14 @@ def predict_batch(
     With ``compiled`` (the default) a LightGBM champion's trees are compiled to native
     code (see ``inference.compiled``), used only if they give the model's own
     probabilities on the file's first rows, and a file of more than one slice is scored by
-    ``workers`` processes (default: one per core). Otherwise this process scores it."""
+    ``workers`` processes (default: one per core). Otherwise this process scores it.
+    As with any multiprocessing code, a script that calls this must guard its entry
+    point (``if __name__ == "__main__":``): the workers import the script's main module."""
+    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+    if "forkserver" not in mp.get_all_start_methods():  # Windows: score in this process
+        workers = 1
+    if compiled and workers > 1 and source.is_file() and source.stat().st_size >= WARM_UP_BYTES:
+        _fork_server()
     loading = time.perf_counter()
     model, version = load_champion(settings, version)
     scorer = compile_model(model, settings.home / "cache" / "compiled") if compiled else None
@@ -276,9 +312,6 @@ def predict_batch(
 
     started = time.perf_counter()
     shot_source, pieces = iter_shot_tables(source, chunk_rows, require_label=False)
-    workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
-    if "forkserver" not in mp.get_all_start_methods():  # Windows: score in this process
-        workers = 1
     pool = None
     try:
         first = next(pieces)
