@@ -2,6 +2,7 @@
 the champion's holdout quality beside both baselines.
 
     uv run python bench/bench_model.py [--data ../shared/data/shots] [--home DIR]
+    uv run python bench/bench_model.py --home DIR --predict-only   # DIR from a full run
 
 Each stage runs in its own process so its peak RSS is its own. Prints a Markdown table
 for docs/benchmarks.md.
@@ -103,7 +104,25 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "shots")
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--score-seasons", type=int, default=8)
+    parser.add_argument(
+        "--predict-only",
+        action="store_true",
+        help="only the predict-batch stage, on the champion and file an earlier run left in --home",
+    )
     args = parser.parse_args()
+    if args.predict_only:
+        if args.home is None or not (args.home / "big.csv").is_file():
+            parser.error("--predict-only needs the --home of an earlier full run")
+        r = _run("predict_batch", args.home, args.data)
+        print(
+            f"\nmachine: {platform.node()} {os.cpu_count()} cores, python "
+            f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}\n"
+            f"predict-batch: {r['rows']:,} shots, {r['rows_per_s']:,} shots/s "
+            f"(scoring {r['scoring_s']} s, load and compile {r['load_and_compile_s']} s, "
+            f"{r['workers']} workers, compiled {r['compiled']}), wall {r['seconds']:.1f} s, "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB"
+        )
+        return
     home = args.home or Path(tempfile.mkdtemp(prefix="nba-bench-"))
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +252,19 @@ def test_workers_start_fresh_instead_of_copying_this_process(
         workers=2,
     )
     assert report.workers == 2 and report.rows_scored == 41_917
+
+
+def test_the_fork_server_warms_up_on_one_thread() -> None:
+    # The server imports this module before it forks workers: the first preparation of
+    # rows (pandera's lazy set-up) must be done, and no other Python thread started.
+    probe = (
+        "import sys, threading; import nba_mlops.inference.warm_workers; "
+        "print(threading.active_count(), 'pandera.backends.pandas.register' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["1", "True"], done.stderr
 
 
 def test_a_file_of_one_slice_is_scored_without_worker_processes(

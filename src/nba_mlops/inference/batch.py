@@ -189,15 +189,17 @@ def _handover(piece: ShotTable, folder: str) -> str:
 WARM_UP_BYTES = 16 << 20
 
 
-# What a worker imports to score: this module, and what unpickling its job needs (the
-# feature step, the calibrators, the compiled forest's loader). The fork server imports
-# them once; each worker forked from it starts with them.
+# What a worker imports to score: this module, what unpickling its job needs (the
+# feature step, the calibrators, the compiled forest's loader), and a module that runs
+# the first preparation of rows once. The fork server imports them once; each worker
+# forked from it starts with them.
 WORKER_MODULES = (
     __name__,
     "nba_mlops.features.transformers",
     "sklearn.isotonic",
     "sklearn.calibration",
     "lleaves",
+    "nba_mlops.inference.warm_workers",
 )
 
 
