@@ -10,7 +10,6 @@ written at once, and a request never answers 2xx before its row is committed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,6 +24,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from nba_mlops.aio import cancel_and_wait
 from nba_mlops.db.models import PURPOSE_SHOT, Prediction
 from nba_mlops.db.session import Database, DatabaseUnavailableError, is_unavailable
 from nba_mlops.log import get_logger
@@ -61,9 +61,7 @@ class PredictionWriter:
             deadline = loop.time() + drain_s
             while (self._pending or self._busy) and loop.time() < deadline:
                 await asyncio.sleep(0.01)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         for _, future in self._pending:
             if not future.done():

@@ -11,11 +11,12 @@ per call when idle, hundreds under load, and the event loop never blocks on the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+from nba_mlops.aio import cancel_and_wait
 
 Record = dict[str, Any]
 
@@ -67,11 +68,8 @@ class MicroBatcher:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="microbatch")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         while not self._queue.empty():
             request = self._queue.get_nowait()
             if not request.future.done():

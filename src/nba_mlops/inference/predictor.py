@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from nba_mlops.aio import cancel_and_wait
 from nba_mlops.config import Settings
 from nba_mlops.inference.microbatch import MicroBatcher, Record, Scored
 from nba_mlops.log import get_logger
@@ -295,11 +296,8 @@ class Predictor:
             self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="reload")
 
     async def stop(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
+        await cancel_and_wait(self._watcher)
+        self._watcher = None
         await self._batcher.stop()
 
     async def predict(self, records: Sequence[Record]) -> Scored:

@@ -27,6 +27,7 @@ from typing import IO, Any
 import pandas as pd
 from sqlalchemy import func, select
 
+from nba_mlops.aio import cancel_and_wait
 from nba_mlops.config import Settings
 from nba_mlops.db.models import Prediction, User
 from nba_mlops.db.session import Database
@@ -216,11 +217,8 @@ class MetricsRefresher:
             self._task = asyncio.get_running_loop().create_task(self._loop(), name="refresh")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
