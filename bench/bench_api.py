@@ -1,7 +1,7 @@
 """Load test of the prediction API against PostgreSQL, beside a bare FastAPI app.
 
     uv run python bench/bench_api.py [--duration 15] [--levels 1,64,1000] [--workers 2]
-                                     [--model-home DIR] [--skip-bare]
+                                     [--timeout 2] [--model-home DIR] [--skip-bare]
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and PostgreSQL at
 ``--postgres`` (default postgresql://postgres@127.0.0.1:5432/test): a fresh database is
@@ -10,7 +10,8 @@ where the pipeline ran), else the pipeline is run on the bundled sample first.
 
 For each concurrency level ``wrk`` sends authenticated ``POST /predict`` requests with
 raw shot bodies for ``--duration`` seconds. Printed per level: throughput, p50/p99
-latency, errors (non-2xx answers plus socket errors: connect, read, write, time-outs),
+latency, errors (non-2xx answers plus socket errors: connect, read, write, and time-outs,
+a request unanswered after ``--timeout`` seconds, wrk's default 2),
 and rows stored in ``predictions`` against 2xx answers (a lost row would be a 2xx with no
 row). The bare app (bench/bare_app.py) parses the same bodies and answers a constant.
 """
@@ -179,7 +180,7 @@ class Level:
 
 
 def run_wrk(
-    url: str, script: Path, connections: int, duration: float, threads: int
+    url: str, script: Path, connections: int, duration: float, threads: int, timeout: float
 ) -> dict[str, Any]:
     command = [
         "wrk",
@@ -190,7 +191,7 @@ def run_wrk(
         "-d",
         f"{duration:g}s",
         "--timeout",
-        "10s",
+        f"{timeout:g}s",
         "-s",
         str(script),
         url,
@@ -207,14 +208,15 @@ def measure(
     levels: list[int],
     duration: float,
     threads: int,
+    timeout: float,
     db_url: str | None,
 ) -> list[Level]:
     results = []
-    run_wrk(f"{base}/predict", script, 16, 3, threads)  # warm-up: JIT, pools, caches
+    run_wrk(f"{base}/predict", script, 16, 3, threads, timeout)  # warm-up: JIT, pools, caches
     time.sleep(1)
     for connections in levels:
         before = stored_rows(db_url) if db_url else None
-        stats = run_wrk(f"{base}/predict", script, connections, duration, threads)
+        stats = run_wrk(f"{base}/predict", script, connections, duration, threads, timeout)
         time.sleep(1.5)  # let requests still in flight at the end finish and commit
         after = stored_rows(db_url) if db_url else None
         level = Level(
@@ -263,6 +265,12 @@ def main() -> None:
     parser.add_argument("--levels", default="1,64,1000")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=2.0,
+        help="seconds before wrk gives up on a request and counts it as an error (wrk's default)",
+    )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--model-home", type=Path, default=None)
     parser.add_argument("--skip-bare", action="store_true")
@@ -311,7 +319,9 @@ def main() -> None:
                     LUA % {"bodies": lua_list(shot_bodies()), "token": token.json()["access_token"]}
                 )
                 print(f"champion: {model['name']} v{model['version']}")
-                results += measure("api", base, script, levels, args.duration, args.threads, db_url)
+                results += measure(
+                    "api", base, script, levels, args.duration, args.threads, args.timeout, db_url
+                )
         if not args.skip_bare:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
@@ -336,7 +346,9 @@ def main() -> None:
             script = work / "bare.lua"
             script.write_text(LUA % {"bodies": lua_list(shot_bodies()), "token": "none"})
             with process(bare, {"PYTHONPATH": str(ROOT)}, work / "bare.log", f"{base}/docs"):
-                results += measure("bare", base, script, levels, args.duration, args.threads, None)
+                results += measure(
+                    "bare", base, script, levels, args.duration, args.threads, args.timeout, None
+                )
 
     print_table(results, args)
 
@@ -348,7 +360,8 @@ def print_table(results: list[Level], args: argparse.Namespace) -> None:
     print(
         f"\n{dt.date.today().isoformat()}, {platform.processor() or platform.machine()}, "
         f"{cpus} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}; "
-        f"{args.workers} uvicorn workers, wrk {args.threads} threads, {args.duration:g} s per "
+        f"{args.workers} uvicorn workers, wrk {args.threads} threads and a {args.timeout:g} s "
+        f"time-out, {args.duration:g} s per "
         f"level; load average after the run {load[0]:.1f}\n"
     )
     bare = {r.connections: r for r in results if r.app == "bare"}
