@@ -6,10 +6,10 @@ probabilities in file order, so the output is the same whatever the number of wo
 With a compiled forest (``inference.compiled``) and a file of more than one slice, the
 workers are processes, one per core: the forest is native code that needs no
 interpreter, but preparing rows is pandas work that a single interpreter would
-serialise. Workers are forked from a fork server, a fresh single-threaded process, never
-from this one: by the time a file is scored here (after training, in the pipeline or the
-orchestrator) this process runs threads of its own, and a child forked while one of them
-holds a lock would wait for it forever. Memory stays bounded: at most two slices per
+serialise. Workers are forked from a fork server (a fresh process that runs no Python
+thread but its main one), never from this one: by the time a file is scored here (after
+training, in the pipeline or the orchestrator) this process runs threads of its own, and
+a child forked while one of them holds a lock would wait for it forever. Memory stays bounded: at most two slices per
 worker are in flight.
 """
 
