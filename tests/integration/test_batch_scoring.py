@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -265,6 +267,49 @@ def test_the_fork_server_warms_up_on_one_thread() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.split() == ["1", "True"], done.stderr
+
+
+def test_the_command_line_is_light_to_import() -> None:
+    # Workers re-run the main script of the process that started them: for `nba-mlops`
+    # that is the CLI, which must not drag in MLflow, Dagster or the web stack (nor make
+    # `nba-mlops --help` wait for them).
+    probe = (
+        "import sys; import nba_mlops.cli; "
+        "print([m for m in ('mlflow', 'dagster', 'fastapi', 'sklearn', 'pandas') "
+        "if m in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: scored without workers")
+def test_the_command_scores_a_big_file_with_workers_the_same_way(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    version = _version_of(trained_settings, "lightgbm")
+    env = {**os.environ, "NBA_MLOPS_HOME": str(trained_settings.home)}
+    for variable in ("DATABASE_URL", "MLFLOW_TRACKING_URI"):
+        env.pop(variable, None)
+    command = [
+        str(Path(sys.executable).with_name("nba-mlops")),
+        "predict-batch",
+        str(bundled_sample_path()),
+        "--out",
+        str(tmp_path / "cli.csv"),
+        "--version",
+        str(version),
+        "--chunk-rows",
+        "10000",
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"compiled, [2-9]\d* worker", " ".join(done.stdout.split())), done.stdout
+    predict_batch(
+        trained_settings, bundled_sample_path(), tmp_path / "here.csv", version=version, workers=1
+    )
+    assert (tmp_path / "cli.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
 
 
 def test_a_file_of_one_slice_is_scored_without_worker_processes(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from mlflow.exceptions import MlflowException
 
 from nba_mlops.cli.app import app
 from nba_mlops.cli.console import fail, out, prepare, summary
@@ -65,6 +64,8 @@ def promote_command(
     reason: str = typer.Option("manual promotion", help="Why, recorded with the decision."),
 ) -> None:
     """Make VERSION the champion by hand."""
+    from mlflow.exceptions import MlflowException
+
     from nba_mlops.registry import client as registry
 
     settings = prepare()

@@ -9,8 +9,8 @@ interpreter, but preparing rows is pandas work that a single interpreter would
 serialise. Workers are forked from a fork server (a fresh process that runs no Python
 thread but its main one), never from this one: by the time a file is scored here (after
 training, in the pipeline or the orchestrator) this process runs threads of its own, and
-a child forked while one of them holds a lock would wait for it forever. Memory stays bounded: at most two slices per
-worker are in flight.
+a child forked while one of them holds a lock would wait for it forever. Memory stays
+bounded: at most two slices per worker are in flight.
 """
 
 from __future__ import annotations
@@ -200,6 +200,9 @@ WORKER_MODULES = (
     "sklearn.calibration",
     "lleaves",
     "nba_mlops.inference.warm_workers",
+    # A worker re-runs the main script of the process that started it: for `nba-mlops`
+    # that script imports the CLI, so the server has it imported already.
+    "nba_mlops.cli",
 )
 
 
