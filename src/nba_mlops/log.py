@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import logging
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +39,14 @@ def setup_logging(settings: Settings, *, console: bool = True) -> logging.Logger
         logger.addHandler(RichHandler(show_path=False, rich_tracebacks=False, markup=False))
     logger.propagate = False
     return logger
+
+
+def dump_stacks_on_sigusr1() -> None:
+    """Make ``kill -USR1 <pid>`` print every thread's stack to standard error (into the
+    log of whatever started the process); the process goes on running. A no-op where the
+    signal does not exist (Windows)."""
+    with contextlib.suppress(AttributeError, ValueError, RuntimeError):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def get_logger(name: str) -> logging.Logger:

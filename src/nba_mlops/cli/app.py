@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import faulthandler
-import signal
-
 import typer
+
+from nba_mlops.log import dump_stacks_on_sigusr1
 
 app = typer.Typer(
     name="nba-mlops",
@@ -19,7 +17,4 @@ app = typer.Typer(
 @app.callback()
 def _every_command() -> None:
     """Predict whether an NBA shot goes in, and keep that prediction service healthy."""
-    # A command that seems stuck prints every thread's stack on `kill -USR1 <pid>`
-    # (to stderr, so into the log of whatever started it), and goes on running.
-    with contextlib.suppress(AttributeError, ValueError, RuntimeError):  # no SIGUSR1 on Windows
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    dump_stacks_on_sigusr1()  # a command that seems stuck says where it is

@@ -15,14 +15,11 @@ bounded: at most two slices per worker are in flight.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import faulthandler
 import io
 import multiprocessing as mp
 import os
 import shutil
-import signal
 import tempfile
 import time
 from collections import deque
@@ -42,7 +39,7 @@ from nba_mlops.config import Settings
 from nba_mlops.data.ingest import MalformedLine, ShotTable, iter_shot_tables, prepare_shots
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference.compiled import TOLERANCE, compile_model
-from nba_mlops.log import get_logger
+from nba_mlops.log import dump_stacks_on_sigusr1, get_logger
 
 logger = get_logger(__name__)
 
@@ -130,9 +127,7 @@ _JOB: _Job | None = None
 def _install_job(job: _Job) -> None:
     global _JOB
     _JOB = job
-    with contextlib.suppress(AttributeError, ValueError, RuntimeError):
-        # `kill -USR1` on a worker prints its stacks, as on the command that started it
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    dump_stacks_on_sigusr1()  # as the command that started it does
 
 
 def _score_slice(job: _Job, piece: ShotTable) -> _Scored:
