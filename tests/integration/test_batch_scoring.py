@@ -23,7 +23,7 @@ from nba_mlops.data.ingest import iter_shot_chunks
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference import batch as batch_module
 from nba_mlops.inference import compiled as compiled_module
-from nba_mlops.inference.batch import load_champion, predict_batch
+from nba_mlops.inference.batch import BatchReport, load_champion, predict_batch
 from nba_mlops.inference.compiled import CompiledModel, compile_model
 from nba_mlops.registry import client as registry
 
@@ -235,6 +235,29 @@ def test_slices_go_through_the_temp_folder_where_shared_memory_is_small(
     assert (tmp_path / "forked.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
 
 
+def _score_sample_with_two_workers(
+    settings: Settings, tmp_path: Path, chunk_rows: int = 150_000
+) -> BatchReport:
+    """The bundled sample scored by the LightGBM version, asking for two workers."""
+    return predict_batch(
+        settings,
+        bundled_sample_path(),
+        tmp_path / "out.csv",
+        version=_version_of(settings, "lightgbm"),
+        chunk_rows=chunk_rows,
+        workers=2,
+    )
+
+
+def _in_a_fresh_interpreter(probe: str) -> str:
+    """What ``probe`` prints when run by a new Python process (nothing imported yet)."""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_workers_start_fresh_instead_of_copying_this_process(
     trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -245,14 +268,7 @@ def test_workers_start_fresh_instead_of_copying_this_process(
         raise AssertionError("a worker ran a copy of the test process")
 
     monkeypatch.setattr(batch_module, "_score_slice", copied)
-    report = predict_batch(
-        trained_settings,
-        bundled_sample_path(),
-        tmp_path / "out.csv",
-        version=_version_of(trained_settings, "lightgbm"),
-        chunk_rows=15_000,
-        workers=2,
-    )
+    report = _score_sample_with_two_workers(trained_settings, tmp_path, chunk_rows=15_000)
     assert report.workers == 2 and report.rows_scored == 41_917
 
 
@@ -263,10 +279,7 @@ def test_the_fork_server_warms_up_on_one_thread() -> None:
         "import sys, threading; import nba_mlops.inference.warm_workers; "
         "print(threading.active_count(), 'pandera.backends.pandas.register' in sys.modules)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.split() == ["1", "True"], done.stderr
+    assert _in_a_fresh_interpreter(probe).split() == ["1", "True"]
 
 
 def test_the_command_line_is_light_to_import() -> None:
@@ -278,10 +291,7 @@ def test_the_command_line_is_light_to_import() -> None:
         "print([m for m in ('mlflow', 'dagster', 'fastapi', 'sklearn', 'pandas') "
         "if m in sys.modules])"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.strip() == "[]", done.stderr
+    assert _in_a_fresh_interpreter(probe).strip() == "[]"
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: scored without workers")
@@ -319,13 +329,7 @@ def test_a_file_of_one_slice_is_scored_without_worker_processes(
         raise AssertionError("started worker processes for a single slice")
 
     monkeypatch.setattr(batch_module, "_start_pool", no_pool)
-    report = predict_batch(
-        trained_settings,
-        bundled_sample_path(),
-        tmp_path / "out.csv",
-        version=_version_of(trained_settings, "lightgbm"),
-        workers=2,
-    )
+    report = _score_sample_with_two_workers(trained_settings, tmp_path)
     assert report.workers == 1 and report.compiled and report.rows_scored == 41_917
 
 
