@@ -20,6 +20,7 @@ import io
 import multiprocessing as mp
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections import deque
@@ -195,10 +196,10 @@ WORKER_MODULES = (
     "sklearn.calibration",
     "lleaves",
     "nba_mlops.inference.warm_workers",
-    # A worker re-runs the main script of the process that started it: for `nba-mlops`
-    # that script imports the CLI, so the server has it imported already.
-    "nba_mlops.cli",
 )
+# A worker re-runs the main script of the process that started it: when that is
+# `nba-mlops`, the script imports the CLI, so the server imports it too, and only then.
+CLI_MODULE = "nba_mlops.cli"
 
 
 def _fork_server() -> BaseContext:
@@ -206,7 +207,8 @@ def _fork_server() -> BaseContext:
     from multiprocessing import forkserver
 
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(list(WORKER_MODULES))
+    cli = [CLI_MODULE] if CLI_MODULE in sys.modules else []
+    context.set_forkserver_preload([*WORKER_MODULES, *cli])
     forkserver.ensure_running()
     return context
 
