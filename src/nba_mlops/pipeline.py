@@ -13,61 +13,41 @@ import pandas as pd
 
 from nba_mlops.config import Settings
 from nba_mlops.data.ingest import IngestReport, ingest_file, ingest_incoming
-from nba_mlops.data.store import ShotStore
 from nba_mlops.inference.batch import BatchReport, predict_batch
 from nba_mlops.log import get_logger, stage
 from nba_mlops.training.train import TrainingReport, train
 
 logger = get_logger(__name__)
 Progress = Callable[[str], None]
-# What training reads from the store; names and teams only feed the players list.
-TRAINING_COLUMNS = [
-    "game_id",
-    "game_event_id",
-    "player_id",
-    "player_name",
-    "team_id",
-    "team_name",
-    "period",
-    "minutes_remaining",
-    "seconds_remaining",
-    "action_type",
-    "shot_type",
-    "shot_zone_basic",
-    "shot_zone_area",
-    "shot_zone_range",
-    "loc_x",
-    "loc_y",
-    "shot_made_flag",
-    "season_type",
-    "season_start_year",
-    "is_home",
-    "home_team",
-    "away_team",
-]
 
 
 def load_training_shots(settings: Settings) -> tuple[pd.DataFrame, str]:
-    """Every shot in the store and the data version it represents."""
-    store = ShotStore(settings)
-    shots = store.read(columns=TRAINING_COLUMNS)
-    if shots.empty:
-        raise LookupError(
-            f"the shot store under {settings.shots_dir} is empty: run `nba-mlops ingest` first"
-        )
-    return shots, store.data_version().hash
+    """Every stored shot with its context, in time order, and the store's data version."""
+    from nba_mlops.training.dataset import load_shots
+
+    return load_shots(settings)
 
 
 def run_training(settings: Settings, progress: Progress | None = None) -> TrainingReport:
     """Train candidates on the whole store and decide on promotion."""
     with stage(logger, "load shots"):
+        if progress:
+            progress("reading the store and its shot history")
         shots, version = load_training_shots(settings)
         logger.info("read %d shots from the store (data version %s)", len(shots), version[:12])
     # Hand the frame over without keeping a reference in this frame, so training can
-    # free the raw shots once it has derived what it needs from them.
+    # free the shots once it has split them.
     box = [shots]
     del shots
     return train(settings, box.pop(), version, progress=progress)
+
+
+def refresh_features(settings: Settings) -> None:
+    """Bring the shot history and the online feature table up to the store's version
+    (after every ingest: the API looks shooters up there)."""
+    from nba_mlops.features.online import publish
+
+    publish(settings)
 
 
 def run_ingest(
@@ -75,12 +55,17 @@ def run_ingest(
 ) -> list[IngestReport]:
     """Ingest the given files, or everything waiting in the incoming folder."""
     if not sources:
-        return ingest_incoming(settings)
-    reports = []
-    for source in sources:
+        reports = ingest_incoming(settings)
+    else:
+        reports = []
+        for source in sources:
+            if progress:
+                progress(f"ingesting {source.name}")
+            reports.append(ingest_file(settings, source))
+    if any(r.rows_new for r in reports):
         if progress:
-            progress(f"ingesting {source.name}")
-        reports.append(ingest_file(settings, source))
+            progress("updating the shot history and the online features")
+        refresh_features(settings)
     return reports
 
 

@@ -35,26 +35,61 @@ def train_command(
 @app.command("evaluate")
 def evaluate_command(
     version: int = typer.Option(None, help="Model version (default: the champion)."),
+    backtest: int = typer.Option(
+        0,
+        "--backtest",
+        metavar="K",
+        help="Instead: for each of the store's last K seasons, train on the seasons "
+        "before it and score it through predict-batch.",
+    ),
 ) -> None:
-    """Score a registered model on the store's holdout, beside both baselines."""
+    """Score a registered model on the store's holdout, beside the baselines; or backtest
+    the training on the last K seasons."""
     from rich.table import Table
 
-    from nba_mlops.training.report import evaluate_version
+    from nba_mlops.evaluation import BACKTEST_MODELS, evaluate_version
+    from nba_mlops.evaluation import backtest as run_backtest
 
     settings = prepare()
+    metrics = ("log_loss", "roc_auc", "accuracy", "ece")
+    if backtest:
+        try:
+            with steps("backtest") as progress:
+                result = run_backtest(settings, backtest, progress=progress)
+        except (LookupError, ValueError) as error:
+            fail(str(error))
+        table = Table(title="backtests: each season scored by a model trained before it")
+        table.add_column("season")
+        table.add_column("model")
+        for metric in metrics:
+            table.add_column(metric, justify="right")
+        for season in result.seasons:
+            for name in BACKTEST_MODELS:
+                values = season.metrics[name]
+                table.add_row(season.label, name, *(f"{values[m]:.4f}" for m in metrics))
+        out.print(table)
+        pooled = result.pooled("model (predict-batch)")
+        reference = result.pooled("quick reference")
+        summary(
+            f"{len(result.seasons)} backtests, {sum(s.rows_scored for s in result.seasons):,} "
+            f"shots: log loss {pooled['log_loss']:.4f}, AUC {pooled['roc_auc']:.4f}, ECE "
+            f"{pooled['ece']:.4f} (quick reference {reference['log_loss']:.4f}); table in "
+            f"{settings.reports_dir}"
+        )
+        return
     try:
         with steps("evaluate") as progress:
-            result = evaluate_version(settings, version, progress)
+            evaluation = evaluate_version(settings, version, progress)
     except (LookupError, ValueError) as error:
         fail(str(error))
-    table = Table(title=f"holdout season {result.holdout_season} ({result.rows:,} shots)")
+    table = Table(title=f"holdout: {evaluation.holdout} ({evaluation.rows:,} shots)")
     table.add_column("model")
     for metric in ("log_loss", "brier", "roc_auc", "accuracy", "ece"):
         table.add_column(metric, justify="right")
-    for name, metrics in result.rows_by_model().items():
+    for name, values in evaluation.rows_by_model().items():
         table.add_row(
             name,
-            *(f"{metrics[m]:.4f}" for m in ("log_loss", "brier", "roc_auc", "accuracy", "ece")),
+            *(f"{values[m]:.4f}" for m in ("log_loss", "brier", "roc_auc", "accuracy", "ece")),
         )
     out.print(table)
-    summary(result.summary())
+    summary(evaluation.summary())

@@ -105,3 +105,59 @@ class Prediction(Base):
     purpose: Mapped[str] = mapped_column(
         String(8), default=PURPOSE_SHOT, server_default=PURPOSE_SHOT
     )
+
+
+# --- the online feature table: the shot history as of the store's last ingest ----------------
+# Written by every ingest (``nba_mlops.features.online.publish``), read by every serving
+# process, which keeps a copy in memory and reloads it when ``data_version`` changes.
+class OnlineSnapshot(Base):
+    """Which store version the online tables hold (one row)."""
+
+    __tablename__ = "online_snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data_version: Mapped[str] = mapped_column(String(64))
+    feature_version: Mapped[str] = mapped_column(String(16))
+    latest_season: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OnlineTally(Base):
+    """A tally's sums for one key after its last stored shot (``features.history``)."""
+
+    __tablename__ = "online_tallies"
+
+    tally: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    season: Mapped[int] = mapped_column(Integer)
+    n: Mapped[float] = mapped_column(Float)
+    made: Mapped[float] = mapped_column(Float)
+    excess: Mapped[float] = mapped_column(Float)
+
+
+class OnlineLeague(Base):
+    """Shots and makes per season, zone and action type, for the league's expected rates."""
+
+    __tablename__ = "online_league"
+
+    season: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zone: Mapped[str] = mapped_column(String(40), primary_key=True)
+    action: Mapped[str] = mapped_column(String(120), primary_key=True)
+    n: Mapped[float] = mapped_column(Float)
+    made: Mapped[float] = mapped_column(Float)
+
+
+class OnlineGameShot(Base):
+    """A stored shot of a recent game, for the game-so-far context of a new shot."""
+
+    __tablename__ = "online_game_shots"
+
+    game_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    game_event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    period: Mapped[int] = mapped_column(SmallInteger)
+    clock: Mapped[int] = mapped_column(Integer)
+    player_id: Mapped[int] = mapped_column(BigInteger)
+    team_id: Mapped[int | None] = mapped_column(BigInteger)
+    made: Mapped[int | None] = mapped_column(SmallInteger)
+    three: Mapped[bool] = mapped_column(Boolean)
+    distance: Mapped[float] = mapped_column(Float)

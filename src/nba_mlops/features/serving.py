@@ -1,9 +1,10 @@
 """Build the model's input frame from raw shot records (API requests, batch files).
 
 Fields a caller leaves out get documented defaults or are derived: shot type and zones
-from the location, the season from the game date (today when absent), the shooter's
-skill from the tables learned at training time (inside the model), and sequence context
-stays unknown.
+from the location, the season from the game date (today when absent). Context columns
+(``features.columns.CONTEXT_COLUMNS``) are taken from the input when it carries them
+(training and batch scoring add them from the shot history, the API from the online
+table) and are missing otherwise.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import pandas as pd
 from nba_mlops import court
 from nba_mlops.data.repair import normalise_action_type
 from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS
+
+# Fields of a request that only serve to look its context up (never model inputs).
+ID_COLUMNS = ("game_id", "game_event_id", "team_id", "home_team", "away_team")
 
 DEFAULTS: dict[str, Any] = {
     "period": 1,
@@ -111,3 +115,8 @@ def to_model_frame(
     ):
         out[column] = out[column].astype("object")
     return out
+
+
+def request_ids(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The look-up fields of request records (``ID_COLUMNS``; None where absent)."""
+    return pd.DataFrame({c: [r.get(c) for r in records] for c in ID_COLUMNS}, dtype="object")

@@ -25,6 +25,7 @@ import pandas as pd
 
 from nba_mlops.aio import cancel_and_wait
 from nba_mlops.config import Settings
+from nba_mlops.features.online import OnlineFeatures
 from nba_mlops.inference.microbatch import MicroBatcher, Record, Scored
 from nba_mlops.log import get_logger
 from nba_mlops.monitoring import metrics
@@ -68,18 +69,25 @@ class LoadedModel:
     def info(self) -> ModelInfo:
         return ModelInfo(self.name, self.version, dict(self.metrics), self.promoted_at)
 
-    def score(self, records: Sequence[Record]) -> np.ndarray:
+    def score(self, records: Sequence[Record], online: OnlineFeatures | None = None) -> np.ndarray:
         """Make probabilities of raw canonical shot records (blocking)."""
-        frame = build_model_frame(records)
+        frame = build_model_frame(records, online)
         probabilities = self.model.predict_proba(frame)[:, 1]
         return np.asarray(probabilities, dtype=np.float64)
 
 
-def build_model_frame(records: Sequence[Record]) -> pd.DataFrame:
-    """The model's input frame, built by the feature code shared with training."""
-    from nba_mlops.features.serving import to_model_frame
+def build_model_frame(
+    records: Sequence[Record], online: OnlineFeatures | None = None
+) -> pd.DataFrame:
+    """The model's input frame, built by the feature code shared with training, with the
+    context the online table knows (none without one)."""
+    from nba_mlops.features.columns import CONTEXT_COLUMNS
+    from nba_mlops.features.serving import request_ids, to_model_frame
 
-    return to_model_frame(list(records))
+    frame = to_model_frame(list(records))
+    if online is not None:
+        frame.loc[:, list(CONTEXT_COLUMNS)] = online.context(frame, request_ids(records))
+    return frame
 
 
 # --- registry access (blocking; called from threads) ------------------------------------------
@@ -279,6 +287,10 @@ class Predictor:
         )
         self._watcher: asyncio.Task[None] | None = None
         self.last_error: str | None = None
+        # The online feature table (shooter skill, recent games) and its database.
+        self._online: OnlineFeatures | None = None
+        self._features_db: Any = None
+        self._features_error: str | None = None
 
     @property
     def current(self) -> LoadedModel | None:
@@ -288,9 +300,14 @@ class Predictor:
     def remote(self) -> bool:
         return False
 
+    @property
+    def online(self) -> OnlineFeatures | None:
+        return self._online
+
     async def start(self, *, watch: bool = True) -> None:
         self._batcher.start()
         metrics.set_model(None, None)
+        await self.refresh_features()
         await self.reload()
         if watch and self.settings.serving.reload_interval_s > 0:
             self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="reload")
@@ -299,6 +316,9 @@ class Predictor:
         await cancel_and_wait(self._watcher)
         self._watcher = None
         await self._batcher.stop()
+        if self._features_db is not None:
+            self._features_db.dispose()
+            self._features_db = None
 
     async def predict(self, records: Sequence[Record]) -> Scored:
         if self._current is None:
@@ -314,7 +334,7 @@ class Predictor:
         if model is None:
             raise ModelUnavailableError(self._unavailable_message())
         started = time.perf_counter()
-        probabilities = model.score(records)
+        probabilities = model.score(records, self._online)
         metrics.observe_batch(len(records), time.perf_counter() - started)
         labels = (probabilities >= DECISION_THRESHOLD).astype(int).tolist()
         metrics.count_predictions(labels, model.version)
@@ -357,6 +377,40 @@ class Predictor:
             logger.info("serving %s version %s (was %s)", loaded.name, version, previous)
             return ReloadOutcome(True, version, previous, f"now serving version {version}")
 
+    async def refresh_features(self) -> bool:
+        """Load the online feature table when its published version changed; True when a
+        new one is in use. Without one, requests are scored without context."""
+        try:
+            loaded = await asyncio.to_thread(self._load_features)
+        except Exception as exc:
+            message = f"online features unavailable: {exc}"
+            if message != self._features_error:
+                logger.warning("%s; scoring without shooter and game context", message)
+            self._features_error = message
+            return False
+        self._features_error = None
+        if loaded is None:
+            return False
+        previous = self._online.data_version[:8] if self._online else None
+        self._online = loaded  # the swap: one reference assignment
+        logger.info(
+            "online features of data version %s in use (was %s)", loaded.data_version[:8], previous
+        )
+        return True
+
+    def _load_features(self) -> OnlineFeatures | None:
+        from nba_mlops.db import online as db_online
+        from nba_mlops.db.session import Database
+
+        if self._features_db is None:
+            self._features_db = Database(self.settings)
+        published = db_online.read_snapshot(self._features_db)
+        if published is None:
+            raise LookupError("nothing published yet (ingest some shots)")
+        if self._online is not None and self._online.data_version == published["data_version"]:
+            return None
+        return OnlineFeatures.load(self._features_db)
+
     def _load(self, version: str) -> LoadedModel:
         with self._load_lock:
             loaded = load_model_version(self.settings, version)
@@ -369,6 +423,7 @@ class Predictor:
         while True:
             await asyncio.sleep(interval)
             try:
+                await self.refresh_features()
                 await self.reload()
             except Exception:  # the watcher must outlive any single failure
                 logger.exception("champion reload check failed")
@@ -386,4 +441,12 @@ class Predictor:
     async def ready(self) -> tuple[bool, str]:
         if self._current is None:
             return False, self._unavailable_message()
-        return True, f"model {self._current.name} version {self._current.version} loaded"
+        features = (
+            f"online features of data version {self._online.data_version[:8]}"
+            if self._online is not None
+            else "no online features (scoring without shooter and game context)"
+        )
+        return (
+            True,
+            f"model {self._current.name} version {self._current.version} loaded; {features}",
+        )

@@ -25,18 +25,13 @@ from sklearn.pipeline import Pipeline
 from nba_mlops import __version__
 from nba_mlops.config import Settings
 from nba_mlops.data.schema import TARGET
-from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS, SEQUENCE_COLUMNS
-from nba_mlops.features.context import (
-    add_shot_context,
-    league_expected_rates,
-    league_zone_rates,
-)
-from nba_mlops.features.serving import to_model_frame
+from nba_mlops.features.columns import CONTEXT_COLUMNS
 from nba_mlops.features.transformers import ShotFeatures
 from nba_mlops.log import get_logger, stage
 from nba_mlops.registry import client as registry
 from nba_mlops.registry.promotion import Decision, decide_promotion
 from nba_mlops.training.calibration import choose_calibration
+from nba_mlops.training.dataset import UNKNOWN_WITHOUT_CONTEXT, UNKNOWN_WITHOUT_GAME, model_input
 from nba_mlops.training.evaluate import Baselines, baselines, classification_metrics
 from nba_mlops.training.models import FAMILIES
 from nba_mlops.training.splits import time_split
@@ -45,11 +40,14 @@ from nba_mlops.training.tune import tune
 logger = get_logger(__name__)
 Progress = Callable[[str], None]
 
-# Caller-unknown sequence context is blanked on this share of training rows so the model
-# learns what to do when a request does not carry it.
-# Measured on the 2022-23 holdout (2026-11-26): 15% cost 0.00014 of log loss with context
-# against 5%, and 5% still teaches the trees the missing-context branches.
-SEQUENCE_DROPOUT = 0.05
+# Context a caller may not have is blanked on a share of the training rows, so the model
+# learns what to do without it: the game so far on GAME_DROPOUT of the rows (API callers
+# without a game id), the shooter, teams and game on CONTEXT_DROPOUT more (callers
+# without a player).
+# Measured on the 2022-23 holdout (2026-11-26): blanking the game on 15% cost 0.00014 of
+# log loss with context against 5%, and 5% still teaches the trees the missing branches.
+GAME_DROPOUT = 0.05
+CONTEXT_DROPOUT = 0.03
 # Logistic regression and the forest (each tree sees a 100,000-row bootstrap) gain
 # nothing from millions of rows but pay for them in time.
 FINAL_ROW_CAP = {"logistic": 300_000, "random_forest": 500_000}
@@ -62,6 +60,7 @@ class Candidate:
     params: dict[str, Any]
     validation_log_loss: float
     holdout: dict[str, float]
+    holdout_without_game: dict[str, float]
     holdout_without_context: dict[str, float]
     model: Any = field(repr=False)
     run_id: str = ""
@@ -107,15 +106,6 @@ def code_version() -> str:
         return f"{__version__}+{out.stdout.strip()}"
     except (OSError, subprocess.SubprocessError):
         return __version__
-
-
-def model_input(shots: pd.DataFrame, *, with_context: bool = True) -> pd.DataFrame:
-    """The frame the saved pipeline takes, from canonical shots (with context columns)."""
-    columns = [c for c in MODEL_INPUT_COLUMNS if c in shots.columns]
-    frame = to_model_frame(shots.loc[:, columns])
-    if not with_context:
-        frame.loc[:, list(CONTEXT_COLUMNS)] = np.nan
-    return frame
 
 
 def _signature(example: pd.DataFrame, probability: np.ndarray) -> Any:
@@ -194,6 +184,9 @@ def _fit_candidate(
     holdout = classification_metrics(
         frames["y_holdout"], calibrated.predict_proba(frames["holdout_input"])[:, 1]
     )
+    without_game = classification_metrics(
+        frames["y_holdout"], calibrated.predict_proba(frames["holdout_no_game"])[:, 1]
+    )
     without = classification_metrics(
         frames["y_holdout"], calibrated.predict_proba(frames["holdout_bare"])[:, 1]
     )
@@ -202,10 +195,12 @@ def _fit_candidate(
         params["n_estimators"] = int(estimator.best_iteration_)
     params["calibration"] = method
     logger.info(
-        "%s: validation log loss %.4f, holdout log loss %.4f (without context %.4f)",
+        "%s: validation log loss %.4f, holdout log loss %.4f (without the game %.4f, "
+        "without context %.4f)",
         name,
         val_loss,
         holdout["log_loss"],
+        without_game["log_loss"],
         without["log_loss"],
     )
     return Candidate(
@@ -213,6 +208,7 @@ def _fit_candidate(
         params=params,
         validation_log_loss=val_loss,
         holdout=holdout,
+        holdout_without_game=without_game,
         holdout_without_context=without,
         model=calibrated,
         fit_seconds=time.perf_counter() - started,
@@ -231,12 +227,13 @@ def _log_candidate(
                 "family": candidate.family,
                 "data_version": report_bits["data_version"],
                 "code_version": report_bits["code_version"],
-                "holdout_season": str(report_bits["holdout_season"]),
+                "holdout": str(report_bits["holdout"]),
             }
         )
         mlflow.log_params({f"param_{k}": v for k, v in candidate.params.items()})
         mlflow.log_params(report_bits["split_params"])
         metrics = {f"holdout_{k}": v for k, v in candidate.holdout.items()}
+        metrics |= {f"holdout_nogame_{k}": v for k, v in candidate.holdout_without_game.items()}
         metrics |= {
             f"holdout_nocontext_{k}": v for k, v in candidate.holdout_without_context.items()
         }
@@ -279,54 +276,45 @@ def train(
     *,
     progress: Progress | None = None,
 ) -> TrainingReport:
-    """Train every configured family on ``shots`` (canonical columns) and decide."""
+    """Train every configured family on ``shots`` (canonical columns with their context,
+    in time order: ``training.dataset.load_shots``) and decide."""
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     cfg = settings.training
     registry.configure_mlflow(settings)
 
-    with stage(logger, "features"):
-        say("computing shooter skill and sequence context")
-        latest = int(shots["season_start_year"].max())
-        league = shots[shots["season_start_year"] < latest]
-        zone_rates = league_zone_rates(league)
-        expected_rates = league_expected_rates(league, zone_rates)
-        del league
-        context = add_shot_context(shots, zone_rates, expected_rates)
-        # The raw frame and the context frame each hold all 4M shots: free the first
-        # before splitting the second (measured: peak RSS 6.6 GB -> under 5 GB).
-        del shots
-        split = time_split(context)
-        del context  # the split holds everything still needed
+    with stage(logger, "split"):
+        split = time_split(shots)
+        del shots  # the split holds everything still needed
         logger.info("split: %s", split.describe())
         seen = pd.concat([split.train, split.validation])
         base = baselines(seen, split.holdout, TARGET)
         players = _players(seen)
         del seen
-        # The drift reference is the most recent season the model saw, so that drift
+        # The drift reference is the most recent data the model saw, so that drift
         # means "unlike today's game", not "unlike 1998".
         reference = split.validation.sample(
             min(REFERENCE_ROWS, len(split.validation)), random_state=cfg.seed
-        )
+        ).loc[:, [c for c in split.validation.columns if c not in CONTEXT_COLUMNS]]
         logger.info(
             "baselines on the holdout: constant log loss %.4f, distance-only %.4f",
             base.constant["log_loss"],
             base.distance_only["log_loss"],
         )
-        # Skill tables learn from every training row; the estimator is fitted on the most
-        # recent ``max_train_rows`` of them.
-        y_all = split.train[TARGET].to_numpy(dtype="int64")
         features = ShotFeatures(rare_action_min_count=cfg.rare_action_min_count)
-        features.fit(split.train.loc[:, list(ShotFeatures.FIT_COLUMNS)], y_all)
+        features.fit(split.train.loc[:, list(ShotFeatures.FIT_COLUMNS)])
+        # The estimators are fitted on the most recent ``max_train_rows`` training rows.
         recent = split.train
         if cfg.max_train_rows and len(recent) > cfg.max_train_rows:
             recent = recent.iloc[-cfg.max_train_rows :]
         y_train = recent[TARGET].to_numpy(dtype="int64")
         train_input = model_input(recent)
-        del recent, y_all
+        del recent
         rng = np.random.default_rng(cfg.seed)
-        blank = rng.random(len(train_input)) < SEQUENCE_DROPOUT
-        train_input.loc[blank, list(SEQUENCE_COLUMNS)] = np.nan
+        draw = rng.random(len(train_input))
+        train_input.loc[draw < GAME_DROPOUT, list(UNKNOWN_WITHOUT_GAME)] = np.nan
+        no_context = (draw >= GAME_DROPOUT) & (draw < GAME_DROPOUT + CONTEXT_DROPOUT)
+        train_input.loc[no_context, list(UNKNOWN_WITHOUT_CONTEXT)] = np.nan
         x_train = features.transform(train_input)
         del train_input
         val_input = model_input(split.validation)
@@ -338,12 +326,13 @@ def train(
             "x_val": features.transform(val_input),
             "y_val": split.validation[TARGET].to_numpy(dtype="int64"),
             "holdout_input": model_input(split.holdout),
-            "holdout_bare": model_input(split.holdout, with_context=False),
+            "holdout_no_game": model_input(split.holdout, UNKNOWN_WITHOUT_GAME),
+            "holdout_bare": model_input(split.holdout, UNKNOWN_WITHOUT_CONTEXT),
             "y_holdout": split.holdout[TARGET].to_numpy(dtype="int64"),
         }
         del x_train
         described = split.describe()
-        holdout_season, validation_season = split.holdout_season, split.validation_season
+        holdout_label, validation_label = split.holdout_label, split.validation_label
         rows = {
             "train": len(split.train),
             "validation": len(split.validation),
@@ -378,12 +367,12 @@ def train(
         bits = {
             "data_version": data_version,
             "code_version": code_version(),
-            "holdout_season": holdout_season,
+            "holdout": holdout_label,
             "split_params": {
                 "train_rows": rows["train"],
                 "validation_rows": rows["validation"],
                 "holdout_rows": rows["holdout"],
-                "validation_season": validation_season or "tail",
+                "validation": validation_label,
                 "seed": cfg.seed,
             },
             "baseline_metrics": {f"constant_{k}": v for k, v in base.constant.items()}
@@ -397,7 +386,7 @@ def train(
                 _log_candidate(settings, candidate, bits, artifacts)
 
     evidence = {
-        "holdout_season": holdout_season,
+        "holdout": holdout_label,
         "challenger_holdout_log_loss": round(challenger.holdout["log_loss"], 6),
         "champion_holdout_log_loss": None if champion_loss is None else round(champion_loss, 6),
         "constant_baseline_log_loss": round(base.constant["log_loss"], 6),

@@ -68,6 +68,9 @@ class RawShot(BaseModel):
     left sideline (-250) to the right one (250), ``loc_y`` from behind the baseline (-60)
     towards the far end (900, beyond half court at 422.5). Shot type and zones left out
     are derived from the location; the season from ``game_date`` (today when absent).
+    With ``player_id`` the shooter's skill and form as of the last ingest are looked up;
+    with the teams and home/away, the opponent's defence; with ``game_id``, the game so
+    far (docs/api.md says what each field adds).
     """
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [RAW_EXAMPLE]})
@@ -82,6 +85,19 @@ class RawShot(BaseModel):
     shot_zone_basic: ZoneBasic | None = None
     shot_zone_area: ZoneArea | None = None
     shot_zone_range: ZoneRange | None = None
+    game_id: int | None = Field(
+        default=None,
+        ge=0,
+        le=99_999_999,
+        description="The NBA's game id (e.g. 22300061): with the game's earlier shots "
+        "ingested, the game so far becomes context",
+    )
+    game_event_id: int | None = Field(
+        default=None,
+        ge=0,
+        le=999_999,
+        description="The shot's play-by-play event id in its game (Game Event ID)",
+    )
     player_id: int | None = NBA_ID
     player_name: ShortText | None = None
     team_id: int | None = NBA_ID
