@@ -244,6 +244,32 @@ def _keyed_values(node: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
+def test_git_ignores_the_secret_files(compose: dict[str, Any]) -> None:
+    """Every secret file compose mounts stays out of git, even with ``git add -A``."""
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    names = {Path(str(s["file"])).name for s in compose["secrets"].values()}
+    assert names, "compose mounts no secret files"
+    paths = [f"deploy/secrets/{name}" for name in sorted(names)] + [
+        "deploy/secrets/any_new_secret",
+        "deploy/.env",
+    ]
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", *paths],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert sorted(done.stdout.split()) == sorted(paths), (
+        f"not ignored: {sorted(set(paths) - set(done.stdout.split()))}"
+    )
+    tracked = subprocess.run(
+        ["git", "ls-files", "deploy/secrets"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert not tracked.stdout, f"tracked by git: {tracked.stdout}"
+
+
 def test_workflows_reference_secrets_only_through_the_secrets_context() -> None:
     for workflow in WORKFLOWS.glob("*.yml"):
         text = workflow.read_text(encoding="utf-8")
