@@ -144,7 +144,7 @@ def test_evaluate_prints_the_champion_beside_both_baselines(
     assert result.exit_code == 0, result.output
     for row in ("without context", "constant make rate", "logistic on distance"):
         assert row in result.output
-    assert "on holdout 2022" in result.output
+    assert "holdout: season 2022-23" in result.output
 
 
 def test_training_on_an_empty_store_says_what_to_do(tmp_path: Path) -> None:

@@ -61,7 +61,8 @@ def test_probabilities_are_valid_and_deterministic(champion_model: Any) -> None:
     first = _p(champion_model, shots)
     second = _p(champion_model, shots)
     assert np.all((first > 0) & (first < 1))
-    assert np.array_equal(first, second)
+    # a forest predicting on threads may add its trees in another order: same to 1e-12
+    np.testing.assert_allclose(first, second, rtol=0, atol=1e-12)
 
 
 def test_mirror_image_shots_score_alike(champion_model: Any) -> None:

@@ -91,9 +91,9 @@ def _latest(shots: pd.DataFrame, size: int) -> tuple[pd.DataFrame, pd.DataFrame,
 def time_split(shots: pd.DataFrame) -> TimeSplit:
     """Split shots (already in time order) by the rule in the module's docstring."""
     size = slice_size(len(shots))
-    if len(shots) < 3 * size or shots["season_start_year"].nunique() < 2:
+    if len(shots) <= 2 * size or shots["season_start_year"].nunique() < 2:
         raise ValueError(
-            f"time split needs shots from at least two seasons and at least {3 * size:,} "
+            f"time split needs shots from at least two seasons and more than {2 * size:,} "
             f"shots (a holdout and a validation slice of {size:,} each, and training rows); "
             f"found {len(shots):,} shots in season(s) "
             f"{sorted(np.unique(shots['season_start_year']).tolist())}"

@@ -30,8 +30,7 @@ def _records(n: int, player: int, action: str, x: int = 0, y: int = 50) -> list[
 @pytest.fixture
 def fitted() -> ShotFeatures:
     frame = to_model_frame(_records(300, 7, "Jump Shot") + _records(5, 8, "Tip Layup Shot"))
-    made = np.r_[np.ones(240), np.zeros(60), np.zeros(5)]
-    return ShotFeatures(rare_action_min_count=50).fit(frame, made)
+    return ShotFeatures(rare_action_min_count=50).fit(frame)
 
 
 def test_rare_actions_are_grouped_as_other(fitted: ShotFeatures) -> None:
@@ -47,57 +46,16 @@ def test_output_has_the_declared_features(fitted: ShotFeatures) -> None:
     assert out["seconds_left_game"].iloc[0] == pytest.approx(2 * 720 + 190)
 
 
-def test_skill_comes_from_the_fitted_rows_only(fitted: ShotFeatures) -> None:
-    known = fitted.transform(to_model_frame(_records(1, 7, "Jump Shot")))
-    unseen = fitted.transform(to_model_frame(_records(1, 999, "Jump Shot")))
-    # player 7 made 80% of 300 shots: well above the unseen player's prior
-    assert known["player_prior_pct"].iloc[0] > 0.7
-    assert unseen["player_prior_pct"].iloc[0] < known["player_prior_pct"].iloc[0]
-    assert unseen["player_prior_attempts_log"].iloc[0] == 0.0
-
-
-def test_shooting_above_expected_and_recent_form_come_from_the_fitted_rows() -> None:
-    # player 7: 300 jump shots, the first 200 all missed, the last 100 all made; player 8
-    # shoots the same jump shots at the league's rate.
-    frame = to_model_frame(_records(300, 7, "Jump Shot") + _records(300, 8, "Jump Shot"))
-    made = np.r_[np.zeros(200), np.ones(100), np.tile([1.0, 0.0], 150)]
-    features = ShotFeatures(rare_action_min_count=50).fit(frame, made)
-    out = features.transform(
-        to_model_frame(_records(1, 7, "Jump Shot") + _records(1, 999, "Jump Shot"))
-    )
-    career, recent = out["player_prior_excess"].to_numpy(), out["player_recent_excess"].to_numpy()
-    rate = features.expected_rates_.iloc[0]
-    assert rate == pytest.approx(250 / 600, abs=0.01)
-    assert career[0] == pytest.approx((100 - 300 * rate) / (300 + 100), abs=1e-6)
-    # the last 300 shots are the whole record here; a cold start then a hot streak
-    assert recent[0] == pytest.approx((100 - 300 * rate) / (300 + 50), abs=1e-6)
-    assert career[1] == 0.0 and recent[1] == 0.0  # unseen shooter: average
-
-
-def test_recent_form_reads_the_latest_rows_of_the_fitted_frame() -> None:
-    frame = to_model_frame(_records(400, 7, "Jump Shot") + _records(400, 8, "Jump Shot"))
-    made = np.r_[np.zeros(100), np.ones(300), np.ones(300), np.zeros(100)]
-    out = (
-        ShotFeatures(rare_action_min_count=50)
-        .fit(frame, made)
-        .transform(to_model_frame(_records(1, 7, "Jump Shot") + _records(1, 8, "Jump Shot")))
-    )
-    # same career (300 of 400) for both; player 7 ended hot (300 of their last 300),
-    # player 8 cooled off (200 of their last 300) against a league rate of 0.75
-    assert out["player_prior_excess"].iloc[0] == pytest.approx(out["player_prior_excess"].iloc[1])
-    assert out["player_recent_excess"].iloc[0] == pytest.approx((300 - 225) / 350, abs=1e-3)
-    assert out["player_recent_excess"].iloc[1] == pytest.approx((200 - 225) / 350, abs=1e-3)
-
-
-def test_skill_sent_by_the_caller_wins_over_the_table(fitted: ShotFeatures) -> None:
-    frame = to_model_frame(_records(1, 7, "Jump Shot"))
-    frame["player_prior_pct"] = 0.123
-    assert fitted.transform(frame)["player_prior_pct"].iloc[0] == pytest.approx(0.123)
-
-
-def test_fit_needs_outcomes() -> None:
-    with pytest.raises(ValueError, match="outcomes"):
-        ShotFeatures().fit(to_model_frame(_records(2, 1, "Jump Shot")))
+def test_context_passes_through_and_stays_missing_when_unknown(fitted: ShotFeatures) -> None:
+    frame = to_model_frame(_records(2, 7, "Jump Shot"))
+    frame.loc[frame.index[0], "player_prior_pct"] = 0.123
+    frame.loc[frame.index[0], "player_prior_attempts"] = 99.0
+    out = fitted.transform(frame)
+    assert out["player_prior_pct"].iloc[0] == pytest.approx(0.123)
+    assert out["player_prior_attempts_log"].iloc[0] == pytest.approx(np.log1p(99.0))
+    # nothing is made up for a shot whose context nobody computed
+    context = [c for c in FEATURE_NAMES if c.startswith(("player_", "game_", "league_"))]
+    assert out.loc[out.index[1], context].isna().all()
 
 
 def test_serving_frame_derives_shot_type_zones_and_season() -> None:
