@@ -42,12 +42,12 @@ def run_training(settings: Settings, progress: Progress | None = None) -> Traini
     return train(settings, box.pop(), version, progress=progress)
 
 
-def refresh_features(settings: Settings) -> None:
+def refresh_features(settings: Settings) -> str:
     """Bring the shot history and the online feature table up to the store's version
-    (after every ingest: the API looks shooters up there)."""
+    (after every ingest: the API looks shooters up there); what it did, in a line."""
     from nba_mlops.features.online import publish
 
-    publish(settings)
+    return publish(settings).summary()
 
 
 def run_ingest(
@@ -62,7 +62,7 @@ def run_ingest(
             if progress:
                 progress(f"ingesting {source.name}")
             reports.append(ingest_file(settings, source))
-    if any(r.rows_new for r in reports):
+    if any(r.refused is None for r in reports):
         if progress:
             progress("updating the shot history and the online features")
         refresh_features(settings)

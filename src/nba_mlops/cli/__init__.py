@@ -2,6 +2,7 @@
 
 from nba_mlops.cli import data as _data  # noqa: F401  (each import registers commands)
 from nba_mlops.cli import db as _db  # noqa: F401
+from nba_mlops.cli import features as _features  # noqa: F401
 from nba_mlops.cli import models as _models  # noqa: F401
 from nba_mlops.cli import monitor as _monitor  # noqa: F401
 from nba_mlops.cli import orchestrate as _orchestrate  # noqa: F401

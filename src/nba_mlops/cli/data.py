@@ -79,7 +79,16 @@ def ingest_command(
     for refusal in refusals:
         console.print(f"[red]refused:[/red] {refusal}", highlight=False, soft_wrap=True)
     version = ShotStore(settings).data_version()
-    summary(summarise([r for r in reports if not r.refused], version) + _refused(refusals))
+    history = ""
+    if version.rows and any(not r.refused for r in reports):
+        from nba_mlops.pipeline import refresh_features
+
+        with steps("shot history") as progress:
+            progress("updating the shooters' records and the online table")
+            history = "; " + refresh_features(settings)
+    summary(
+        summarise([r for r in reports if not r.refused], version) + _refused(refusals) + history
+    )
     if refusals:
         raise typer.Exit(REFUSED_EXIT_CODE)
 

@@ -78,8 +78,11 @@ class Published:
     league: int
     game_shots: int
     games: int
+    unchanged: bool = False
 
     def summary(self) -> str:
+        if self.unchanged:
+            return f"online features already hold data version {self.data_version[:8]}"
         return (
             f"online features of data version {self.data_version[:8]} (latest season "
             f"{season_label(self.latest_season)}): {self.tallies:,} shooter and team rows, "
@@ -111,8 +114,9 @@ def _publish(settings: Settings, db: Any, snapshot: Snapshot, last_season: int) 
         and current["data_version"] == snapshot.data_version
         and current["feature_version"] == snapshot.feature_version
     ):
-        logger.info("online features already hold data version %s", snapshot.data_version[:8])
-        return Published(snapshot.data_version, last_season, 0, 0, 0, 0)
+        unchanged = Published(snapshot.data_version, last_season, 0, 0, 0, 0, unchanged=True)
+        logger.info(unchanged.summary())
+        return unchanged
     latest = snapshot.ledger().latest()
     tallies: list[dict[str, Any]] = []
     for tally in TALLIES:
