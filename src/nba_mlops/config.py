@@ -42,10 +42,36 @@ class ServingSettings(BaseModel):
     batch_idle_ms: float = 5.0
     token_ttl_minutes: int = 60
     min_password_length: int = 8
-    login_attempts_per_minute: int = 10
+    # zxcvbn's 0-4 scale: 2 refuses common passwords, words and names alone, and short
+    # patterns (about a million guesses or fewer); 0 checks only length and username.
+    min_password_score: int = 2
+    # Attempt limits per worker process in the notation of the ``limits`` library,
+    # "N/period" joined by ";" (every window must have room); "" turns one off.
+    # Sign-ups per client address:
+    signup_limits: str = "5/minute;20/hour"
+    # Logins per client address, right or wrong:
+    login_limits: str = "30/minute;300/hour"
+    # Failed logins per username and client address, with longer waits the longer it goes
+    # on; the right password from another address is never held back by them.
+    login_failure_limits: str = "5/minute;10/10 minutes;20/hour"
+    # Argon2id cost of new password hashes: OWASP's 19 MiB, 2 passes, 1 lane (about 0.1 s
+    # of one core); at most password_hash_concurrency hashes at once per process, and
+    # password_hash_queue more waiting up to password_hash_wait_s, else 503.
+    password_hash_memory_kib: int = 19_456
+    password_hash_time_cost: int = 2
+    password_hash_parallelism: int = 1
+    password_hash_concurrency: int = 1
+    password_hash_queue: int = 8
+    password_hash_wait_s: float = 5.0
+    # Addresses or networks (e.g. "172.28.0.1", "10.0.0.0/8") of reverse proxies whose
+    # X-Forwarded-For header names the client; from any other peer the header is ignored.
+    # Empty: no proxy is trusted, the peer address is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # A bearer token that GET /metrics requires (or a file holding it, as Docker secrets
+    # are mounted); with neither, /metrics is open.
+    metrics_token: SecretStr | None = None
+    metrics_token_file: Path | None = None
     cors_origins: list[str] = Field(default_factory=list)
-    # Login attempts allowed per client address (the limit above is per username).
-    login_attempts_per_address_per_minute: int = 30
     # Largest ``POST /predict/batch`` and request body accepted.
     max_batch_shots: int = 1000
     max_body_bytes: int = 4_000_000

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
+import pytest
 from api_servers import PASSWORD, Account, LiveServer, sign_up, unique_name
 
 from nba_mlops.auth.tokens import TokenCodec
-from nba_mlops.auth.users import set_disabled
+from nba_mlops.auth.users import revoke_tokens, set_disabled, set_password
 
 
 def test_signup_returns_the_new_user(client: httpx.Client) -> None:
@@ -113,16 +116,97 @@ def test_disabled_user_cannot_log_in_nor_use_a_token(
     assert client.get("/predictions", headers=account.headers).status_code == 200
     with live.services.db.session() as session:
         set_disabled(session, account.username, True)
-    login = client.post("/login", data={"username": account.username, "password": PASSWORD})
-    assert login.status_code == 403
-    assert "disabled" in login.json()["detail"]
+    # The right password answers exactly as a wrong one: the answer confirms nothing.
+    right = client.post("/login", data={"username": account.username, "password": PASSWORD})
+    wrong = client.post("/login", data={"username": account.username, "password": "wrong-one"})
+    for login in (right, wrong):
+        assert login.status_code == 401
+        assert login.json() == {"detail": "Incorrect username or password"}
+        assert login.headers["www-authenticate"] == "Bearer"
     # The user status cache lives at most serving.user_cache_ttl_s (0.2 s here).
-    import time
-
     time.sleep(live.settings.serving.user_cache_ttl_s + 0.1)
     response = client.get("/predictions", headers=account.headers)
     assert response.status_code == 403
     assert response.json()["detail"] == "This account is disabled"
+
+
+def _refused_soon(client: httpx.Client, live: LiveServer, headers: dict[str, str]) -> None:
+    """The token is refused within the status cache's life, on every route and path."""
+    time.sleep(live.settings.serving.user_cache_ttl_s + 0.1)
+    shot = {"loc_x": 0, "loc_y": 10}
+    for response in (
+        client.get("/predictions", headers=headers),
+        client.post("/predict", json=shot, headers=headers),  # the fast path
+        client.post("/predict/batch", json={"shots": [shot]}, headers=headers),
+    ):
+        assert response.status_code == 401, response.text
+        assert "revoked" in response.json()["detail"]
+
+
+def test_a_password_change_revokes_earlier_tokens(
+    client: httpx.Client, live: LiveServer, account: Account
+) -> None:
+    assert client.post(
+        "/predict", json={"loc_x": 0, "loc_y": 10}, headers=account.headers
+    ).is_success
+    new_password = "another long passphrase"
+    with live.services.db.session() as session:
+        set_password(session, account.username, new_password)
+    _refused_soon(client, live, account.headers)
+    old = client.post("/login", data={"username": account.username, "password": PASSWORD})
+    assert old.status_code == 401
+    new = client.post("/login", data={"username": account.username, "password": new_password})
+    assert new.status_code == 200
+    headers = {"Authorization": f"Bearer {new.json()['access_token']}"}
+    assert client.post("/predict", json={"loc_x": 0, "loc_y": 10}, headers=headers).is_success
+
+
+def test_tokens_can_be_revoked_without_a_password_change(
+    client: httpx.Client, live: LiveServer, account: Account
+) -> None:
+    with live.services.db.session() as session:
+        revoke_tokens(session, account.username)
+    _refused_soon(client, live, account.headers)
+    again = client.post("/login", data={"username": account.username, "password": PASSWORD})
+    assert again.status_code == 200
+    headers = {"Authorization": f"Bearer {again.json()['access_token']}"}
+    assert client.get("/predictions", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "says"),
+    [
+        ("password", "common password"),
+        ("12345678", "common password"),
+        ("        ", "only spaces"),
+        ("{username}", "must not be the username"),
+        ("{USERNAME}", "must not be the username"),
+    ],
+)
+def test_weak_passwords_are_refused_naming_the_field(
+    client: httpx.Client, password: str, says: str
+) -> None:
+    name = unique_name()
+    password = password.format(username=name, USERNAME=name.upper())
+    response = client.post("/signup", json={"username": name, "password": password})
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert error["field"] == "password"
+    assert says in error["message"]
+    assert client.post("/login", data={"username": name, "password": password}).status_code == 401
+
+
+def test_usernames_are_unique_whatever_their_case(client: httpx.Client, account: Account) -> None:
+    for spelling in (account.username.upper(), account.username.capitalize()):
+        response = client.post("/signup", json={"username": spelling, "password": PASSWORD})
+        assert response.status_code == 409, spelling
+        assert "taken" in response.json()["detail"]
+    # Any spelling of the name logs in to the one account.
+    login = client.post("/login", data={"username": account.username.upper(), "password": PASSWORD})
+    assert login.status_code == 200
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    mine = client.get("/predictions", headers=headers)
+    assert mine.status_code == 200
 
 
 def test_admin_reloads_the_model(client: httpx.Client, live: LiveServer) -> None:

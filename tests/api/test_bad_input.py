@@ -8,6 +8,8 @@ import httpx
 import pytest
 from api_servers import Account
 
+from nba_mlops.api.schemas.shots import ORIGINAL_EXAMPLE
+
 JSON = {"Content-Type": "application/json"}
 
 # (name, raw body, field the error names or None for a whole-body error)
@@ -222,3 +224,23 @@ def test_unknown_paths_and_methods_are_json(client: httpx.Client) -> None:
     assert missing.status_code == 404
     wrong_method = client.delete("/predict")
     assert wrong_method.status_code in (404, 405)
+
+
+@pytest.mark.parametrize("month", range(1, 11))
+def test_an_original_payload_dated_before_the_first_game_is_422_naming_the_date(
+    client: httpx.Client, account: Account, month: int
+) -> None:
+    """Year 1946 is in range alone; with months 1-10 the date precedes the first game
+    (1946-11-01), which only the mapping onto raw fields finds out."""
+    shot = {**ORIGINAL_EXAMPLE, "Year": 1946, "Month": month, "Day": 5}
+    response = client.post("/predict", json=shot, headers=account.headers)
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [e["field"] for e in errors] == ["Day"]
+    assert "1946-11-01" in errors[0]["message"] and f"1946-{month:02d}-05" in errors[0]["message"]
+    batch = {"shots": [{"loc_x": 0, "loc_y": 10}, shot, shot]}
+    response = client.post("/predict/batch", json=batch, headers=account.headers)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["shots[1].Day", "shots[2].Day"]
+    november = client.post("/predict", json={**shot, "Month": 11}, headers=account.headers)
+    assert november.status_code == 200, november.text

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from api_servers import PASSWORD
 
-from nba_mlops.auth.users import authenticate
+from nba_mlops.auth.users import authenticate, get_by_username
 from nba_mlops.config import Settings
+from nba_mlops.db.models import User
 from nba_mlops.db.session import Database
 
 CLI = str(Path(sys.executable).with_name("nba-mlops"))
@@ -57,3 +58,54 @@ def test_users_and_db_commands(tmp_path: Path) -> None:
             assert user is not None and user.is_admin and user.disabled
     finally:
         db.dispose()
+
+
+@pytest.mark.slow
+def test_passwords_tokens_and_names_from_the_command_line(tmp_path: Path) -> None:
+    for weak in ("password", "12345678", "        ", "robert_p"):
+        refused = run(tmp_path, "users", "create", "robert_p", "--password-stdin", stdin=weak)
+        assert refused.returncode == 1, weak
+        assert "the password is refused" in refused.stderr, refused.stderr
+    assert (
+        run(tmp_path, "users", "create", "robert_p", "--password-stdin", stdin=PASSWORD).returncode
+        == 0
+    )
+    taken = run(tmp_path, "users", "create", "ROBERT_P", "--password-stdin", stdin=PASSWORD)
+    assert taken.returncode == 1 and "already taken" in taken.stderr
+
+    def version() -> int:
+        db = Database(Settings(home=tmp_path))
+        try:
+            with db.session() as session:
+                user = get_by_username(session, "robert_p")
+                assert user is not None
+                return user.token_version
+        finally:
+            db.dispose()
+
+    weak = run(tmp_path, "users", "set-password", "robert_p", "--password-stdin", stdin="password")
+    assert weak.returncode == 1 and version() == 0
+    changed = run(
+        tmp_path, "users", "set-password", "robert_p", "--password-stdin", stdin="a new passphrase"
+    )
+    assert changed.returncode == 0 and "earlier tokens are revoked" in changed.stdout
+    assert version() == 1
+    revoked = run(tmp_path, "users", "revoke-tokens", "ROBERT_P")  # any spelling finds it
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert version() == 2
+
+    # An account whose name clashed before names were case-insensitive (0004 migration).
+    db = Database(Settings(home=tmp_path))
+    try:
+        with db.session() as session:
+            session.add(User(username="Robert_P", username_key="robert_p#9", password_hash="x"))
+            session.commit()
+    finally:
+        db.dispose()
+    listed = run(tmp_path, "users", "list")
+    assert "name clashes" in listed.stdout and "1 clashing names" in listed.stdout
+    clash = run(tmp_path, "users", "rename", "Robert_P", "robert_q")
+    assert clash.returncode == 0, clash.stderr
+    assert "1 clashing" not in run(tmp_path, "users", "list").stdout
+    taken = run(tmp_path, "users", "rename", "robert_q", "Robert_P")
+    assert taken.returncode == 1 and "already taken" in taken.stderr

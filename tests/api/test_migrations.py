@@ -87,3 +87,89 @@ def test_predictions_stored_before_purposes_existed_become_shots(
     else:
         with postgres_database("nba_migration_test") as url:
             run(url)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_usernames_that_differ_only_in_case_are_reported_not_lost(
+    kind: str, tmp_path: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    from pathlib import Path
+
+    from api_servers import postgres_database
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from nba_mlops.auth.passwords import hash_password
+    from nba_mlops.auth.users import authenticate, clashing_users
+    from nba_mlops.db.session import Database
+
+    names = ["bob_p", "alice", "BOB_P", "Bob_P"]  # ids 1-4, as the API once allowed
+
+    def run(url: str) -> None:
+        settings = Settings(home=Path(str(tmp_path)), database_url=url)
+        migrate.upgrade(settings, "0003")
+        engine = make_engine(settings)
+        insert = text(
+            "INSERT INTO users (username, password_hash, role, disabled, created_at) "
+            "VALUES (:name, :hash, 'user', false, CURRENT_TIMESTAMP)"
+        )
+        try:
+            with engine.begin() as connection:
+                for name in names:
+                    connection.execute(
+                        insert, {"name": name, "hash": hash_password(f"pw of {name}")}
+                    )
+            with caplog.at_level(logging.WARNING, logger="nba_mlops.db.migrations"):
+                migrate.upgrade(settings)
+            reported = "\n".join(r.getMessage() for r in caplog.records)
+            assert "'bob_p', 'BOB_P', 'Bob_P'" in reported
+            assert "'BOB_P' (id 3), 'Bob_P' (id 4)" in reported
+            with engine.begin() as connection:
+                keys = dict(
+                    connection.execute(text("SELECT username, username_key FROM users")).all()
+                )
+                versions = set(
+                    connection.execute(text("SELECT token_version FROM users")).scalars()
+                )
+            assert keys == {
+                "bob_p": "bob_p",
+                "alice": "alice",
+                "BOB_P": "bob_p#3",
+                "Bob_P": "bob_p#4",
+            }
+            assert versions == {0}
+            db = Database(settings)
+            try:
+                with db.session() as session:
+                    assert [u.username for u in clashing_users(session)] == ["BOB_P", "Bob_P"]
+                    # Every account still logs in by its exact name; other spellings reach
+                    # the oldest account.
+                    for name in names:
+                        user = authenticate(session, name, f"pw of {name}")
+                        assert user is not None and user.username == name
+                    assert authenticate(session, "bOb_P", "pw of bob_p") is not None
+                    assert authenticate(session, "bOb_P", "pw of BOB_P") is None
+            finally:
+                db.dispose()
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO users (username, username_key, password_hash, role, "
+                        "disabled, created_at) VALUES ('ALICE', 'alice', 'x', 'user', false, "
+                        "CURRENT_TIMESTAMP)"
+                    )
+                )
+            migrate.downgrade(settings, "0003")
+            with engine.begin() as connection:
+                columns = {c["name"] for c in inspect(connection).get_columns("users")}
+                assert {"username_key", "token_version"}.isdisjoint(columns)
+                assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 4
+        finally:
+            engine.dispose()
+
+    if kind == "sqlite":
+        run(f"sqlite:///{Path(str(tmp_path)) / 'old.db'}")
+    else:
+        with postgres_database("nba_migration_test") as url:
+            run(url)

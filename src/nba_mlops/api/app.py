@@ -8,15 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.telemetry import TelemetryConfig
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nba_mlops import __version__
-from nba_mlops.api.errors import install_error_handlers
+from nba_mlops.api.errors import declare_error_bodies, install_error_handlers
 from nba_mlops.api.fastpath import PredictFastPath
 from nba_mlops.api.routes import auth, history, models, predict, root, verify
+from nba_mlops.api.routes.metrics import metrics_router
 from nba_mlops.api.services import Services
 from nba_mlops.api.web import WebPage, find_web_dist
 from nba_mlops.config import Settings, get_settings
 from nba_mlops.inference.predictor import ShotScorer
+from nba_mlops.lifeline import follow_supervisor
 from nba_mlops.log import setup_logging
 from nba_mlops.monitoring.metrics import HTTPMetricsMiddleware
 
@@ -66,9 +69,11 @@ def create_app(settings: Settings | None = None, *, predictor: ShotScorer | None
         max_body_size=settings.serving.max_body_bytes,
     )
     install_error_handlers(app)
+    declare_error_bodies(app)
     # The hot route first: routes are matched in order.
     for module in (predict, auth, root, verify, history, models):
         app.include_router(module.router)
+    app.include_router(metrics_router(settings))
     if settings.serving.fast_path:
         app.add_middleware(PredictFastPath)  # inside CORS and metrics: both still apply
     if settings.serving.cors_origins:
@@ -79,6 +84,11 @@ def create_app(settings: Settings | None = None, *, predictor: ShotScorer | None
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(HTTPMetricsMiddleware)
+    if settings.serving.trusted_proxies:
+        # Outermost: the client address every route sees is the one a trusted proxy
+        # forwarded. ``serve`` runs uvicorn without its own proxy handling, so this
+        # setting alone decides whose X-Forwarded-For is believed.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.serving.trusted_proxies)
     dist = find_web_dist(settings)
     if dist is not None:
         # Mounted last: every API route above takes precedence over a static file.
@@ -90,4 +100,5 @@ def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (each worker process builds its own app)."""
     settings = get_settings()
     setup_logging(settings)
+    follow_supervisor()
     return create_app(settings)

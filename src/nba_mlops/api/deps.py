@@ -77,6 +77,8 @@ async def get_current_user(services: ServicesDep, token: TokenDep) -> UserStatus
         raise
     if user is None or user.username != claims.username:
         raise _unauthorized("The account of this token no longer exists")
+    if user.token_version != claims.token_version:
+        raise _unauthorized("Token revoked (password changed or tokens revoked); log in again")
     if user.disabled:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is disabled")
     return user

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nba_mlops.api.schemas.errors import ErrorBody, FieldError, ValidationErrorBody
 from nba_mlops.api.schemas.shots import SHAPE_TAGS
+from nba_mlops.auth.passwords import HashingBusyError
 from nba_mlops.db.session import DatabaseUnavailableError, is_unavailable
 from nba_mlops.inference.predictor import ModelUnavailableError
 from nba_mlops.inference.remote import PredictionServiceUnavailableError
@@ -71,6 +74,23 @@ def invalid_field(field: str, message: str, where: str = "body") -> RequestValid
     return RequestValidationError([{"loc": (where, field), "msg": message, "type": "value_error"}])
 
 
+def mapping_error(
+    exc: ValidationError, where: Sequence[str | int], rename: Callable[[str], str] = str
+) -> RequestValidationError:
+    """A validation error raised while turning an accepted body into something else (the
+    original payload into raw shot fields), as a 422 naming the field at ``where``.
+
+    ``rename`` gives the field's name as the client sent it.
+    """
+    errors = []
+    for error in exc.errors():
+        loc = [rename(part) if isinstance(part, str) else part for part in error["loc"]]
+        mapped = ".".join(str(part) for part in error["loc"])
+        message = f"{error['msg']} (it gives {mapped} = {error.get('input')})"
+        errors.append({"loc": ("body", *where, *loc), "msg": message, "type": error["type"]})
+    return RequestValidationError(errors)
+
+
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse(validation_payload(list(exc.errors())), status_code=422)
@@ -96,6 +116,13 @@ def unavailable_response(detail: str) -> JSONResponse:
     """503 with ``Retry-After``: the request was fine, a dependency is missing."""
     return JSONResponse(
         {"detail": detail}, status_code=503, headers={"Retry-After": _RETRY_AFTER_S}
+    )
+
+
+async def _hashing_busy(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HashingBusyError)
+    return JSONResponse(
+        {"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)}
     )
 
 
@@ -130,8 +157,49 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(HashingBusyError, _hashing_busy)
     app.add_exception_handler(ModelUnavailableError, _model_unavailable)
     app.add_exception_handler(PredictionServiceUnavailableError, _service_unavailable)
     app.add_exception_handler(DatabaseUnavailableError, _database_unavailable)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+_REF = "#/components/schemas/{model}"
+
+
+def declare_error_bodies(app: FastAPI) -> None:
+    """Make the OpenAPI document declare the error bodies this API really sends.
+
+    FastAPI documents its own 422 body (``detail`` as a list of pydantic errors); the
+    handlers above send ``detail`` as text plus ``errors`` (:class:`ValidationErrorBody`).
+    Every other documented error answer gets :class:`ErrorBody` unless it says otherwise.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _declare(build())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _declare(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ErrorBody, FieldError, ValidationErrorBody):
+        body = model.model_json_schema(ref_template=_REF)
+        components.update(body.pop("$defs", {}))
+        components[model.__name__] = body
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                if code == "422":
+                    body = {"$ref": _REF.format(model=ValidationErrorBody.__name__)}
+                    response["content"] = {"application/json": {"schema": body}}
+                elif code[:1] in {"4", "5"} and "content" not in response:
+                    body = {"$ref": _REF.format(model=ErrorBody.__name__)}
+                    response["content"] = {"application/json": {"schema": body}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)

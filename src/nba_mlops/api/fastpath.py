@@ -81,16 +81,18 @@ class PredictFastPath:
             return False  # the regular route gives the 401
         except Exception:
             return False  # e.g. the database is down: the regular route gives the 503
-        if user is None or user.disabled or user.username != claims.username:
+        if user is None or user.disabled or not user.issued(claims):
             return False
         try:
-            shot = _SHOT.validate_python(orjson.loads(body))
+            # Mapping the original payload onto raw fields validates again: any error in
+            # either step goes to the regular route, which answers 422 naming the field.
+            record = _SHOT.validate_python(orjson.loads(body)).to_record()
         except (orjson.JSONDecodeError, ValidationError, ValueError, TypeError):
             return False  # the regular route explains what is wrong
         scope["route"] = _ROUTE
         response: Response
         try:
-            (result,), _ = await score_and_store(services, user.id, [shot.to_record()])
+            (result,), _ = await score_and_store(services, user.id, [record])
         except _UNAVAILABLE as exc:
             response = unavailable_response(str(exc))
         else:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nba_mlops.api.web import find_web_dist
-from nba_mlops.auth.ratelimit import SlidingWindowLimiter
+from nba_mlops.auth.passwords import HashCost, PasswordHashing, hash_cost
+from nba_mlops.auth.throttle import Throttle
 from nba_mlops.auth.tokens import TokenCodec, load_or_create_secret
 from nba_mlops.auth.users import UserStatusCache, ensure_admin, status_loader
 from nba_mlops.config import Settings
@@ -30,8 +31,11 @@ class Services:
     writer: PredictionWriter
     tokens: TokenCodec
     users: UserStatusCache
-    login_by_username: SlidingWindowLimiter
-    login_by_address: SlidingWindowLimiter
+    hashing: PasswordHashing
+    hash_cost: HashCost
+    signups_by_address: Throttle
+    logins_by_address: Throttle
+    login_failures: Throttle
     refresher: MetricsRefresher | None
     web_dist: Path | None
 
@@ -49,10 +53,15 @@ class Services:
             writer=PredictionWriter(db, max_batch=serving.write_max_batch),
             tokens=TokenCodec(load_or_create_secret(settings), serving.token_ttl_minutes),
             users=UserStatusCache(status_loader(db), serving.user_cache_ttl_s),
-            login_by_username=SlidingWindowLimiter(serving.login_attempts_per_minute, 60.0),
-            login_by_address=SlidingWindowLimiter(
-                serving.login_attempts_per_address_per_minute, 60.0
+            hashing=PasswordHashing(
+                serving.password_hash_concurrency,
+                serving.password_hash_queue,
+                serving.password_hash_wait_s,
             ),
+            hash_cost=hash_cost(settings),
+            signups_by_address=Throttle(serving.signup_limits),
+            logins_by_address=Throttle(serving.login_limits),
+            login_failures=Throttle(serving.login_failure_limits),
             refresher=MetricsRefresher(settings, db) if serving.refresh_interval_s > 0 else None,
             web_dist=find_web_dist(settings),
         )
@@ -73,10 +82,10 @@ class Services:
         self.db.dispose()
 
     async def _bootstrap_admin(self) -> None:
-        username, password = self.settings.admin_username, self.settings.admin_password
-        if not username or password is None:
+        username = self.settings.admin_username
+        if not username or self.settings.admin_password is None:
             return
         try:
-            await asyncio.to_thread(ensure_admin, self.db, username, password.get_secret_value())
+            await asyncio.to_thread(ensure_admin, self.db, self.settings)
         except Exception as exc:  # a database down at start must not stop the server
             logger.warning("could not create the administrator %r now: %s", username, exc)

@@ -31,6 +31,9 @@ class TokenClaims:
     user_id: int
     username: str
     expires_at: float
+    # The account's token version when the token was issued: changing the password (or
+    # revoking tokens) raises the account's version, and older tokens stop working.
+    token_version: int = 0
 
 
 def load_or_create_secret(settings: Settings) -> str:
@@ -82,10 +85,23 @@ class TokenCodec:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def issue(self, user_id: int, username: str, *, ttl_s: float | None = None) -> str:
+    def issue(
+        self,
+        user_id: int,
+        username: str,
+        *,
+        token_version: int = 0,
+        ttl_s: float | None = None,
+    ) -> str:
         now = int(time.time())
         lifetime = self._ttl_s if ttl_s is None else ttl_s
-        payload = {"sub": str(user_id), "name": username, "iat": now, "exp": now + int(lifetime)}
+        payload = {
+            "sub": str(user_id),
+            "name": username,
+            "ver": token_version,
+            "iat": now,
+            "exp": now + int(lifetime),
+        }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
     def decode(self, token: str) -> TokenClaims:
@@ -115,6 +131,7 @@ class TokenCodec:
                 user_id=int(payload["sub"]),
                 username=str(payload.get("name", "")),
                 expires_at=float(payload["exp"]),
+                token_version=int(payload.get("ver", 0)),
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidTokenError("token expired") from exc

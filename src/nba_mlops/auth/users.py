@@ -1,4 +1,10 @@
-"""User accounts: create, authenticate, enable or disable, and a short-lived status cache."""
+"""User accounts: create, authenticate, enable or disable, revoke tokens, and a short-lived
+status cache.
+
+A username is looked up by its exact spelling first, then by its key
+(:func:`~nba_mlops.auth.usernames.username_key`): ``Bob_P`` logs in as ``bob_p``, and no
+account can be made whose key another account has.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nba_mlops.auth.passwords import hash_password, verify_password
+from nba_mlops.auth.passwords import (
+    DEFAULT_COST,
+    HashCost,
+    hash_cost,
+    hash_password,
+    verify_password,
+)
+from nba_mlops.auth.policy import password_problem
+from nba_mlops.auth.tokens import TokenClaims
+from nba_mlops.auth.usernames import CLASH_MARK, username_key
+from nba_mlops.config import Settings
 from nba_mlops.db.models import ROLE_ADMIN, ROLE_USER, User
 from nba_mlops.db.session import Database
 from nba_mlops.log import get_logger
@@ -31,6 +47,10 @@ class UnknownUserError(LookupError):
         super().__init__(f"No user named '{username}'")
 
 
+class WeakPasswordError(ValueError):
+    """The password breaks the policy (``nba_mlops.auth.policy``); the message says how."""
+
+
 @dataclass(frozen=True, slots=True)
 class UserStatus:
     """What a request needs to know about its caller, without a database round trip."""
@@ -39,23 +59,60 @@ class UserStatus:
     username: str
     role: str
     disabled: bool
+    token_version: int = 0
 
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
 
+    def issued(self, claims: TokenClaims) -> bool:
+        """Whether the token was issued to this account as it is now: same name, and no
+        password change or revocation since."""
+        return claims.username == self.username and claims.token_version == self.token_version
+
     @classmethod
     def of(cls, user: User) -> UserStatus:
-        return cls(id=user.id, username=user.username, role=user.role, disabled=user.disabled)
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            disabled=user.disabled,
+            token_version=user.token_version,
+        )
 
 
-def create_user(session: Session, username: str, password: str, *, admin: bool = False) -> User:
-    """Add a user; raises :class:`UsernameTakenError` when the name exists."""
+def check_password(settings: Settings, username: str, password: str) -> None:
+    """Raise :class:`WeakPasswordError` when the policy refuses ``password``."""
+    serving = settings.serving
+    problem = password_problem(
+        password,
+        username,
+        min_length=serving.min_password_length,
+        min_score=serving.min_password_score,
+    )
+    if problem is not None:
+        raise WeakPasswordError(problem)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    admin: bool = False,
+    cost: HashCost = DEFAULT_COST,
+) -> User:
+    """Add a user; raises :class:`UsernameTakenError` when the name (or its key) exists."""
+    key = username_key(username)
+    if session.scalar(select(User.id).where(User.username_key == key)) is not None:
+        raise UsernameTakenError(username)  # before spending a hash on it
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        username_key=key,
+        password_hash=hash_password(password, cost),
         role=ROLE_ADMIN if admin else ROLE_USER,
         disabled=False,
+        token_version=0,
     )
     session.add(user)
     try:
@@ -67,32 +124,85 @@ def create_user(session: Session, username: str, password: str, *, admin: bool =
 
 
 def get_by_username(session: Session, username: str) -> User | None:
-    return session.scalar(select(User).where(User.username == username))
+    """The account spelled exactly ``username``, else the one with its key."""
+    found = list(
+        session.scalars(
+            select(User).where(
+                or_(User.username == username, User.username_key == username_key(username))
+            )
+        )
+    )
+    exact = [user for user in found if user.username == username]
+    chosen = exact or found
+    return chosen[0] if chosen else None
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def authenticate(
+    session: Session, username: str, password: str, cost: HashCost = DEFAULT_COST
+) -> User | None:
     """The user when the password matches, else None (same time either way)."""
     user = get_by_username(session, username)
-    ok = verify_password(password, user.password_hash if user else None)
+    ok = verify_password(password, user.password_hash if user else None, cost)
     return user if ok and user is not None else None
 
 
 def set_disabled(session: Session, username: str, disabled: bool) -> User:
-    user = get_by_username(session, username)
-    if user is None:
-        raise UnknownUserError(username)
+    user = _existing(session, username)
     user.disabled = disabled
     session.commit()
     return user
 
 
-def set_password(session: Session, username: str, password: str) -> User:
+def _existing(session: Session, username: str) -> User:
     user = get_by_username(session, username)
     if user is None:
         raise UnknownUserError(username)
-    user.password_hash = hash_password(password)
+    return user
+
+
+def set_password(
+    session: Session, username: str, password: str, cost: HashCost = DEFAULT_COST
+) -> User:
+    """Replace the password; tokens issued before stop working (see :func:`revoke_tokens`)."""
+    user = _existing(session, username)
+    user.password_hash = hash_password(password, cost)
+    user.token_version += 1
     session.commit()
     return user
+
+
+def revoke_tokens(session: Session, username: str) -> User:
+    """Every token issued to the account so far stops working; its password stays.
+
+    Running servers notice within ``serving.user_cache_ttl_s``, as for disabling.
+    """
+    user = _existing(session, username)
+    user.token_version += 1
+    session.commit()
+    return user
+
+
+def rename_user(session: Session, username: str, new_name: str) -> User:
+    """Give the account another name (its tokens stop working); the name must be free."""
+    user = _existing(session, username)
+    key = username_key(new_name)
+    taken = session.scalar(select(User.id).where(User.username_key == key, User.id != user.id))
+    if taken is not None:
+        raise UsernameTakenError(new_name)
+    user.username, user.username_key = new_name, key
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise UsernameTakenError(new_name) from exc
+    return user
+
+
+def clashing_users(session: Session) -> list[User]:
+    """Accounts whose name another older account had already, case aside, when names
+    became case-insensitive: they log in only by their exact name until renamed."""
+    marked = User.username_key.contains(CLASH_MARK, autoescape=True)
+    return list(session.scalars(select(User).where(marked).order_by(User.id)))
 
 
 def list_users(session: Session) -> list[User]:
@@ -103,17 +213,28 @@ def count_users(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
 
-def ensure_admin(db: Database, username: str, password: str) -> bool:
-    """Create the administrator from the environment when missing; True when created.
+def ensure_admin(db: Database, settings: Settings) -> bool:
+    """Create the administrator named in the settings when missing; True when created.
 
     An existing account of that name is left as it is: the environment never overwrites
-    a password or a role someone changed since.
+    a password or a role someone changed since. A password the policy refuses raises
+    :class:`WeakPasswordError`.
     """
+    username, password = settings.admin_username, settings.admin_password
+    if not username or password is None:
+        return False
     with db.session() as session:
         if get_by_username(session, username) is not None:
             return False
+        check_password(settings, username, password.get_secret_value())
         try:
-            create_user(session, username, password, admin=True)
+            create_user(
+                session,
+                username,
+                password.get_secret_value(),
+                admin=True,
+                cost=hash_cost(settings),
+            )
         except UsernameTakenError:  # another process created it a moment ago
             return False
     logger.info("created administrator %r from the environment", username)

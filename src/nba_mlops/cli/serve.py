@@ -74,7 +74,7 @@ def serve(
     prepare_metrics_dir(settings, service, port)
     if service is Service.api:
         from nba_mlops.auth.tokens import load_or_create_secret
-        from nba_mlops.auth.users import ensure_admin
+        from nba_mlops.auth.users import WeakPasswordError, ensure_admin
         from nba_mlops.db.session import Database
 
         if migrate_first:
@@ -86,11 +86,16 @@ def serve(
         if settings.admin_username and settings.admin_password is not None:
             db = Database(settings)
             try:
-                ensure_admin(
-                    db, settings.admin_username, settings.admin_password.get_secret_value()
-                )
+                ensure_admin(db, settings)
+            except WeakPasswordError as exc:
+                fail(f"NBA_MLOPS_ADMIN_PASSWORD is refused: {exc}")
             finally:
                 db.dispose()
+    if workers > 1:
+        from nba_mlops.lifeline import SUPERVISOR_ENV
+
+        # Workers end with this process, even when it is killed (nba_mlops.lifeline).
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())
     summary(
         f"serving {service.value} on http://{host}:{port} with {workers} worker(s); docs at /docs"
     )
@@ -110,4 +115,6 @@ def serve(
         # a busy machine. uvicorn's 5 s default would kill and restart it in a loop.
         timeout_worker_healthcheck=90,
         server_header=False,
+        # X-Forwarded-For is read by the app, from serving.trusted_proxies only.
+        proxy_headers=False,
     )

@@ -1,9 +1,13 @@
-"""``users create|list|disable|enable|set-password``: API accounts (no default users)."""
+"""``users create|list|disable|enable|set-password|revoke-tokens|rename``: API accounts (no
+default users)."""
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,29 +15,50 @@ from nba_mlops.cli.app import app
 from nba_mlops.cli.console import fail, out, prepare, summary
 from nba_mlops.config import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 users_app = typer.Typer(help="Accounts of the prediction API.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 _STDIN_HELP = "Read the password from the first line of standard input (for scripts)."
+_NAME_RULE = "a username has 3-50 letters, digits or _ . @ + -"
 
 
-def _read_password(settings: Settings, from_stdin: bool) -> str:
+def _check_name(username: str) -> None:
+    from nba_mlops.api.schemas.auth import USERNAME_PATTERN
+
+    if not (3 <= len(username) <= 50 and re.fullmatch(USERNAME_PATTERN, username)):
+        fail(_NAME_RULE)
+
+
+def _read_password(settings: Settings, username: str, from_stdin: bool) -> str:
+    from nba_mlops.auth.users import WeakPasswordError, check_password
+
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    minimum = settings.serving.min_password_length
-    if len(password) < minimum:
-        fail(f"the password must have at least {minimum} characters")
+    try:
+        check_password(settings, username, password)
+    except WeakPasswordError as exc:
+        fail(f"the password is refused: {exc}")
     return password
 
 
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """A session on the migrated application database, disposed of afterwards."""
     from nba_mlops.db import migrate
     from nba_mlops.db.session import Database
 
     migrate.upgrade(settings)
-    return Database(settings)
+    db = Database(settings)
+    try:
+        with db.session() as session:
+            yield session
+    finally:
+        db.dispose()
 
 
 @users_app.command("create")
@@ -43,80 +68,81 @@ def create_command(
     password_stdin: bool = typer.Option(False, "--password-stdin", help=_STDIN_HELP),
 ) -> None:
     """Create an account; the password is prompted for (or read with --password-stdin)."""
-    from nba_mlops.api.schemas.auth import USERNAME_PATTERN
+    from nba_mlops.auth.passwords import hash_cost
     from nba_mlops.auth.users import UsernameTakenError, create_user
 
     settings = prepare()
-    if not (3 <= len(username) <= 50 and re.fullmatch(USERNAME_PATTERN, username)):
-        fail("a username has 3-50 letters, digits or _ . @ + -")
-    password = _read_password(settings, password_stdin)
-    db = _database(settings)
+    _check_name(username)
+    password = _read_password(settings, username, password_stdin)
     try:
-        with db.session() as session:
-            user = create_user(session, username, password, admin=admin)
+        with _session(settings) as session:
+            user = create_user(session, username, password, admin=admin, cost=hash_cost(settings))
+            created = f"{user.username} (id {user.id})"
     except UsernameTakenError as exc:
         fail(str(exc))
-    finally:
-        db.dispose()
-    summary(f"created {'administrator' if admin else 'user'} {user.username} (id {user.id})")
+    summary(f"created {'administrator' if admin else 'user'} {created}")
 
 
 @users_app.command("list")
 def list_command() -> None:
-    """Every account with its role and state."""
+    """Every account with its role and state; names that clash case-insensitively are marked."""
     from rich.table import Table
 
+    from nba_mlops.auth.usernames import CLASH_MARK
     from nba_mlops.auth.users import list_users
 
     settings = prepare()
-    db = _database(settings)
-    try:
-        with db.session() as session:
-            users = list_users(session)
-    finally:
-        db.dispose()
     table = Table(title="users")
     for column in ("id", "username", "role", "state", "created"):
         table.add_column(column)
-    for user in users:
-        table.add_row(
-            str(user.id),
-            user.username,
-            user.role,
-            "disabled" if user.disabled else "enabled",
-            user.created_at.strftime("%Y-%m-%d %H:%M"),
-        )
+    clashes = 0
+    with _session(settings) as session:
+        users = list_users(session)
+        for user in users:
+            state = "disabled" if user.disabled else "enabled"
+            if CLASH_MARK in user.username_key:
+                clashes += 1
+                state += "; name clashes: exact name only, rename it"
+            table.add_row(
+                str(user.id),
+                user.username,
+                user.role,
+                state,
+                user.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
     out.print(table)
-    summary(f"{len(users)} users")
+    note = f"; {clashes} clashing names (nba-mlops users rename OLD NEW)" if clashes else ""
+    summary(f"{len(users)} users{note}")
 
 
-def _set_disabled(username: str, disabled: bool) -> None:
-    from nba_mlops.auth.users import UnknownUserError, set_disabled
+def _change(username: str, change: Callable[[Session, str], object], done: str) -> None:
+    """Apply ``change`` to the account and say what running servers will do."""
+    from nba_mlops.auth.users import UnknownUserError
 
     settings = prepare()
-    db = _database(settings)
     try:
-        with db.session() as session:
-            set_disabled(session, username, disabled)
+        with _session(settings) as session:
+            change(session, username)
     except UnknownUserError as exc:
         fail(str(exc))
-    finally:
-        db.dispose()
     ttl = settings.serving.user_cache_ttl_s
-    state = "disabled" if disabled else "enabled"
-    summary(f"{username} {state} (running servers notice within {ttl:g} s)")
+    summary(f"{username} {done} (running servers notice within {ttl:g} s)")
 
 
 @users_app.command("disable")
 def disable_command(username: str = typer.Argument(...)) -> None:
     """Refuse the account's logins and tokens."""
-    _set_disabled(username, True)
+    from nba_mlops.auth.users import set_disabled
+
+    _change(username, lambda session, name: set_disabled(session, name, True), "disabled")
 
 
 @users_app.command("enable")
 def enable_command(username: str = typer.Argument(...)) -> None:
     """Accept the account again."""
-    _set_disabled(username, False)
+    from nba_mlops.auth.users import set_disabled
+
+    _change(username, lambda session, name: set_disabled(session, name, False), "enabled")
 
 
 @users_app.command("set-password")
@@ -124,17 +150,42 @@ def set_password_command(
     username: str = typer.Argument(...),
     password_stdin: bool = typer.Option(False, "--password-stdin", help=_STDIN_HELP),
 ) -> None:
-    """Replace an account's password."""
-    from nba_mlops.auth.users import UnknownUserError, set_password
+    """Replace an account's password; tokens issued before stop working."""
+    from nba_mlops.auth.passwords import hash_cost
+    from nba_mlops.auth.users import set_password
 
     settings = prepare()
-    password = _read_password(settings, password_stdin)
-    db = _database(settings)
+    password = _read_password(settings, username, password_stdin)
+    cost = hash_cost(settings)
+    _change(
+        username,
+        lambda session, name: set_password(session, name, password, cost),
+        "has a new password; earlier tokens are revoked",
+    )
+
+
+@users_app.command("revoke-tokens")
+def revoke_tokens_command(username: str = typer.Argument(...)) -> None:
+    """Make every token issued to the account so far stop working (password unchanged)."""
+    from nba_mlops.auth.users import revoke_tokens
+
+    _change(username, revoke_tokens, "has its earlier tokens revoked")
+
+
+@users_app.command("rename")
+def rename_command(
+    username: str = typer.Argument(..., help="The account's exact current name."),
+    new_name: str = typer.Argument(..., help="3-50 letters, digits or _ . @ + -"),
+) -> None:
+    """Give an account another name (e.g. one that clashes case-insensitively)."""
+    from nba_mlops.auth.users import UsernameTakenError, rename_user
+
+    _check_name(new_name)
     try:
-        with db.session() as session:
-            set_password(session, username, password)
-    except UnknownUserError as exc:
+        _change(
+            username,
+            lambda session, name: rename_user(session, name, new_name),
+            f"renamed to {new_name}; its earlier tokens are refused",
+        )
+    except UsernameTakenError as exc:
         fail(str(exc))
-    finally:
-        db.dispose()
-    summary(f"password of {username} replaced")

@@ -59,9 +59,14 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(50), unique=True)
+    # The name normalised and case-folded (nba_mlops.auth.usernames): unique, so that
+    # names differing only in case or Unicode form are one account name.
+    username_key: Mapped[str] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10), default=ROLE_USER)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Raised by a password change or a revocation: tokens carrying an older one are refused.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     @property

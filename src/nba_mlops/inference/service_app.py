@@ -13,17 +13,19 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from nba_mlops import __version__
 from nba_mlops.api.app import NO_TELEMETRY
-from nba_mlops.api.errors import install_error_handlers
+from nba_mlops.api.errors import declare_error_bodies, install_error_handlers
+from nba_mlops.api.routes.metrics import metrics_router
 from nba_mlops.api.schemas.common import ShortText
 from nba_mlops.api.schemas.models import CurrentModel, PlayerList, ReloadResult
 from nba_mlops.api.schemas.shots import ServiceScoreRequest
 from nba_mlops.config import Settings, get_settings
 from nba_mlops.inference.predictor import Predictor
+from nba_mlops.lifeline import follow_supervisor
 from nba_mlops.log import setup_logging
 from nba_mlops.monitoring import metrics
 from nba_mlops.monitoring.metrics import HTTPMetricsMiddleware
@@ -59,12 +61,6 @@ async def ready(request: Request) -> JSONResponse:
     if ok:
         return JSONResponse({"status": "ready", "model": message})
     return JSONResponse({"detail": f"Not ready: {message}"}, status_code=503)
-
-
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def prometheus_metrics() -> Response:
-    body, content_type = metrics.render_latest()
-    return Response(body, media_type=content_type)
 
 
 @router.get("/models/current", summary="The champion served")
@@ -121,7 +117,9 @@ def create_service_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.serving.max_body_bytes,
     )
     install_error_handlers(app)
+    declare_error_bodies(app)
     app.include_router(router)
+    app.include_router(metrics_router(settings))
     app.add_middleware(HTTPMetricsMiddleware)
     return app
 
@@ -130,4 +128,5 @@ def create_service_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory``."""
     settings = get_settings()
     setup_logging(settings)
+    follow_supervisor()
     return create_service_app(settings)

@@ -178,10 +178,14 @@ def apply_snapshot(snapshot: Snapshot) -> None:
         metrics.LAST_TRAINING.set(snapshot.last_training_s)
 
 
-def _background_priority() -> None:
-    """The helper yields the CPU to the serving processes: gauges can wait, requests not."""
+def _start_helper() -> None:
+    """In the helper process: yield the CPU to the serving processes (gauges can wait,
+    requests not), and end with the serving process, however that ends."""
+    from nba_mlops.lifeline import exit_with_parent
+
     with contextlib.suppress(OSError):
         os.nice(10)
+    exit_with_parent()
 
 
 # The helper process keeps one collector (engine, reference frame) between refreshes.
@@ -220,8 +224,11 @@ class MetricsRefresher:
         await cancel_and_wait(self._task)
         self._task = None
         if self._pool is not None:
+            helpers = list((self._pool._processes or {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+            for helper in helpers:  # a round in progress is of no use any more
+                helper.terminate()
         if self._lock_handle is not None:
             self._lock_handle.close()
             self._lock_handle = None
@@ -234,7 +241,7 @@ class MetricsRefresher:
                         self._pool = ProcessPoolExecutor(
                             max_workers=1,
                             mp_context=multiprocessing.get_context("spawn"),
-                            initializer=_background_priority,
+                            initializer=_start_helper,
                         )
                     loop = asyncio.get_running_loop()
                     snapshot = await loop.run_in_executor(

@@ -7,13 +7,18 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from nba_mlops.api.deps import CurrentUser, ServicesDep
-from nba_mlops.api.errors import invalid_field
+from nba_mlops.api.errors import invalid_field, mapping_error
+from nba_mlops.api.schemas.errors import ErrorBody
 from nba_mlops.api.schemas.predictions import BatchPredictionResult, PredictionResult
 from nba_mlops.api.schemas.shots import (
     ORIGINAL_EXAMPLE,
     RAW_EXAMPLE,
+    OriginalShot,
+    RawShot,
     ShotBatch,
     ShotPayload,
 )
@@ -24,9 +29,46 @@ from nba_mlops.inference.predictor import DECISION_THRESHOLD
 router = APIRouter(prefix="/predict", tags=["predictions"])
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid or expired token"},
-    503: {"description": "No model served, or the database is unavailable"},
+    401: {"model": ErrorBody, "description": "Missing, invalid or expired token"},
+    403: {"model": ErrorBody, "description": "Account disabled"},
+    503: {"model": ErrorBody, "description": "No model served, or the database is unavailable"},
 }
+# Raw fields filled from the original payload, by the original name the client sent.
+_ORIGINAL_NAMES = {
+    "loc_x": "X_Location",
+    "loc_y": "Y_Location",
+    "period": "Period",
+    "minutes_remaining": "Minutes_Remaining",
+    "seconds_remaining": "Seconds_Remaining",
+    "game_date": "Day",  # Year, Month and Day together; an impossible date is named Day too
+}
+
+
+def shot_record(shot: RawShot | OriginalShot, where: tuple[str | int, ...] = ()) -> dict[str, Any]:
+    """The canonical record of an accepted shot; 422 naming the field when the original
+    payload maps onto raw fields that are out of range (e.g. a date before the first
+    NBA game)."""
+    try:
+        return shot.to_record()
+    except ValidationError as exc:
+        names = _ORIGINAL_NAMES if isinstance(shot, OriginalShot) else {}
+        raise mapping_error(exc, where, lambda name: names.get(name, name)) from None
+
+
+def shot_records(shots: list[RawShot | OriginalShot]) -> list[dict[str, Any]]:
+    """:func:`shot_record` of every shot of a batch; one 422 naming every bad item."""
+    records: list[dict[str, Any]] = []
+    errors: list[Any] = []
+    for index, shot in enumerate(shots):
+        try:
+            records.append(shot_record(shot, ("shots", index)))
+        except RequestValidationError as exc:
+            errors.extend(exc.errors())
+    if errors:
+        raise RequestValidationError(errors)
+    return records
+
+
 _EXAMPLES: dict[str, Any] = {
     "raw": {"summary": "Raw shot fields", "value": RAW_EXAMPLE},
     "minimal": {"summary": "Only the location", "value": {"loc_x": 0, "loc_y": 40}},
@@ -98,7 +140,7 @@ async def predict(
 ) -> PredictionResult:
     # The plain success path of this route is usually answered by
     # nba_mlops.api.fastpath before FastAPI routing; both share score_and_store.
-    (result,), _ = await score_and_store(services, user.id, [shot.to_record()])
+    (result,), _ = await score_and_store(services, user.id, [shot_record(shot)])
     return result
 
 
@@ -111,6 +153,6 @@ async def predict_batch(
     limit = services.settings.serving.max_batch_shots
     if len(batch.shots) > limit:
         raise invalid_field("shots", f"List should have at most {limit} items")
-    records = [shot.to_record() for shot in batch.shots]
+    records = shot_records(batch.shots)
     results, version = await score_and_store(services, user.id, records, batch.purpose)
     return BatchPredictionResult(predictions=results, model_version=version)

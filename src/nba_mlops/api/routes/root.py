@@ -1,4 +1,4 @@
-"""Welcome (or the web page), liveness, readiness and Prometheus metrics."""
+"""Welcome (or the web page), liveness and readiness (``/metrics``: ``routes.metrics``)."""
 
 from __future__ import annotations
 
@@ -63,9 +63,3 @@ async def ready(services: ServicesDep) -> JSONResponse:
         {"detail": "Not ready: " + "; ".join(reasons), "status": "not ready", **checks},
         status_code=503,
     )
-
-
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def prometheus_metrics() -> Response:
-    body, content_type = metrics.render_latest()
-    return Response(body, media_type=content_type)

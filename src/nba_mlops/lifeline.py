@@ -1,0 +1,56 @@
+"""Child processes end with their parent, even when the parent is killed outright.
+
+A parent stopped by SIGKILL, or by a SIGTERM it re-raises after its own shutdown (as
+uvicorn does), runs no clean-up, so it cannot stop its children: they would live on,
+adopted by init, holding memory and ports. Instead every long-lived child watches its
+parent: once its parent id changes (the parent is gone and the child was adopted), it
+ends itself. The serving process's metrics helper and every worker of a multi-worker
+``serve`` do this.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+from nba_mlops.log import get_logger
+
+logger = get_logger(__name__)
+
+#: Set by ``serve`` to its own pid before it starts worker processes.
+SUPERVISOR_ENV = "NBA_MLOPS_SUPERVISOR_PID"
+#: How often the parent is checked; a child outlives its parent by about this much.
+CHECK_INTERVAL_S = 0.5
+
+
+def exit_with_parent(*, graceful_s: float = 0.0, interval_s: float = CHECK_INTERVAL_S) -> bool:
+    """End this process once its parent has gone; False when there is no parent to watch.
+
+    With ``graceful_s`` > 0 the process first sends itself SIGTERM, so that its own
+    shutdown runs (a server finishes its requests and stores its predictions), and is
+    ended ``graceful_s`` seconds later if it still runs.
+    """
+    parent = os.getppid()
+    if parent <= 1:
+        return False
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        logger.warning("parent process %d is gone: process %d ends", parent, os.getpid())
+        if graceful_s > 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(graceful_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name=f"exit-with-{parent}", daemon=True).start()
+    return True
+
+
+def follow_supervisor(graceful_s: float = 20.0) -> bool:
+    """In a worker process started by ``serve``: end with it. False in any other process."""
+    if os.environ.get(SUPERVISOR_ENV) != str(os.getppid()):
+        return False
+    return exit_with_parent(graceful_s=graceful_s)
