@@ -3,9 +3,17 @@
 Layout under ``settings.shots_dir``: ``season=2022-23/part-<uuid>.parquet``. A part
 belongs to the store only once the ingestion that wrote it is recorded in
 ``store/versions.jsonl``; that append is the commit. Parts are written into a hidden
-temporary folder, moved into place with ``os.replace`` and committed last, so an ingestion
-that fails at any point leaves the previous store as it was (moved parts are taken back,
-and parts a hard crash left uncommitted are removed by the next ingestion).
+temporary folder, made durable, moved into place with ``os.replace`` (and the move made
+durable by syncing the folder) and committed last, so an ingestion that fails at any point
+leaves the previous store as it was (moved parts are taken back, and parts a hard crash
+left uncommitted are removed by the next ingestion).
+
+A commit is one JSON line ending in a newline, synced with its folder before the ingestion
+reports success. A crash, a full disk or a power loss during the append can leave a torn
+last line; it never committed. Before the next commit (and before uncommitted parts are
+removed) :meth:`ShotStore.repair_log` cuts the torn tail off, keeping its bytes beside
+the log as ``versions.jsonl.torn-<time>``, so that the next record starts on a line of its
+own instead of being glued onto the torn one and lost.
 """
 
 from __future__ import annotations
@@ -105,6 +113,32 @@ def _write_part(shots: pd.DataFrame, path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def _sync_folder(path: Path) -> None:
+    """Make the creation, removal or renaming of entries in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _committed_length(data: bytes) -> int:
+    """How many leading bytes of the log are whole records (the rest is a torn tail).
+
+    A last line without its newline still counts when it is a complete JSON record: the
+    write finished and only the newline is missing.
+    """
+    end = data.rfind(b"\n") + 1
+    tail = data[end:]
+    if tail.strip():
+        try:
+            if isinstance(json.loads(tail), dict):
+                return len(data)
+        except ValueError:
+            pass
+    return end
+
+
 def version_of(parts: Sequence[Part], created_at: dt.datetime | None) -> DataVersion:
     """The data version of a set of parts: the hash of their sorted content hashes."""
     digest = hashlib.sha256("\n".join(sorted(p.sha256 for p in parts)).encode())
@@ -132,7 +166,7 @@ class ShotStore:
         log = _Log()
         if not self.versions_path.exists():
             return log
-        with self.versions_path.open(encoding="utf-8") as handle:
+        with self.versions_path.open(encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
@@ -159,7 +193,7 @@ class ShotStore:
         if not self.versions_path.exists():
             return []
         records = []
-        for line in self.versions_path.read_text(encoding="utf-8").splitlines():
+        for line in self.versions_path.read_text(encoding="utf-8", errors="replace").splitlines():
             with contextlib.suppress(json.JSONDecodeError):
                 records.append(json.loads(line))
         return records
@@ -216,8 +250,41 @@ class ShotStore:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def repair_log(self) -> Path | None:
+        """Cut a torn last record off the log (call under the lock); where it was kept.
+
+        The torn bytes never committed (see the module docstring); they are kept beside
+        the log for inspection, and the parts they named are removed as uncommitted.
+        """
+        if not self.versions_path.exists():
+            return None
+        data = self.versions_path.read_bytes()
+        keep = _committed_length(data)
+        if keep == len(data) and (not data or data.endswith(b"\n")):
+            return None
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        kept = self.versions_path.with_name(f"{VERSIONS_FILE}.torn-{stamp}")
+        if keep < len(data):
+            kept.write_bytes(data[keep:])
+            logger.warning(
+                "%s ended in a torn record (%d bytes, never committed): cut off, kept in %s",
+                self.versions_path,
+                len(data) - keep,
+                kept.name,
+            )
+        with self.versions_path.open("r+b") as handle:
+            handle.truncate(keep)
+            if keep and not data[:keep].endswith(b"\n"):
+                handle.seek(keep)
+                handle.write(b"\n")  # a whole record that only lacked its newline
+            handle.flush()
+            os.fsync(handle.fileno())
+        _sync_folder(self.versions_path.parent)
+        return kept if keep < len(data) else None
+
     def remove_uncommitted(self) -> list[Path]:
         """Delete temporary folders and part files no commit names (call under the lock)."""
+        self.repair_log()
         removed: list[Path] = []
         if not self.root.exists():
             return removed
@@ -261,6 +328,8 @@ class ShotStore:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 (temp / part.path).replace(target)
                 moved.append(target)
+            for folder in {target.parent for target in moved} | {self.root}:
+                _sync_folder(folder)
             return self._commit(written, record)
         except BaseException:
             for target in moved:
@@ -286,8 +355,21 @@ class ShotStore:
             "parts": [p.__dict__ for p in written],
         }
         self.settings.store_dir.mkdir(parents=True, exist_ok=True)
-        with self.versions_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(line, sort_keys=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        self.repair_log()
+        created = not self.versions_path.exists()
+        with self.versions_path.open("ab") as handle:
+            start = handle.tell()
+            try:
+                handle.write((json.dumps(line, sort_keys=False) + "\n").encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            except BaseException:
+                # Take the partial record back when we still can (e.g. the disk is full);
+                # if not, the next commit's repair_log cuts it off.
+                with contextlib.suppress(OSError):
+                    handle.truncate(start)
+                    os.fsync(handle.fileno())
+                raise
+        if created:
+            _sync_folder(self.versions_path.parent)
         return version

@@ -161,3 +161,83 @@ def test_leftovers_of_a_hard_crash_are_ignored_then_removed(
     assert not orphan.exists()
     assert not temp.exists()
     assert len(store.read()) == 200
+
+
+def test_an_ingest_after_a_torn_last_record_is_not_lost(
+    settings: Settings, kaggle_rows, tmp_path: Path
+) -> None:
+    """The probe's case: 200 bytes cut off the last record (a full disk, a power loss)."""
+    rows = kaggle_rows(300)
+    a = write_csv(rows.iloc[:100], tmp_path / "a.csv")
+    b = write_csv(rows.iloc[100:200], tmp_path / "b.csv")
+    c = write_csv(rows.iloc[200:], tmp_path / "c.csv")
+    ingest_file(settings, a)
+    ingest_file(settings, b)
+    log = settings.store_dir / "versions.jsonl"
+    log.write_bytes(log.read_bytes()[:-200])  # b's record is torn: b never committed
+    store = ShotStore(settings)
+    assert len(store.read()) == 100
+
+    report = ingest_file(settings, c)
+    assert report.rows_new == 100
+    assert report.data_version.rows == len(store.read()) == 200  # what it said is so
+    assert [r["source"] for r in store.history()] == [str(a), str(c)]
+    torn = list(settings.store_dir.glob("versions.jsonl.torn-*"))
+    assert len(torn) == 1 and not torn[0].read_bytes().endswith(b"\n")
+
+    again = ingest_file(settings, b)  # b's shots come back with its file
+    assert again.rows_new == 100
+    following = ingest_file(settings, c)  # and nothing committed is removed later
+    assert following.rows_new == 0
+    assert len(store.read()) == 300
+    assert store.keys().duplicated().sum() == 0
+
+
+@pytest.mark.slow
+def test_truncating_the_last_record_at_any_byte_loses_no_committed_shot(
+    settings: Settings, kaggle_rows, tmp_path: Path
+) -> None:
+    """Cut the log at every byte of its last record, then commit new shots: every shot
+    committed before it and every new shot is in the store, the new record reads back,
+    and the parts of the torn record are gone."""
+    rows = kaggle_rows(2_000)
+    season = rows["Game ID"].str[1:3]
+    one_season = rows[season == season.value_counts().index[0]].head(200)
+    ingest_file(settings, write_csv(one_season.iloc[:100], tmp_path / "a.csv"))
+    store = ShotStore(settings)
+    first = store.read()
+    ingest_file(settings, write_csv(one_season.iloc[100:], tmp_path / "b.csv"))
+    both = store.read()
+    new_shots = first.assign(game_id=first["game_id"] + 90_000_000)  # keys nobody stored
+    log = settings.store_dir / "versions.jsonl"
+    whole = log.read_bytes()
+    last_start = whole.rstrip(b"\n").rfind(b"\n") + 1
+    committed = {f: f.read_bytes() for f in files_under(store.root)}
+
+    def keys(frame: pd.DataFrame) -> set[tuple[int, int]]:
+        return set(zip(frame["game_id"], frame["game_event_id"], strict=True))
+
+    cuts = range(last_start, len(whole) + 1)
+    assert len(cuts) > 300
+    for cut in cuts:
+        for path, data in committed.items():  # as the crash left them
+            if not path.exists():
+                path.write_bytes(data)
+        log.write_bytes(whole[:cut])
+        intact = cut >= len(whole) - 1  # at most the final newline was cut
+        with store.lock():
+            store.remove_uncommitted()
+            version = store.append(new_shots, {"source": f"cut at {cut}"})
+        stored = store.read()
+        expected = keys(both if intact else first) | keys(new_shots)
+        assert version.rows == len(stored) == len(expected), cut
+        assert keys(stored) == expected, cut
+        history = store.history()
+        assert history[-1]["source"] == f"cut at {cut}", cut
+        assert len(history) == (3 if intact else 2), cut
+        named = {store.root / p.path for p in store.parts()}
+        assert named == set(files_under(store.root)), cut
+        for path in named - set(committed):  # undo the new commit for the next cut
+            path.unlink()
+        for torn in settings.store_dir.glob("versions.jsonl.torn-*"):
+            torn.unlink()
