@@ -72,7 +72,7 @@ def online_lookup(settings: object, repeats: int) -> None:
         "game_event_id": int(game["game_event_id"].max()) + 1,
         "game_date": "2023-04-09",
     }
-    online.context(build_model_frame([full]), pd.DataFrame([full]))  # warm the game cache
+    build_model_frame([full], online)  # warm the game cache
     rows = []
     for name, record, table in (
         ("location only, no online table (the plain model)", bare, None),

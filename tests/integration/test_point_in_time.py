@@ -20,7 +20,7 @@ from nba_mlops.db.session import Database
 from nba_mlops.evaluation import BACKTEST_MODELS, _as_file
 from nba_mlops.features.columns import CONTEXT_COLUMNS, SEQUENCE_COLUMNS
 from nba_mlops.features.online import OnlineFeatures
-from nba_mlops.features.serving import request_ids, to_model_frame
+from nba_mlops.features.serving import canonical_shots, to_model_frame
 from nba_mlops.features.snapshots import FeatureSnapshots, context_for
 from nba_mlops.inference.batch import predict_batch
 from nba_mlops.pipeline import run_ingest, run_training
@@ -129,6 +129,13 @@ def _first_shot_of_a_new_game(
     return record, canonical
 
 
+def _looked_up(online: OnlineFeatures, record: dict[str, object]) -> pd.Series:
+    context = online.context(canonical_shots([record]), [record])
+    return pd.Series({name: values[0] for name, values in context.items()})[
+        list(CONTEXT_COLUMNS)
+    ]
+
+
 @pytest.mark.parametrize("home", ["a", "b"])
 def test_the_api_looks_up_what_the_batch_path_computes(
     homes: dict[str, object], home: str
@@ -141,8 +148,7 @@ def test_the_api_looks_up_what_the_batch_path_computes(
     try:
         online = OnlineFeatures.load(db)
         assert online is not None
-        frame = to_model_frame([record])
-        api = online.context(frame, request_ids([record])).iloc[0]
+        api = _looked_up(online, record)
     finally:
         db.dispose()
     assert api["player_prior_attempts"] > 0  # a shooter with a record
@@ -178,7 +184,7 @@ def test_the_api_knows_the_game_so_far_of_an_ingested_game(homes: dict[str, obje
     try:
         online = OnlineFeatures.load(db)
         assert online is not None
-        api = online.context(to_model_frame([record]), request_ids([record])).iloc[0]
+        api = _looked_up(online, record)
     finally:
         db.dispose()
     mine = game[game["player_id"] == shooter["player_id"]]
@@ -192,7 +198,7 @@ def test_the_api_knows_the_game_so_far_of_an_ingested_game(homes: dict[str, obje
     try:
         online = OnlineFeatures.load(db)
         assert online is not None
-        unknown = online.context(to_model_frame([record]), request_ids([record])).iloc[0]
+        unknown = _looked_up(online, record)
     finally:
         db.dispose()
     assert unknown[list(SEQUENCE_COLUMNS)].isna().all()

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -37,8 +37,9 @@ import numpy as np
 import pandas as pd
 
 from nba_mlops.config import Settings
+from nba_mlops.data.schema import TEAM_ID_BY_ABBREVIATION
 from nba_mlops.data.store import ShotStore
-from nba_mlops.features.columns import CONTEXT_COLUMNS, SEQUENCE_COLUMNS, SKILL_COLUMNS
+from nba_mlops.features.columns import SEQUENCE_COLUMNS, SKILL_COLUMNS
 from nba_mlops.features.history import (
     LEAGUE_SEASONS,
     TALLIES,
@@ -46,7 +47,6 @@ from nba_mlops.features.history import (
     elapsed_seconds,
     league_table,
     skill_features,
-    team_ids,
 )
 from nba_mlops.features.snapshots import FeatureSnapshots, Snapshot, season_label
 from nba_mlops.log import get_logger
@@ -243,28 +243,31 @@ class OnlineFeatures:
                 found = self._tables[season] = league_table(self.league, season)
             return found
 
-    def context(self, frame: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
-        """Context columns for request rows: ``frame`` as ``to_model_frame`` builds it,
-        ``ids`` the requests' ``game_id``, ``game_event_id``, ``team_id``, ``home_team``
-        and ``away_team`` (any may be missing)."""
+    def context(
+        self, frame: pd.DataFrame, records: Sequence[Mapping[str, Any]]
+    ) -> dict[str, np.ndarray]:
+        """Context columns for requests: ``frame`` as ``serving.canonical_shots`` builds it
+        from ``records``, whose ``game_id``, ``game_event_id``, ``team_id``, ``home_team``
+        and ``away_team`` (any may be absent) say which game and teams. Plain arrays and
+        dictionaries: one request costs a few dictionary reads, no frame operations."""
         n = len(frame)
-        season = frame["season_start_year"].to_numpy("float64").astype("int64")
-        zone = frame["shot_zone_basic"].astype("object").to_numpy()
-        action = frame["action_type"].astype("object").to_numpy()
+        season = _numbers(frame, "season_start_year", n).astype("int64")
+        zone = frame["shot_zone_basic"].to_numpy(dtype=object)
+        action = frame["action_type"].to_numpy(dtype=object)
         prior = np.empty(n)
         expected = np.empty(n)
-        for s in np.unique(season):
+        for s in set(season.tolist()):
             rows = season == s
             prior[rows], expected[rows] = self.table(int(s)).rates(zone[rows], action[rows])
 
-        player = frame["player_id"].to_numpy("float64")
-        team = _id_column(ids, "team_id", n)
-        is_home = frame["is_home"].to_numpy("float64")
-        home = team_ids(_text_column(ids, "home_team", n))
-        away = team_ids(_text_column(ids, "away_team", n))
+        player = _numbers(frame, "player_id", n)
+        is_home = _numbers(frame, "is_home", n)
+        team = np.array([_id(r.get("team_id")) for r in records], dtype="int64")
+        home = np.array([_team(r.get("home_team")) for r in records], dtype="int64")
+        away = np.array([_team(r.get("away_team")) for r in records], dtype="int64")
         opponent = np.where(is_home == 1, away, np.where(is_home == 0, home, -1))
         values = {
-            "player": [str(int(p)) if p == p else "" for p in player],
+            "player": ["" if p != p else str(int(p)) for p in player],
             "zone": [str(z) for z in zone],
             "action": [str(a) for a in action],
             "season": [str(s) for s in season],
@@ -283,15 +286,16 @@ class OnlineFeatures:
                     continue  # a season the tables hold no shots of yet
                 out[i] = found.get(KEY_SEPARATOR.join(parts), _ZERO)
             sums[tally.name] = out
-        features = skill_features(sums, prior, expected)
-        context = pd.DataFrame(features, index=frame.index)
-        context.loc[np.isnan(player), list(SKILL_COLUMNS)] = np.nan
-        context.loc[opponent < 0, "opponent_allowed_excess"] = np.nan
-        context.loc[team < 0, "team_season_excess"] = np.nan
-        sequence = self._sequence(frame, ids, team, player)
-        for column in SEQUENCE_COLUMNS:
-            context[column] = sequence[column]
-        return context.loc[:, list(CONTEXT_COLUMNS)]
+        context = skill_features(sums, prior, expected)
+        unknown_player = np.isnan(player)
+        for column in SKILL_COLUMNS:
+            context[column] = np.where(unknown_player, np.nan, context[column])
+        context["opponent_allowed_excess"] = np.where(
+            opponent < 0, np.nan, context["opponent_allowed_excess"]
+        )
+        context["team_season_excess"] = np.where(team < 0, np.nan, context["team_season_excess"])
+        context.update(self._sequence(frame, records, team, player))
+        return context
 
     # -- the game so far ------------------------------------------------------------------
     def _game_rows(self, game_ids: Sequence[int]) -> dict[int, np.ndarray | None]:
@@ -321,19 +325,23 @@ class OnlineFeatures:
         return found
 
     def _sequence(
-        self, frame: pd.DataFrame, ids: pd.DataFrame, team: np.ndarray, player: np.ndarray
+        self,
+        frame: pd.DataFrame,
+        records: Sequence[Mapping[str, Any]],
+        team: np.ndarray,
+        player: np.ndarray,
     ) -> dict[str, np.ndarray]:
         n = len(frame)
         out = {c: np.full(n, np.nan) for c in SEQUENCE_COLUMNS}
-        game = _id_column(ids, "game_id", n)
+        game = np.array([_id(r.get("game_id")) for r in records], dtype="int64")
         if not (game >= 0).any():
             return out
-        event = _id_column(ids, "game_event_id", n).astype("float64")
+        event = np.array([_id(r.get("game_event_id")) for r in records], dtype="float64")
         event[event < 0] = np.nan
-        period = frame["period"].to_numpy("float64")
-        clock = frame["minutes_remaining"].to_numpy("float64") * 60 + frame[
-            "seconds_remaining"
-        ].to_numpy("float64")
+        period = _numbers(frame, "period", n)
+        clock = _numbers(frame, "minutes_remaining", n) * 60 + _numbers(
+            frame, "seconds_remaining", n
+        )
         games = self._game_rows([int(g) for g in game[game >= 0]])
         for i in np.flatnonzero(game >= 0):
             rows = games.get(int(game[i]))
@@ -413,14 +421,28 @@ def game_sequence(
     return result
 
 
-def _id_column(ids: pd.DataFrame, name: str, n: int) -> np.ndarray:
-    if name not in ids:
-        return np.full(n, -1, dtype="int64")
-    values = pd.to_numeric(ids[name], errors="coerce")
-    return values.fillna(-1).to_numpy("float64").astype("int64")
+def _numbers(frame: pd.DataFrame, column: str, n: int) -> np.ndarray:
+    if column not in frame:
+        return np.full(n, np.nan)
+    values: np.ndarray = pd.to_numeric(frame[column], errors="coerce").to_numpy(
+        "float64", na_value=np.nan
+    )
+    return values
 
 
-def _text_column(ids: pd.DataFrame, name: str, n: int) -> pd.Series:
-    if name not in ids:
-        return pd.Series([None] * n, dtype="object")
-    return ids[name].astype("object").reset_index(drop=True)
+def _id(value: Any) -> int:
+    """An NBA id from a request field (-1 when absent or not a whole number)."""
+    if value is None or isinstance(value, bool):
+        return -1
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return -1
+    return number if number >= 0 and number == value else -1
+
+
+def _team(abbreviation: Any) -> int:
+    """The NBA team id of a team abbreviation (-1 when unknown)."""
+    if not isinstance(abbreviation, str):
+        return -1
+    return TEAM_ID_BY_ABBREVIATION.get(abbreviation.strip().upper(), -1)

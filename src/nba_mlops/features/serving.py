@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -19,9 +19,6 @@ import pandas as pd
 from nba_mlops import court
 from nba_mlops.data.repair import normalise_action_type
 from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS
-
-# Fields of a request that only serve to look its context up (never model inputs).
-ID_COLUMNS = ("game_id", "game_event_id", "team_id", "home_team", "away_team")
 
 DEFAULTS: dict[str, Any] = {
     "period": 1,
@@ -38,9 +35,22 @@ def season_start_year(day: dt.date) -> int:
 
 
 def to_model_frame(
+    records: Sequence[Mapping[str, Any]] | pd.DataFrame,
+    today: dt.date | None = None,
+    context: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Raw canonical shot fields in, a frame with exactly ``MODEL_INPUT_COLUMNS`` out.
+
+    Context columns come from ``context`` when given, else from the input's own columns
+    (missing when it has none)."""
+    return model_frame(canonical_shots(records, today), context)
+
+
+def canonical_shots(
     records: Sequence[Mapping[str, Any]] | pd.DataFrame, today: dt.date | None = None
 ) -> pd.DataFrame:
-    """Raw canonical shot fields in, a frame with exactly ``MODEL_INPUT_COLUMNS`` out."""
+    """The raw fields with their defaults and derived values filled in: shot type and
+    zones from the location, the season from the date, the store's action spelling."""
     if isinstance(records, pd.DataFrame):
         # copy only what the model reads: training frames run to millions of rows
         wanted = [c for c in records.columns if c in MODEL_INPUT_COLUMNS or c == "game_date"]
@@ -57,6 +67,7 @@ def to_model_frame(
     frame["action_type"], _ = normalise_action_type(frame["action_type"].astype("object"))
     x = pd.to_numeric(frame["loc_x"], errors="coerce").to_numpy(dtype="float64")
     y = pd.to_numeric(frame["loc_y"], errors="coerce").to_numpy(dtype="float64")
+    frame["loc_x"], frame["loc_y"] = x, y
 
     derive: dict[str, Callable[[], np.ndarray]] = {
         "shot_type": lambda: np.where(
@@ -91,32 +102,37 @@ def to_model_frame(
             else pd.Series(np.nan, index=frame.index)
         )
         frame["season_start_year"] = current.fillna(pd.Series(from_dates, index=frame.index))
-
-    if "is_home" in frame:
-        # bools, 0/1 and nullable integers all become 1.0 / 0.0 / NaN, vectorised
-        frame["is_home"] = pd.to_numeric(frame["is_home"].astype("float64"), errors="coerce")
-    for column in ("player_id", "is_home", *CONTEXT_COLUMNS):
-        if column not in frame:
-            frame[column] = np.nan
-    out = frame.loc[:, list(MODEL_INPUT_COLUMNS)].copy()
-    out["loc_x"] = x
-    out["loc_y"] = y
-    for column in ("period", "minutes_remaining", "seconds_remaining", "season_start_year"):
-        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
-    for column in ("player_id", "is_home", *CONTEXT_COLUMNS):
-        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
-    for column in (
-        "action_type",
-        "shot_type",
-        "shot_zone_basic",
-        "shot_zone_area",
-        "shot_zone_range",
-        "season_type",
-    ):
-        out[column] = out[column].astype("object")
-    return out
+    return frame
 
 
-def request_ids(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The look-up fields of request records (``ID_COLUMNS``; None where absent)."""
-    return pd.DataFrame({c: [r.get(c) for r in records] for c in ID_COLUMNS}, dtype="object")
+_NUMERIC: Final = frozenset(
+    {"period", "minutes_remaining", "seconds_remaining", "season_start_year", "player_id"}
+)
+
+
+def model_frame(
+    frame: pd.DataFrame, context: Mapping[str, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """The model's input frame (``MODEL_INPUT_COLUMNS``) from ``canonical_shots``' frame,
+    built in one go."""
+    n = len(frame)
+    columns: dict[str, Any] = {}
+    for column in MODEL_INPUT_COLUMNS:
+        if context is not None and column in context:
+            columns[column] = np.asarray(context[column], dtype="float64")
+        elif column not in frame:
+            columns[column] = np.full(n, np.nan)
+        elif column in ("loc_x", "loc_y"):
+            columns[column] = frame[column].to_numpy("float64")
+        elif column == "is_home":
+            # bools, 0/1 and nullable integers all become 1.0 / 0.0 / NaN
+            columns[column] = pd.to_numeric(
+                frame[column].astype("float64"), errors="coerce"
+            ).to_numpy("float64", na_value=np.nan)
+        elif column in _NUMERIC or column in CONTEXT_COLUMNS:
+            columns[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(
+                "float64", na_value=np.nan
+            )
+        else:
+            columns[column] = frame[column].astype("object").to_numpy()
+    return pd.DataFrame(columns, index=frame.index)

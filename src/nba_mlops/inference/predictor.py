@@ -81,13 +81,11 @@ def build_model_frame(
 ) -> pd.DataFrame:
     """The model's input frame, built by the feature code shared with training, with the
     context the online table knows (none without one)."""
-    from nba_mlops.features.columns import CONTEXT_COLUMNS
-    from nba_mlops.features.serving import request_ids, to_model_frame
+    from nba_mlops.features.serving import canonical_shots, model_frame
 
-    frame = to_model_frame(list(records))
-    if online is not None:
-        frame.loc[:, list(CONTEXT_COLUMNS)] = online.context(frame, request_ids(records))
-    return frame
+    shots = canonical_shots(list(records))
+    context = online.context(shots, records) if online is not None else None
+    return model_frame(shots, context)
 
 
 # --- registry access (blocking; called from threads) ------------------------------------------
