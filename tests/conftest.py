@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import time
+import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from nba_mlops.config import Settings, bundled_sample_path
@@ -63,3 +68,59 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 f"two test modules share the name {path.name}: {names[path.name]} and {path}"
             )
         names[path.name] = path
+
+
+# --- no process outlives the suite ---------------------------------------------------------
+# Every process the suite starts inherits this marker in its environment; when the run
+# ends, any process still carrying it (a server, a helper, an orphan whose parent died)
+# is reported, ended, and fails the run.
+RUN_MARKER = "NBA_MLOPS_TEST_RUN"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller; xdist workers inherit it
+        os.environ[RUN_MARKER] = f"{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def _left_behind(marker: str) -> list[psutil.Process]:
+    me = os.getpid()
+    found = []
+    for process in psutil.process_iter(["pid", "status"]):
+        if process.pid == me or process.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        try:
+            if process.environ().get(RUN_MARKER) == marker:
+                found.append(process)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return
+    marker = os.environ.get(RUN_MARKER)
+    if not marker:
+        return
+    deadline = time.monotonic() + 30  # xdist workers and servers still shutting down
+    left = _left_behind(marker)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = [p for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    if not left:
+        return
+    lines = []
+    for process in left:
+        with contextlib.suppress(psutil.Error):
+            lines.append(
+                f"  {process.pid} (parent {process.ppid()}): {' '.join(process.cmdline())[:160]}"
+            )
+            process.kill()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "\nprocesses started by the tests outlived them (now killed):\n" + "\n".join(lines)
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    else:
+        print(message)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -25,14 +25,21 @@ SUPERVISOR_ENV = "NBA_MLOPS_SUPERVISOR_PID"
 CHECK_INTERVAL_S = 0.5
 
 
-def exit_with_parent(*, graceful_s: float = 0.0, interval_s: float = CHECK_INTERVAL_S) -> bool:
+def exit_with_parent(
+    parent: int | None = None,
+    *,
+    graceful_s: float = 0.0,
+    interval_s: float = CHECK_INTERVAL_S,
+) -> bool:
     """End this process once its parent has gone; False when there is no parent to watch.
 
-    With ``graceful_s`` > 0 the process first sends itself SIGTERM, so that its own
-    shutdown runs (a server finishes its requests and stores its predictions), and is
-    ended ``graceful_s`` seconds later if it still runs.
+    ``parent`` is the pid the parent had when it started this process: a parent that
+    died while this process was still starting is noticed too. With ``graceful_s`` > 0
+    the process first sends itself SIGTERM, so that its own shutdown runs (a server
+    finishes its requests and stores its predictions), and is ended ``graceful_s``
+    seconds later if it still runs.
     """
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else parent
     if parent <= 1:
         return False
 
@@ -51,6 +58,7 @@ def exit_with_parent(*, graceful_s: float = 0.0, interval_s: float = CHECK_INTER
 
 def follow_supervisor(graceful_s: float = 20.0) -> bool:
     """In a worker process started by ``serve``: end with it. False in any other process."""
-    if os.environ.get(SUPERVISOR_ENV) != str(os.getppid()):
-        return False
-    return exit_with_parent(graceful_s=graceful_s)
+    supervisor = os.environ.get(SUPERVISOR_ENV, "")
+    if not supervisor.isdigit() or int(supervisor) == os.getpid():
+        return False  # not started by serve, or serve itself (one worker runs in it)
+    return exit_with_parent(int(supervisor), graceful_s=graceful_s)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from api_servers import PASSWORD, api_settings, free_port, run_server, sign_up
 from api_support import local_tracking_uri
@@ -164,3 +165,51 @@ def test_gateway_scores_through_the_prediction_service(model_home: Path, tmp_pat
             assert http.get("/ready").status_code == 503
             # Answers that were 503 were not stored.
             assert http.get("/predictions", headers=account.headers).json()["total"] == 21
+
+
+def _helpers(root: psutil.Process) -> list[psutil.Process]:
+    return [p for p in root.children(recursive=True) if "multiprocessing" in " ".join(p.cmdline())]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("workers", "stop"),
+    [(1, signal.SIGTERM), (1, signal.SIGKILL), (2, signal.SIGKILL)],
+    ids=["sigterm", "sigkill", "sigkill-2-workers"],
+)
+def test_no_process_outlives_serve(
+    model_home: Path, tmp_path: Path, workers: int, stop: signal.Signals
+) -> None:
+    """Workers, the metrics helper and its resource tracker all end with ``serve``, also
+    when it is killed and cannot stop them itself."""
+    port = free_port()
+    env = {
+        "NBA_MLOPS_HOME": str(tmp_path),
+        "MLFLOW_TRACKING_URI": local_tracking_uri(model_home),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "NBA_MLOPS_SERVING__REFRESH_INTERVAL_S": "1",
+    }
+    with serve(["--workers", str(workers)], env, port, tmp_path / "serve.log") as process:
+        root = psutil.Process(process.pid)
+        deadline = time.monotonic() + 90
+        while not _helpers(root):  # the metrics helper starts with the first refresh
+            assert time.monotonic() < deadline, "the metrics helper never started"
+            time.sleep(0.2)
+        children = root.children(recursive=True)
+        assert len(children) >= workers + 1
+        os.kill(process.pid, stop)  # the process alone, not its group
+        process.wait(timeout=60)
+        _, alive = psutil.wait_procs(children, timeout=20)
+        running = [p for p in alive if _running(p)]
+        names = [" ".join(p.cmdline())[-80:] for p in running]
+        for survivor in running:
+            survivor.kill()
+        assert not running, names
+
+
+def _running(process: psutil.Process) -> bool:
+    """Alive and not merely a zombie waiting for its new parent to reap it."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

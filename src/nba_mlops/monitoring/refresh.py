@@ -178,14 +178,14 @@ def apply_snapshot(snapshot: Snapshot) -> None:
         metrics.LAST_TRAINING.set(snapshot.last_training_s)
 
 
-def _start_helper() -> None:
+def _start_helper(parent: int) -> None:
     """In the helper process: yield the CPU to the serving processes (gauges can wait,
-    requests not), and end with the serving process, however that ends."""
+    requests not), and end with the serving process ``parent``, however that ends."""
     from nba_mlops.lifeline import exit_with_parent
 
     with contextlib.suppress(OSError):
         os.nice(10)
-    exit_with_parent()
+    exit_with_parent(parent)
 
 
 # The helper process keeps one collector (engine, reference frame) between refreshes.
@@ -242,6 +242,7 @@ class MetricsRefresher:
                             max_workers=1,
                             mp_context=multiprocessing.get_context("spawn"),
                             initializer=_start_helper,
+                            initargs=(os.getpid(),),
                         )
                     loop = asyncio.get_running_loop()
                     snapshot = await loop.run_in_executor(
