@@ -7,6 +7,9 @@ import json
 import httpx
 import pytest
 from api_servers import Account
+from fuzz_seeds import resolve, seed_params
+from hypothesis import Phase, given, seed, settings
+from hypothesis import strategies as st
 
 from nba_mlops.api.schemas.shots import ORIGINAL_EXAMPLE
 
@@ -244,3 +247,48 @@ def test_an_original_payload_dated_before_the_first_game_is_422_naming_the_date(
     assert [e["field"] for e in response.json()["errors"]] == ["shots[1].Day", "shots[2].Day"]
     november = client.post("/predict", json={**shot, "Month": 11}, headers=account.headers)
     assert november.status_code == 200, november.text
+
+
+_ORIGINAL_FIELDS = {name for name in ORIGINAL_EXAMPLE}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fuzz_seed", seed_params())
+def test_any_original_payload_in_the_declared_ranges_is_answered_never_a_500(
+    client: httpx.Client, account: Account, fuzz_seed: int | None
+) -> None:
+    """Every field of the original payload drawn from its own declared range (boundary
+    values often): 200, or 422 naming fields of the payload."""
+    boundary_year = st.sampled_from([1946, 2100]) | st.integers(1946, 2100)
+    payloads = st.fixed_dictionaries(
+        {
+            "X_Location": st.integers(-250, 250),
+            "Y_Location": st.integers(-60, 900),
+            "Period": st.integers(1, 8),
+            "Minutes_Remaining": st.integers(0, 12),
+            "Seconds_Remaining": st.integers(0, 59),
+            "Year": boundary_year,
+            "Month": st.integers(1, 12),
+            "Day": st.integers(1, 31),
+        },
+        optional={
+            "ShotType_2PT_Field_Goal": st.sampled_from([0, 1]),
+            "SeasonType_Playoffs": st.sampled_from([0, 1]),
+            "Shot_Distance": st.integers(0, 100),
+            "Day_of_Week": st.integers(0, 6),
+        },
+    )
+
+    @seed(resolve(fuzz_seed))
+    @settings(
+        max_examples=150, deadline=None, database=None, phases=[Phase.explicit, Phase.generate]
+    )
+    @given(payload=payloads)
+    def post(payload: dict[str, int]) -> None:
+        response = client.post("/predict", json=payload, headers=account.headers)
+        assert response.status_code in (200, 422), (payload, response.text)
+        if response.status_code == 422:
+            fields = {e["field"] for e in response.json()["errors"]}
+            assert fields <= _ORIGINAL_FIELDS, (payload, fields)
+
+    post()

@@ -194,7 +194,13 @@ def _declare(schema: dict[str, Any]) -> None:
         components[model.__name__] = body
     for path in schema.get("paths", {}).values():
         for operation in path.values():
-            for code, response in operation.get("responses", {}).items():
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                responses.setdefault("400", {"description": "The body could not be read"})
+                responses.setdefault(
+                    "413", {"description": "The body is larger than serving.max_body_bytes"}
+                )
+            for code, response in responses.items():
                 if code == "422":
                     body = {"$ref": _REF.format(model=ValidationErrorBody.__name__)}
                     response["content"] = {"application/json": {"schema": body}}
