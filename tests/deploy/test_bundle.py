@@ -186,6 +186,40 @@ def test_monitoring_configs_are_mounted_from_the_repository(services: dict[str, 
     assert set(services["alertmanager"]["secrets"]) == {"slack_webhook_url", "smtp_password"}
 
 
+def test_metrics_are_scraped_with_a_token_from_a_secret_file(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    """/metrics counts users and predictions: the apps require the token Prometheus sends."""
+    assert "metrics_token" in compose["secrets"]
+    for name in ("api", "prediction-service"):
+        environment = services[name]["environment"]
+        assert environment["NBA_MLOPS_SERVING__METRICS_TOKEN_FILE"] == "/run/secrets/metrics_token"
+        assert "metrics_token" in services[name]["secrets"]
+    assert "metrics_token" in services["prometheus"]["secrets"]
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text("utf-8"))
+    for job in config["scrape_configs"]:
+        if job["job_name"] in {"api", "prediction-service"}:
+            assert job["authorization"] == {
+                "type": "Bearer",
+                "credentials_file": "/run/secrets/metrics_token",
+            }, job["job_name"]
+
+
+def test_the_api_believes_forwarded_addresses_from_the_gateway_only(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    import ipaddress
+    import json
+
+    value = services["api"]["environment"]["NBA_MLOPS_SERVING__TRUSTED_PROXIES"]
+    default = re.fullmatch(r"\$\{NBA_MLOPS_TRUSTED_PROXIES:-(.*)\}", value)
+    assert default, value
+    trusted = json.loads(default.group(1))
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]
+    assert trusted == [subnet["gateway"]]
+    assert ipaddress.ip_address(subnet["gateway"]) in ipaddress.ip_network(subnet["subnet"])
+
+
 def test_images_are_built_from_the_bundle(services: dict[str, Any]) -> None:
     built = {name: service["build"] for name, service in services.items() if "build" in service}
     assert {b["target"] for b in built.values()} == set(IMAGE_TARGETS)
@@ -208,7 +242,7 @@ def test_no_secret_is_written_in_compose(services: dict[str, Any]) -> None:
     for service, key, value in _environment_items(services):
         if SECRET_KEY.search(key):
             from_env = re.fullmatch(r"\$\{[A-Z0-9_]+(:[?-][^}]*)?\}", value)
-            from_file = key.endswith("__FILE") and value.startswith("/run/secrets/")
+            from_file = key.endswith("_FILE") and value.startswith("/run/secrets/")
             assert from_env or from_file, f"{service}: {key} holds a literal value"
     text = COMPOSE.read_text(encoding="utf-8")
     for shape in CREDENTIAL_SHAPES:
