@@ -79,6 +79,7 @@ class Services:
             await self.refresher.stop()
         await self.predictor.stop()
         await self.writer.stop()
+        self.hashing.close()
         self.db.dispose()
 
     async def _bootstrap_admin(self) -> None:

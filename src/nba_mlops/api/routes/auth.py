@@ -58,6 +58,8 @@ def _too_many(what: str, wait_s: float) -> HTTPException:
 
 
 def _create(services: Services, body: SignupRequest) -> UserPublic:
+    # The strength check takes milliseconds of CPU: here, off the event loop.
+    check_password(services.settings, body.username, body.password)
     with services.db.session() as session:
         user = create_user(session, body.username, body.password, cost=services.hash_cost)
         return UserPublic(id=user.id, username=user.username)
@@ -79,11 +81,9 @@ async def signup(request: Request, body: SignupRequest, services: ServicesDep) -
     if wait is not None:
         raise _too_many("sign-ups from this address", wait)
     try:
-        check_password(services.settings, body.username, body.password)
+        return await services.hashing.run(_create, services, body)
     except WeakPasswordError as exc:
         raise invalid_field("password", str(exc)) from None
-    try:
-        return await services.hashing.run(_create, services, body)
     except UsernameTakenError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
 
