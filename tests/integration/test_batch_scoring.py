@@ -207,7 +207,7 @@ def test_forked_workers_write_the_same_files_as_one_process(
         == raw.drop(index=[10, 5_500, 11_999])["Game Event ID"].tolist()
     )
     # the slices handed to the workers went through files, all gone now
-    assert len(handed_over) == 10  # five slices, handed over once per pass
+    assert len(handed_over) == 5  # the store holds them: only scoring hands them over
     assert not any(Path(path).exists() for path in handed_over)
 
 
@@ -227,7 +227,7 @@ def test_slices_go_through_the_temp_folder_where_shared_memory_is_small(
         chunk_rows=10_000,
         workers=2,
     )
-    assert forked.workers == 2 and len(handed_over) == 10  # five slices, two passes
+    assert forked.workers == 2 and len(handed_over) == 5
     assert not any(path.startswith("/dev/shm") for path in handed_over)
     predict_batch(
         trained_settings, bundled_sample_path(), tmp_path / "one.csv", version=version, workers=1

@@ -286,3 +286,27 @@ def test_a_backtest_scores_each_season_with_a_model_trained_before_it(
         assert name in table
     # the working stores are gone
     assert not list(settings.home.glob(".backtest-*"))
+
+
+def test_new_shots_are_prepared_on_the_workers_and_scored_alike(
+    homes: dict[str, object], trained_settings: Settings, tmp_path: Path
+) -> None:
+    b = homes["b"]
+    assert isinstance(b, Settings)
+    home = Settings(home=tmp_path / "b")
+    shutil.copytree(b.home, home.home)
+    shutil.copytree(trained_settings.mlflow_dir, home.mlflow_dir, dirs_exist_ok=True)
+    source = Path(str(homes["season_file"]))
+    client = registry.configure_mlflow(home)
+    version = next(
+        int(v.version)
+        for v in client.search_model_versions(f"name='{home.model_name}'")
+        if v.tags.get("family") == "lightgbm"
+    )  # a compiled forest: scored on worker processes
+    kwargs = {"chunk_rows": 3_000, "version": version}
+    one = predict_batch(home, source, tmp_path / "one.csv", workers=1, **kwargs)
+    two = predict_batch(home, source, tmp_path / "two.csv", workers=2, **kwargs)
+    assert two.workers == 2 and one.workers == 1
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+    scored = pd.read_csv(tmp_path / "two.csv")
+    assert len(scored) == one.rows_scored > 10_000

@@ -42,6 +42,7 @@ import pyarrow.csv as pa_csv
 
 from nba_mlops.config import Settings
 from nba_mlops.data.ingest import MalformedLine, ShotTable, iter_shot_tables, prepare_shots
+from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID
 from nba_mlops.features.columns import CONTEXT_COLUMNS
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference.compiled import TOLERANCE, compile_model
@@ -330,6 +331,45 @@ def _handover_dir() -> str | None:
     return None
 
 
+class _StoredKeys:
+    """The store's shot keys, read once, to tell slices the store already holds."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._keys: pd.Index | None = None
+
+    def keys_if_all_stored(self, piece: ShotTable, mapping: dict[str, str]) -> pd.DataFrame | None:
+        """The slice's keys and seasons (by file position) when the store holds every
+        shot of it that has a valid key, else None."""
+        from nba_mlops.data.repair import season_parts
+        from nba_mlops.data.store import ShotStore, shot_keys
+        from nba_mlops.data.validation import coerce_integer
+
+        source = {canonical: name for name, canonical in mapping.items()}
+        games, bad_games = coerce_integer(piece.table.column(source[GAME_ID]))
+        events, bad_events = coerce_integer(piece.table.column(source[GAME_EVENT_ID]))
+        game = games.to_numpy(zero_copy_only=False)
+        event = events.to_numpy(zero_copy_only=False)
+        valid = ~bad_games & ~bad_events & ~np.isnan(game.astype("float64"))
+        valid &= ~np.isnan(event.astype("float64"))
+        game = np.where(valid, game, 0).astype("int64")
+        event = np.where(valid, event, 0).astype("int64")
+        if self._keys is None:
+            self._keys = pd.Index(ShotStore(self.settings).key_array())
+        keys = shot_keys(game[valid], event[valid])
+        if not len(keys) or (self._keys.get_indexer(pd.Index(keys)) < 0).any():
+            return None
+        positions = np.flatnonzero(valid) + piece.offset
+        return pd.DataFrame(
+            {
+                GAME_ID: game[valid],
+                GAME_EVENT_ID: event[valid],
+                "season_start_year": season_parts(game[valid])[0],
+            },
+            index=positions,
+        )
+
+
 def _trusted(model: Any, scorer: Any, rows: pd.DataFrame) -> bool:
     """Whether ``scorer`` reproduces ``model`` on the first rows of the file."""
     if rows.empty:
@@ -400,22 +440,41 @@ def predict_batch(
                 yield second
                 yield from pieces
 
-        # pass 1: the file's shots, for the history
+        # pass 1: the file's shots, for the history. A slice whose shots the store
+        # holds needs only their keys (their context is stored); others are prepared.
+        stored = _StoredKeys(settings)
+        known: list[pd.DataFrame] = []
+
+        def to_prepare(pieces: Iterator[ShotTable]) -> Iterator[ShotTable]:
+            for piece in pieces:
+                keys = stored.keys_if_all_stored(piece, shot_source.mapping)
+                if keys is None:
+                    yield piece
+                else:
+                    known.append(keys)
+
         prepared = [
             rows
             for _, rows in _in_order(
-                job, all_pieces(pieces), pool, workers, _history_rows, _history_in_worker
+                job,
+                to_prepare(all_pieces(pieces)),
+                pool,
+                workers,
+                _history_rows,
+                _history_in_worker,
             )
         ]
-        shots = pd.concat(prepared) if prepared else pd.DataFrame()
+        shots = pd.concat([*known, *prepared]).sort_index() if known or prepared else None
         del prepared
-        context = context_for(settings, shots)
+        context = context_for(settings, shots if shots is not None else pd.DataFrame())
+        del shots
         if scorer is not None:
-            head = shots.index[: min(AGREEMENT_ROWS, len(shots))]
-            sample = pd.concat([shots.loc[head], context.loc[head]], axis=1)
+            head = prepare_shots(
+                first.table.slice(0, AGREEMENT_ROWS), shot_source.mapping, require_label=False
+            ).shots
+            sample = pd.concat([head, context.reindex(head.index)], axis=1)
             if not _trusted(model, scorer, sample):
                 scorer = None
-        del shots
         if scorer is None:
             workers = 1  # the saved model scores in this process
             job = dataclasses.replace(job, scorer=model)
