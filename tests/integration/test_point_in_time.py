@@ -310,3 +310,20 @@ def test_new_shots_are_prepared_on_the_workers_and_scored_alike(
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
     scored = pd.read_csv(tmp_path / "two.csv")
     assert len(scored) == one.rows_scored > 10_000
+
+
+def test_the_command_line_says_which_store_version_the_history_holds(
+    homes: dict[str, object],
+) -> None:
+    a = homes["a"]
+    assert isinstance(a, Settings)
+    version = ShotStore(a).data_version().short
+    env = {"NBA_MLOPS_HOME": str(a.home)}
+    shown = CliRunner().invoke(app, ["features", "show"], env=env, terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert f"history of {version}" in shown.output
+    assert f"online table of {version}" in shown.output
+    assert "behind" not in shown.output
+    again = CliRunner().invoke(app, ["features", "refresh"], env=env, terminal_width=200)
+    assert again.exit_code == 0, again.output
+    assert f"already hold data version {version}" in again.output
