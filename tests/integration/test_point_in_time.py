@@ -131,15 +131,11 @@ def _first_shot_of_a_new_game(
 
 def _looked_up(online: OnlineFeatures, record: dict[str, object]) -> pd.Series:
     context = online.context(canonical_shots([record]), [record])
-    return pd.Series({name: values[0] for name, values in context.items()})[
-        list(CONTEXT_COLUMNS)
-    ]
+    return pd.Series({name: values[0] for name, values in context.items()})[list(CONTEXT_COLUMNS)]
 
 
 @pytest.mark.parametrize("home", ["a", "b"])
-def test_the_api_looks_up_what_the_batch_path_computes(
-    homes: dict[str, object], home: str
-) -> None:
+def test_the_api_looks_up_what_the_batch_path_computes(homes: dict[str, object], home: str) -> None:
     settings = homes[home]
     assert isinstance(settings, Settings)
     record, canonical = _first_shot_of_a_new_game(settings, game_id=22299999)

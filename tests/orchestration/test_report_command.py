@@ -65,6 +65,9 @@ def test_without_predictions_the_report_says_so_and_creates_no_database(
     fresh_trained_settings: Settings,
 ) -> None:
     settings = fresh_trained_settings
+    # the ingest published the online feature table there: start from no database
+    for path in settings.home.glob("app.db*"):
+        path.unlink()
     page = build_monitoring_report(settings).read_text(encoding="utf-8")
     assert "No predictions yet" in page and "insufficient sample" in page
     assert not (settings.home / "app.db").exists()

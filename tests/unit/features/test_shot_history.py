@@ -87,8 +87,7 @@ def test_skill_uses_earlier_games_only() -> None:
 def test_the_league_expects_what_the_seasons_before_made() -> None:
     # 2019: mid-range jump shots made 3 of 4; the 2020 shots expect more than the default
     rows = [
-        _shot(1, e, m, player=9, season=2019, minutes=11 - e)
-        for e, m in enumerate((1, 1, 1, 0))
+        _shot(1, e, m, player=9, season=2019, minutes=11 - e) for e, m in enumerate((1, 1, 1, 0))
     ]
     rows += [_shot(2, 1, 0, season=2020), _shot(3, 1, 1, season=2021)]
     out = _context(rows).set_index("game_id")
