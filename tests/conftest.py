@@ -82,6 +82,12 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[RUN_MARKER] = f"{os.getpid()}-{uuid.uuid4().hex}"
 
 
+# Helpers of Python's multiprocessing that a process started in-process (batch scoring's
+# fork server and its resource tracker) exit when it does: when the run is one process,
+# they are its own children until the very end, not orphans.
+_ENDS_WITH_PARENT = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+
+
 def _left_behind(marker: str) -> list[psutil.Process]:
     me = os.getpid()
     found = []
@@ -89,8 +95,13 @@ def _left_behind(marker: str) -> list[psutil.Process]:
         if process.pid == me or process.info["status"] == psutil.STATUS_ZOMBIE:
             continue
         try:
-            if process.environ().get(RUN_MARKER) == marker:
-                found.append(process)
+            if process.environ().get(RUN_MARKER) != marker:
+                continue
+            if process.ppid() == me and any(
+                helper in " ".join(process.cmdline()) for helper in _ENDS_WITH_PARENT
+            ):
+                continue
+            found.append(process)
         except (psutil.Error, OSError):
             continue
     return found
