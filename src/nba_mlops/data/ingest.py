@@ -410,6 +410,10 @@ class IngestReport:
     seconds: float = 0.0
     validation_seconds: float = 0.0
     refused: str | None = None
+    # Predictions of this file's shots that got their outcome from it (``db.verification``),
+    # or why that could not be done (the shots are stored all the same).
+    predictions_verified: int = 0
+    verification_error: str | None = None
 
     def summary(self) -> str:
         """One line about this file."""
@@ -521,6 +525,8 @@ def ingest_file(
             version = store.append(
                 new, record, on_part=lambda n, total: notify("saving", 0.7 + 0.3 * n / total)
             )
+        notify("verifying predictions", 0.99)
+        verified, verification_error = _verify_predictions(settings, shots.loc[~repeated])
         report = IngestReport(
             source=path,
             data_version=version,
@@ -536,10 +542,39 @@ def ingest_file(
             quarantine_path=quarantine_path,
             seconds=perf_counter() - started,
             validation_seconds=prepared.validation_seconds,
+            predictions_verified=verified,
+            verification_error=verification_error,
         )
         logger.info("saved %s: %s", path.name, summarise([report]))
         notify("done", 1.0)
     return report
+
+
+def _verify_predictions(settings: Settings, shots: pd.DataFrame) -> tuple[int, str | None]:
+    """Right after the store committed the file: record the outcome of its shots on the
+    predictions made of them (``nba_mlops.db.verification``). A database that does not
+    answer does not undo the ingest: the reason is reported, and ``nba-mlops verify``
+    catches up from the store later."""
+    from nba_mlops.db.verification import verify_after_ingest
+
+    try:
+        done = verify_after_ingest(
+            settings,
+            shots[GAME_ID].to_numpy(),
+            shots[GAME_EVENT_ID].to_numpy(),
+            shots[TARGET].to_numpy(),
+        )
+    except Exception as exc:
+        logger.warning("could not verify predictions from %d shots: %s", len(shots), exc)
+        return 0, (
+            f"predictions not verified ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            "run `nba-mlops verify` once the database answers"
+        )
+    if done is None:
+        return 0, None
+    if done.verified:
+        logger.info("%s in %.2f s", done.summary(), done.seconds)
+    return done.verified, None
 
 
 def _move(path: Path, folder: Path) -> Path:
@@ -599,6 +634,12 @@ def summarise(reports: Sequence[IngestReport], version: DataVersion | None = Non
     )
     if refused:
         line += f"; {refused} file{'s' if refused != 1 else ''} refused"
+    verified = sum(r.predictions_verified for r in done)
+    if verified:
+        line += f"; {verified:,} predictions verified from the data"
+    errors = [r.verification_error for r in done if r.verification_error]
+    if errors:
+        line += f"; {errors[-1]}"
     if version is not None:
         line += f"; store now {version.rows:,} rows (data version {version.short})"
     return line

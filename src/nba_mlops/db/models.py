@@ -33,12 +33,26 @@ NAMING_CONVENTION = {
 
 ROLE_USER = "user"
 ROLE_ADMIN = "admin"
+# May verify any prediction (a normal user only their own); labels of labelers and
+# administrators are the person labels live-quality monitoring counts.
+ROLE_LABELER = "labeler"
+ROLES = (ROLE_USER, ROLE_LABELER, ROLE_ADMIN)
 # Why a prediction was asked for: a real shot (it can be verified, feeds live accuracy and
 # drift) or a grid cell of a floor map such as the court page's heat map (stored like
 # every answer, but it has no outcome and says nothing about the shots being taken).
 PURPOSE_SHOT = "shot"
 PURPOSE_GRID = "grid"
 PURPOSES = (PURPOSE_SHOT, PURPOSE_GRID)
+# Where a prediction's outcome came from: the ingest that brought the shot (the data,
+# ground truth) or a person who said what happened. The data's outcome replaces a
+# person's; a person's never replaces the data's.
+SOURCE_DATA = "data"
+SOURCE_USER = "user"
+# Who asked: an API request, or the daily loop scoring the day's shots before their
+# outcomes are ingested (``nba_mlops.daily``).
+ORIGIN_API = "api"
+ORIGIN_DAILY = "daily"
+ORIGINS = (ORIGIN_API, ORIGIN_DAILY)
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -55,7 +69,7 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('user', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('user', 'labeler', 'admin')", name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(50), unique=True)
@@ -80,7 +94,18 @@ class Prediction(Base):
         CheckConstraint("label IN (0, 1)", name="label"),
         CheckConstraint("verified_outcome IN (0, 1)", name="verified_outcome"),
         CheckConstraint("purpose IN ('shot', 'grid')", name="purpose"),
+        CheckConstraint("verified_source IN ('data', 'user')", name="verified_source"),
+        CheckConstraint("label_outcome IN (0, 1)", name="label_outcome"),
+        CheckConstraint("origin IN ('api', 'daily')", name="origin"),
         Index("ix_predictions_user_id_id", "user_id", "id"),
+        # The ingest that brings a shot finds the predictions of that shot through this.
+        Index(
+            "ix_predictions_game_shot",
+            "game_id",
+            "game_event_id",
+            postgresql_where="game_id IS NOT NULL",
+            sqlite_where="game_id IS NOT NULL",
+        ),
         # The verification queue and live quality read one side of this split each.
         Index(
             "ix_predictions_unverified",
@@ -110,6 +135,21 @@ class Prediction(Base):
     purpose: Mapped[str] = mapped_column(
         String(8), default=PURPOSE_SHOT, server_default=PURPOSE_SHOT
     )
+    # The NBA's ids of the shot asked about (Game ID, Game Event ID), when the caller
+    # sent them: the ingest that brings the shot verifies the prediction.
+    game_id: Mapped[int | None] = mapped_column(BigInteger)
+    game_event_id: Mapped[int | None] = mapped_column(Integer)
+    # 'data' or 'user' (SOURCE_*): where ``verified_outcome`` came from.
+    verified_source: Mapped[str | None] = mapped_column(String(8))
+    # A person's label as given, kept when the data's outcome replaces it, so labels can
+    # be checked against the data; ``label_role`` is the labeller's role at the time.
+    label_outcome: Mapped[int | None] = mapped_column(SmallInteger)
+    label_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    label_role: Mapped[str | None] = mapped_column(String(10))
+    label_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # 'api' or 'daily' (ORIGIN_*), and for the daily loop the day's file it scored.
+    origin: Mapped[str] = mapped_column(String(8), default=ORIGIN_API, server_default=ORIGIN_API)
+    run: Mapped[str | None] = mapped_column(String(120))
 
 
 # --- the online feature table: the shot history as of the store's last ingest ----------------

@@ -38,6 +38,18 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+def database_exists(settings: Settings) -> bool:
+    """False only for a SQLite database whose file is not there yet (checking must not
+    create an empty one); a server database is assumed to be there."""
+    from pathlib import Path
+
+    url = make_url(normalise_url(settings.db_url))
+    if url.get_backend_name() != "sqlite":
+        return True
+    database = url.database
+    return bool(database) and (database == ":memory:" or Path(str(database)).exists())
+
+
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 

@@ -25,7 +25,7 @@ from tenacity import (
 )
 
 from nba_mlops.aio import cancel_and_wait
-from nba_mlops.db.models import PURPOSE_SHOT, Prediction
+from nba_mlops.db.models import ORIGIN_API, PURPOSE_SHOT, Prediction
 from nba_mlops.db.session import Database, DatabaseUnavailableError, is_unavailable
 from nba_mlops.log import get_logger
 from nba_mlops.monitoring import metrics
@@ -134,40 +134,79 @@ class PredictionWriter:
     )
     def _insert(self, rows: list[Row]) -> list[int]:
         with self._db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                return _insert_postgres(connection, rows)
-            result = connection.execute(_INSERT, rows)
-            return [int(row[0]) for row in result]
+            return insert_rows(connection, rows)
 
 
 # One statement with one array per column: PostgreSQL unpacks the rows, so the cost per
-# row on our side is a list append instead of nine bound parameters. The ordinality
+# row on our side is a list append instead of a dozen bound parameters. The ordinality
 # sorts the insert; ids come from the sequence in that order, so sorted ids map back.
 _INSERT_POSTGRES = """
 INSERT INTO predictions
-    (user_id, input, probability, label, model_version, latency_ms, created_at, purpose)
+    (user_id, input, probability, label, model_version, latency_ms, created_at, purpose,
+     game_id, game_event_id, origin, run)
 SELECT user_id, input::jsonb, probability, label, model_version, latency_ms, created_at,
-       purpose
+       purpose, game_id, game_event_id, origin, run
 FROM unnest(
     %s::integer[], %s::text[], %s::double precision[], %s::smallint[], %s::text[],
-    %s::double precision[], %s::timestamptz[], %s::text[]
+    %s::double precision[], %s::timestamptz[], %s::text[], %s::bigint[], %s::integer[],
+    %s::text[], %s::text[]
 ) WITH ORDINALITY AS r(user_id, input, probability, label, model_version, latency_ms,
-                       created_at, purpose, position)
+                       created_at, purpose, game_id, game_event_id, origin, run, position)
 ORDER BY position
 RETURNING id
 """
 
 
-def _insert_postgres(connection: Connection, rows: list[Row]) -> list[int]:
-    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
+def shot_ids(record: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The NBA's game id and game event id of a shot record, when it has both."""
+    game, event = record.get("game_id"), record.get("game_event_id")
+    if isinstance(game, int) and isinstance(event, int):
+        return game, event
+    return None, None
+
+
+def complete(row: Row) -> Row:
+    """A row with every column the insert names: the shot's ids from its input, and the
+    defaults of an API request."""
+    game, event = shot_ids(row["input"])
+    return {
+        "purpose": PURPOSE_SHOT,
+        "game_id": game,
+        "game_event_id": event,
+        "origin": ORIGIN_API,
+        "run": None,
+        **row,
+    }
+
+
+def insert_rows(connection: Connection, rows: Sequence[Row]) -> list[int]:
+    """Insert prediction rows in one statement; their ids, in the rows' order."""
+    if not rows:
+        return []
+    if connection.dialect.name == "postgresql":
+        return _insert_postgres(connection, rows)
+    result = connection.execute(_INSERT, [complete(row) for row in rows])
+    return [int(row[0]) for row in result]
+
+
+def _insert_postgres(connection: Connection, rows: Sequence[Row]) -> list[int]:
+    columns: tuple[list[Any], ...] = tuple([] for _ in range(12))
+    (users, inputs, probabilities, labels, versions, latencies, created, purposes, games,
+     events, origins, runs) = columns  # fmt: skip
     for row in rows:
-        columns[0].append(row["user_id"])
-        columns[1].append(orjson.dumps(row["input"]).decode())
-        columns[2].append(row["probability"])
-        columns[3].append(row["label"])
-        columns[4].append(row["model_version"])
-        columns[5].append(row["latency_ms"])
-        columns[6].append(row["created_at"])
-        columns[7].append(row.get("purpose", PURPOSE_SHOT))
+        record = row["input"]
+        game, event = shot_ids(record)
+        users.append(row["user_id"])
+        inputs.append(orjson.dumps(record).decode())
+        probabilities.append(row["probability"])
+        labels.append(row["label"])
+        versions.append(row["model_version"])
+        latencies.append(row["latency_ms"])
+        created.append(row["created_at"])
+        purposes.append(row.get("purpose", PURPOSE_SHOT))
+        games.append(row.get("game_id", game))
+        events.append(row.get("game_event_id", event))
+        origins.append(row.get("origin", ORIGIN_API))
+        runs.append(row.get("run"))
     result = connection.exec_driver_sql(_INSERT_POSTGRES, columns)
     return sorted(int(found[0]) for found in result)

@@ -18,11 +18,10 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 
 from nba_mlops.config import Settings
 from nba_mlops.db.models import Prediction
-from nba_mlops.db.session import Database, normalise_url
+from nba_mlops.db.session import Database, database_exists
 from nba_mlops.monitoring.drift import DEFAULT_MIN_SAMPLE, DriftReport, compute_drift
 from nba_mlops.monitoring.quality import (
     LiveQuality,
@@ -125,15 +124,6 @@ def load_reference(settings: Settings, champion: ChampionInfo) -> pd.DataFrame:
         return pd.read_parquet(local)
 
 
-def _database_exists(settings: Settings) -> bool:
-    url = make_url(normalise_url(settings.db_url))
-    if url.get_backend_name() != "sqlite":
-        return True
-    # Do not create an empty SQLite file just to find it has no predictions.
-    database = url.database
-    return bool(database) and (database == ":memory:" or Path(str(database)).exists())
-
-
 def load_predictions(
     settings: Settings, *, drift_window: int | None = None, quality_window: int | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -144,7 +134,7 @@ def load_predictions(
     drift_window = drift_window or serving.drift_window
     quality_window = quality_window or serving.quality_window
     empty = pd.DataFrame(columns=RECENT_COLUMNS), pd.DataFrame(columns=VERIFIED_COLUMNS)
-    if not _database_exists(settings):
+    if not database_exists(settings):
         return empty
     db = Database(settings)
     try:
