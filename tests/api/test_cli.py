@@ -109,3 +109,36 @@ def test_passwords_tokens_and_names_from_the_command_line(tmp_path: Path) -> Non
     assert "1 clashing" not in run(tmp_path, "users", "list").stdout
     taken = run(tmp_path, "users", "rename", "robert_q", "Robert_P")
     assert taken.returncode == 1 and "already taken" in taken.stderr
+
+
+@pytest.mark.slow
+def test_labelers_from_the_command_line(tmp_path: Path) -> None:
+    created = run(
+        tmp_path, "users", "create", "lab_one", "--role", "labeler", "--password-stdin",
+        stdin=PASSWORD,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "created labeler lab_one" in created.stdout
+    unknown = run(tmp_path, "users", "create", "lab_two", "--role", "boss", "--password-stdin")
+    assert unknown.returncode == 1 and "unknown role 'boss'" in unknown.stderr
+    both = run(tmp_path, "users", "create", "lab_two", "--admin", "--role", "labeler")
+    assert both.returncode == 1 and "contradict" in both.stderr
+    assert (
+        run(tmp_path, "users", "create", "plain", "--password-stdin", stdin=PASSWORD).returncode
+        == 0
+    )
+    promoted = run(tmp_path, "users", "set-role", "plain", "labeler")
+    assert promoted.returncode == 0, promoted.stderr
+    assert "labeler" in run(tmp_path, "users", "list").stdout
+
+    db = Database(Settings(home=tmp_path))
+    try:
+        with db.session() as session:
+            roles = {name: get_by_username(session, name) for name in ("lab_one", "plain")}
+            assert {name: user.role for name, user in roles.items() if user} == {
+                "lab_one": "labeler",
+                "plain": "labeler",
+            }
+            assert get_by_username(session, "lab_two") is None
+    finally:
+        db.dispose()

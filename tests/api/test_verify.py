@@ -1,18 +1,50 @@
-"""Verifying predictions, with the original project's request and answer shapes."""
+"""Verifying predictions, with the original project's request and answer shapes: who
+may label what, and the data's outcome above a person's."""
 
 from __future__ import annotations
 
-import httpx
-from api_servers import Account, LiveServer
-from sqlalchemy import update
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
+import httpx
+import pytest
+from api_servers import PASSWORD, Account, LiveServer, unique_name
+from sqlalchemy import select, update
+
+from nba_mlops.auth.users import create_user
 from nba_mlops.db.models import Prediction
 
 
-def predict(client: httpx.Client, account: Account) -> int:
-    response = client.post("/predict", json={"loc_x": 30, "loc_y": 40}, headers=account.headers)
+def predict(client: httpx.Client, account: Account, **fields: Any) -> int:
+    shot = {"loc_x": 30, "loc_y": 40, **fields}
+    response = client.post("/predict", json=shot, headers=account.headers)
     assert response.status_code == 200
     return int(response.json()["prediction_id"])
+
+
+def verify(
+    client: httpx.Client, account: Account, prediction_id: int, value: int
+) -> httpx.Response:
+    body = {"prediction_id": prediction_id, "true_value": value}
+    return client.post("/verify_random_prediction", json=body, headers=account.headers)
+
+
+def account_with_role(client: httpx.Client, live: LiveServer, role: str) -> Account:
+    name = unique_name(role)
+    with live.services.db.session() as session:
+        user = create_user(session, name, PASSWORD, role=role)
+        user_id = user.id
+    token = client.post("/login", data={"username": name, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    return Account(user_id, name, PASSWORD, token.json()["access_token"])
+
+
+def stored(live: LiveServer, prediction_id: int) -> Prediction:
+    with live.services.db.session() as session:
+        row = session.get(Prediction, prediction_id)
+        assert row is not None
+        return row
 
 
 def test_get_a_random_unverified_prediction(client: httpx.Client, account: Account) -> None:
@@ -72,3 +104,73 @@ def test_nothing_left_to_verify_is_404(
     assert response.json() == {"detail": "No unverified predictions left"}
     predict(client, account)
     assert client.get("/verify_random_prediction", headers=account.headers).status_code == 200
+
+
+def test_a_user_verifies_only_their_own_predictions(
+    client: httpx.Client, live: LiveServer, make_account: Callable[[], Account]
+) -> None:
+    owner, other = make_account(), make_account()
+    prediction_id = predict(client, owner, game_id=22300061, game_event_id=7)
+    assert stored(live, prediction_id).game_id == 22300061  # stored with its ids, indexed
+    # the other user is not offered it, and cannot verify it
+    assert client.get("/verify_random_prediction", headers=other.headers).status_code == 404
+    refused = verify(client, other, prediction_id, 1)
+    assert refused.status_code == 403
+    assert "only your own" in refused.json()["detail"]
+    assert stored(live, prediction_id).verified_outcome is None
+    # the owner still can, with the original request and answer
+    offered = client.get("/verify_random_prediction", headers=owner.headers)
+    assert offered.status_code == 200 and offered.json()["prediction_id"] == prediction_id
+    assert verify(client, owner, prediction_id, 1).status_code == 200
+    row = stored(live, prediction_id)
+    assert (row.verified_outcome, row.verified_source, row.verified_by) == (1, "user", owner.id)
+    assert (row.label_outcome, row.label_by, row.label_role) == (1, owner.id, "user")
+
+
+@pytest.mark.parametrize("role", ["labeler", "admin"])
+def test_labelers_and_administrators_verify_anyones(
+    client: httpx.Client, live: LiveServer, account: Account, role: str
+) -> None:
+    prediction_id = predict(client, account)
+    labeller = account_with_role(client, live, role)
+    offered = client.get("/verify_random_prediction", headers=labeller.headers)
+    assert offered.status_code == 200
+    assert verify(client, labeller, prediction_id, 0).status_code == 200
+    row = stored(live, prediction_id)
+    assert (row.verified_outcome, row.verified_source, row.verified_by) == (0, "user", labeller.id)
+    assert (row.label_by, row.label_role) == (labeller.id, role)
+    # and the daily loop's predictions, which belong to nobody
+    with live.services.db.session() as session:
+        session.execute(
+            update(Prediction)
+            .where(Prediction.id == prediction_id)
+            .values(user_id=None, verified_outcome=None, verified_source=None)
+        )
+        session.commit()
+    assert verify(client, labeller, prediction_id, 1).status_code == 200
+    assert verify(client, account, prediction_id, 1).status_code == 403  # no longer theirs
+
+
+def test_nobody_labels_over_the_datas_outcome(
+    client: httpx.Client, live: LiveServer, account: Account
+) -> None:
+    prediction_id = predict(client, account, game_id=22300062, game_event_id=11)
+    with live.services.db.session() as session:
+        session.execute(
+            update(Prediction)
+            .where(Prediction.id == prediction_id)
+            .values(verified_outcome=1, verified_source="data", verified_at=dt.datetime.now(dt.UTC))
+        )
+        session.commit()
+    admin = account_with_role(client, live, "admin")
+    for who in (account, admin):
+        refused = verify(client, who, prediction_id, 0)
+        assert refused.status_code == 409
+        assert "from the data" in refused.json()["detail"]
+    with live.services.db.session() as session:
+        outcome = session.execute(
+            select(
+                Prediction.verified_outcome, Prediction.verified_source, Prediction.label_by
+            ).where(Prediction.id == prediction_id)
+        ).one()
+    assert tuple(outcome) == (1, "data", None)

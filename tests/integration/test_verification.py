@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 from app_db import BACKENDS, database_url
 from sqlalchemy import select
+from typer.testing import CliRunner
 
-from nba_mlops.config import Settings, bundled_sample_path
+from nba_mlops.cli import app
+from nba_mlops.config import Settings, bundled_sample_path, get_settings
 from nba_mlops.data.ingest import ingest_file
 from nba_mlops.db import migrate
 from nba_mlops.db.models import Prediction, User
@@ -204,7 +206,7 @@ def test_without_a_database_the_ingest_creates_none(day: pd.DataFrame, tmp_path:
 
 
 def test_a_database_that_does_not_answer_keeps_the_ingest_and_catches_up_later(
-    day: pd.DataFrame, tmp_path: Path
+    day: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = tmp_path / "home"
     good = Settings(home=home, database_url=f"sqlite:///{tmp_path / 'app.db'}")
@@ -222,8 +224,17 @@ def test_a_database_that_does_not_answer_keeps_the_ingest_and_catches_up_later(
     assert "nba-mlops verify" in report.verification_error
     assert read(good)[prediction_id].verified_outcome is None
 
-    caught_up = verify_from_store(good)
+    monkeypatch.setenv("NBA_MLOPS_HOME", str(home))
+    monkeypatch.setenv("DATABASE_URL", good.db_url)
+    get_settings.cache_clear()
+    try:
+        caught_up = CliRunner().invoke(app, ["verify"])
+    finally:
+        get_settings.cache_clear()
 
-    assert caught_up is not None and caught_up.verified == 1
+    assert caught_up.exit_code == 0, caught_up.output
+    assert "1 prediction verified from the data" in caught_up.output
+    again = verify_from_store(good)
+    assert again is not None and again.verified == 0 and again.games_waiting == 0
     assert read(good)[prediction_id].verified_outcome == int(shot["Shot Made Flag"])
     assert read(good)[prediction_id].verified_source == "data"

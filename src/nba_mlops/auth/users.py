@@ -29,7 +29,7 @@ from nba_mlops.auth.policy import password_problem
 from nba_mlops.auth.tokens import TokenClaims
 from nba_mlops.auth.usernames import CLASH_MARK, username_key
 from nba_mlops.config import Settings
-from nba_mlops.db.models import ROLE_ADMIN, ROLE_USER, User
+from nba_mlops.db.models import ROLE_ADMIN, ROLE_USER, ROLES, User
 from nba_mlops.db.session import Database
 from nba_mlops.log import get_logger
 
@@ -100,9 +100,13 @@ def create_user(
     password: str,
     *,
     admin: bool = False,
+    role: str | None = None,
     cost: HashCost = DEFAULT_COST,
 ) -> User:
-    """Add a user; raises :class:`UsernameTakenError` when the name (or its key) exists."""
+    """Add a user (``role``: one of ``ROLES``; ``admin`` is short for the administrator
+    role); raises :class:`UsernameTakenError` when the name (or its key) exists."""
+    role = role or (ROLE_ADMIN if admin else ROLE_USER)
+    _check_role(role)
     key = username_key(username)
     if session.scalar(select(User.id).where(User.username_key == key)) is not None:
         raise UsernameTakenError(username)  # before spending a hash on it
@@ -110,7 +114,7 @@ def create_user(
         username=username,
         username_key=key,
         password_hash=hash_password(password, cost),
-        role=ROLE_ADMIN if admin else ROLE_USER,
+        role=role,
         disabled=False,
         token_version=0,
     )
@@ -144,6 +148,26 @@ def authenticate(
     user = get_by_username(session, username)
     ok = verify_password(password, user.password_hash if user else None, cost)
     return user if ok and user is not None else None
+
+
+class UnknownRoleError(ValueError):
+    def __init__(self, role: str) -> None:
+        super().__init__(f"Unknown role '{role}': choose one of {', '.join(ROLES)}")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UnknownRoleError(role)
+
+
+def set_role(session: Session, username: str, role: str) -> User:
+    """Give the account another role; running servers notice within the status cache's
+    time to live, as for disabling."""
+    _check_role(role)
+    user = _existing(session, username)
+    user.role = role
+    session.commit()
+    return user
 
 
 def set_disabled(session: Session, username: str, disabled: bool) -> User:

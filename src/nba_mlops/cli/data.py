@@ -116,3 +116,27 @@ def simulate_command(
     except ShotFileError as error:
         fail(str(error), code=REFUSED_EXIT_CODE)
     summary(report.summary())
+
+
+@app.command("verify")
+def verify_command() -> None:
+    """Record the real outcome of every stored prediction whose shot the store holds.
+
+    Every ingest does this for its own shots; run it after an ingest that could not reach
+    the database, or for predictions asked about shots ingested before."""
+    from nba_mlops.db.verification import verify_from_store
+
+    settings = prepare()
+    try:
+        with steps("verify") as progress:
+            progress("matching waiting predictions with the stored shots")
+            done = verify_from_store(settings)
+    except Exception as error:
+        fail(f"could not verify predictions: {error}")
+    if done is None:
+        summary("no application database yet: no prediction to verify")
+        return
+    summary(
+        f"{done.summary()} in {done.seconds:.1f} s ({done.games_waiting:,} games had "
+        "predictions waiting for their outcome)"
+    )

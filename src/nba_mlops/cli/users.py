@@ -23,6 +23,19 @@ app.add_typer(users_app, name="users")
 
 _STDIN_HELP = "Read the password from the first line of standard input (for scripts)."
 _NAME_RULE = "a username has 3-50 letters, digits or _ . @ + -"
+_ROLE_NAMES = {"user": "user", "labeler": "labeler", "admin": "administrator"}
+_ROLE_HELP = (
+    "user (default: predicts, labels its own predictions), labeler (also labels anyone's "
+    "predictions) or admin (also reloads the model)."
+)
+
+
+def _check_role(role: str) -> str:
+    from nba_mlops.db.models import ROLES
+
+    if role not in ROLES:
+        fail(f"unknown role '{role}': choose one of {', '.join(ROLES)}")
+    return role
 
 
 def _check_name(username: str) -> None:
@@ -64,23 +77,40 @@ def _session(settings: Settings) -> Iterator[Session]:
 @users_app.command("create")
 def create_command(
     username: str = typer.Argument(..., help="3-50 letters, digits or _ . @ + -"),
-    admin: bool = typer.Option(False, "--admin", help="May reload the model through the API."),
+    admin: bool = typer.Option(False, "--admin", help="Short for --role admin."),
+    role: str = typer.Option(None, "--role", help=_ROLE_HELP),
     password_stdin: bool = typer.Option(False, "--password-stdin", help=_STDIN_HELP),
 ) -> None:
     """Create an account; the password is prompted for (or read with --password-stdin)."""
     from nba_mlops.auth.passwords import hash_cost
     from nba_mlops.auth.users import UsernameTakenError, create_user
+    from nba_mlops.db.models import ROLE_ADMIN, ROLE_USER
 
     settings = prepare()
     _check_name(username)
+    if admin and role not in (None, ROLE_ADMIN):
+        fail(f"--admin and --role {role} contradict each other: give one of them")
+    role = _check_role(role or (ROLE_ADMIN if admin else ROLE_USER))
     password = _read_password(settings, username, password_stdin)
     try:
         with _session(settings) as session:
-            user = create_user(session, username, password, admin=admin, cost=hash_cost(settings))
+            user = create_user(session, username, password, role=role, cost=hash_cost(settings))
             created = f"{user.username} (id {user.id})"
     except UsernameTakenError as exc:
         fail(str(exc))
-    summary(f"created {'administrator' if admin else 'user'} {created}")
+    summary(f"created {_ROLE_NAMES[role]} {created}")
+
+
+@users_app.command("set-role")
+def set_role_command(
+    username: str = typer.Argument(...),
+    role: str = typer.Argument(..., help=_ROLE_HELP),
+) -> None:
+    """Give an account another role."""
+    from nba_mlops.auth.users import set_role
+
+    role = _check_role(role)
+    _change(username, lambda session, name: set_role(session, name, role), f"is now a {role}")
 
 
 @users_app.command("list")

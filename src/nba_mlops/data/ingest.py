@@ -636,7 +636,7 @@ def summarise(reports: Sequence[IngestReport], version: DataVersion | None = Non
         line += f"; {refused} file{'s' if refused != 1 else ''} refused"
     verified = sum(r.predictions_verified for r in done)
     if verified:
-        line += f"; {verified:,} predictions verified from the data"
+        line += f"; {verified:,} prediction{'' if verified == 1 else 's'} verified from the data"
     errors = [r.verification_error for r in done if r.verification_error]
     if errors:
         line += f"; {errors[-1]}"

@@ -50,7 +50,11 @@ class Verification:
             if self.replaced_labels
             else ""
         )
-        return f"{self.verified:,} predictions verified from the data{replaced}"
+        return f"{plural(self.verified, 'prediction')} verified from the data{replaced}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _unique_shots(
