@@ -88,6 +88,8 @@ class ServingSettings(BaseModel):
     refresh_interval_s: float = 20.0
     drift_window: int = 5000
     quality_window: int = 50_000
+    # Game days with their own live quality gauges (the latest ones in the window).
+    quality_days: int = 7
     # Timeout of one call to a separate prediction service (``PREDICTION_SERVICE_URL``).
     prediction_service_timeout_s: float = 5.0
     # Built web page; default: ``web/dist`` in the repository or the working directory.

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_servers import Account, LiveServer, api_settings, run_server, sign_up
+from api_servers import (
+    PASSWORD,
+    Account,
+    LiveServer,
+    api_settings,
+    run_server,
+    sign_up,
+    unique_name,
+)
 
 from nba_mlops.monitoring.refresh import MetricsRefresher
 
@@ -87,31 +95,69 @@ def test_metrics_use_the_contract_names_and_route_templates(
 def test_refresh_sets_the_database_quality_and_drift_gauges(
     client: httpx.Client, live: LiveServer, account: Account
 ) -> None:
-    for x in range(-100, 101, 20):
-        response = client.post("/predict", json={"loc_x": x, "loc_y": 60}, headers=account.headers)
-        verify = {"prediction_id": response.json()["prediction_id"], "true_value": x % 40 == 0}
-        verify["true_value"] = int(verify["true_value"])
-        client.post("/verify_random_prediction", json=verify, headers=account.headers)
+    from nba_mlops.auth.users import create_user
+    from nba_mlops.db.verification import verify_shots
+
+    game = 22399000 + int(time.time()) % 900  # a game of this test's own
+    outcomes = {}
+    for event, x in enumerate(range(-100, 101, 20), start=1):
+        shot = {"loc_x": x, "loc_y": 60, "game_id": game, "game_event_id": event,
+                "game_date": "2023-04-09"}  # fmt: skip
+        response = client.post("/predict", json=shot, headers=account.headers)
+        assert response.status_code == 200
+        outcomes[event] = int(x % 40 == 0)
+    # the data brings the shots' outcomes; a labeller labels three other predictions
+    verify_shots(live.services.db, [game] * len(outcomes), list(outcomes), list(outcomes.values()))
+    name = unique_name("labeler")
+    with live.services.db.session() as session:
+        create_user(session, name, PASSWORD, role="labeler")
+    token = client.post("/login", data={"username": name, "password": PASSWORD}).json()
+    labeller = {"Authorization": f"Bearer {token['access_token']}"}
+    for x in (-30, 0, 30):
+        response = client.post("/predict", json={"loc_x": x, "loc_y": 90}, headers=account.headers)
+        verify = {"prediction_id": response.json()["prediction_id"], "true_value": 1}
+        assert client.post("/verify_random_prediction", json=verify, headers=labeller).is_success
+
     snapshot = MetricsRefresher(live.settings, live.services.db).refresh_once()
-    assert snapshot.database_up and snapshot.users >= 1 and snapshot.verified >= 11
+
+    assert snapshot.database_up and snapshot.users >= 1 and snapshot.verified >= 14
     text = client.get("/metrics").text
     version = live.services.predictor.current.version
+    live_version = rf'\{{model_version="{version}"\}}'
     for pattern in [
         r"^nba_database_up 1\.0$",
         r"^nba_users [1-9]",
         r"^nba_predictions_stored [1-9]",
         r"^nba_predictions_verified [1-9]",
-        rf'^nba_live_accuracy\{{model_version="{version}"\}} [0-9.]+$',
-        rf'^nba_live_log_loss\{{model_version="{version}"\}} [0-9.]+$',
-        rf'^nba_live_ece\{{model_version="{version}"\}} [0-9.]+$',
-        rf'^nba_live_verified_count\{{model_version="{version}"\}} [1-9]',
-        rf'^nba_prediction_mean_probability\{{model_version="{version}"\}} 0\.[0-9]+$',
-        rf'^nba_prediction_positive_share\{{model_version="{version}"\}} [0-9.]+$',
+        rf"^nba_live_accuracy{live_version} [0-9.]+$",
+        rf"^nba_live_log_loss{live_version} [0-9.]+$",
+        rf"^nba_live_ece{live_version} [0-9.]+$",
+        rf"^nba_live_verified_count{live_version} [1-9]",
+        rf"^nba_live_make_rate{live_version} 0\.[0-9]+$",
+        rf"^nba_live_constant_log_loss{live_version} 0\.[0-9]+$",
+        rf"^nba_live_constant_accuracy{live_version} 0\.[0-9]+$",
+        rf'^nba_live_day_log_loss\{{day="2023-04-09",model_version="{version}"\}} [0-9.]+$',
+        rf'^nba_live_day_accuracy\{{day="2023-04-09",model_version="{version}"\}} [0-9.]+$',
+        rf'^nba_live_day_ece\{{day="2023-04-09",model_version="{version}"\}} [0-9.]+$',
+        rf'^nba_live_day_verified_count\{{day="2023-04-09",model_version="{version}"\}} ',
+        rf"^nba_label_accuracy{live_version} [0-9.]+$",
+        rf"^nba_label_log_loss{live_version} [0-9.]+$",
+        rf"^nba_label_count{live_version} [1-9]",
+        rf"^nba_model_holdout_log_loss{live_version} 0\.[0-9]+$",
+        rf"^nba_model_holdout_accuracy{live_version} 0\.[0-9]+$",
+        rf"^nba_model_holdout_ece{live_version} 0\.[0-9]+$",
+        rf"^nba_model_holdout_constant_log_loss{live_version} 0\.[0-9]+$",
+        rf"^nba_model_holdout_constant_accuracy{live_version} 0\.[0-9]+$",
+        rf"^nba_prediction_mean_probability{live_version} 0\.[0-9]+$",
+        rf"^nba_prediction_positive_share{live_version} [0-9.]+$",
         r'^nba_feature_drift_psi\{feature="loc_x"\} ',
         r"^nba_drift_sample_size [1-9]",
         r"^nba_last_training_timestamp_seconds [1-9]",
     ]:
         assert re.search(pattern, text, re.MULTILINE), pattern
+    # the data's outcomes and the labeller's are counted apart
+    data = snapshot.quality[version]
+    assert data.count >= len(outcomes) and snapshot.labels[version].count >= 3
 
 
 @pytest.mark.slow

@@ -137,7 +137,8 @@ def store_predictions(
     probability: float = 0.4,
     outcome: int | None = None,
 ) -> None:
-    """Write predictions as the API stores them (migrating the database first)."""
+    """Write predictions as the API stores them (migrating the database first); with an
+    ``outcome``, as the ingest of their shots verified them."""
     migrate.upgrade(settings)
     db = Database(settings)
     now = dt.datetime.now(dt.UTC)
@@ -151,6 +152,7 @@ def store_predictions(
                     model_version=str(version),
                     latency_ms=1.0,
                     verified_outcome=outcome,
+                    verified_source="data" if outcome is not None else None,
                     verified_at=now if outcome is not None else None,
                 )
                 for record in inputs

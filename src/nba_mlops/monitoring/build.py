@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,14 @@ import pandas as pd
 from sqlalchemy import inspect
 
 from nba_mlops.config import Settings
+from nba_mlops.db import migrate
 from nba_mlops.db.models import Prediction
 from nba_mlops.db.session import Database, database_exists
 from nba_mlops.monitoring.drift import DEFAULT_MIN_SAMPLE, DriftReport, compute_drift
 from nba_mlops.monitoring.quality import (
     LiveQuality,
     PredictionDistribution,
+    live_quality_by_day,
     live_quality_by_version,
     prediction_distribution,
 )
@@ -34,6 +36,7 @@ from nba_mlops.monitoring.windows import (
     RECENT_COLUMNS,
     VERIFIED_COLUMNS,
     recent_shots,
+    recently_labelled,
     recently_verified,
 )
 
@@ -48,6 +51,29 @@ class ChampionInfo:
     version: int
     run_id: str | None
     holdout_accuracy: float | None
+    #: Every holdout figure of the version's run (``holdout_figures``).
+    holdout: dict[str, float] = field(default_factory=dict)
+
+
+#: Run metric -> name of the holdout figure (the gauges ``nba_model_holdout_<name>``).
+HOLDOUT_METRICS = {
+    "holdout_log_loss": "log_loss",
+    "holdout_accuracy": "accuracy",
+    "holdout_ece": "ece",
+    "holdout_brier": "brier",
+    "holdout_roc_auc": "roc_auc",
+    "baseline_constant_log_loss": "constant_log_loss",
+    "baseline_constant_accuracy": "constant_accuracy",
+}
+
+
+def holdout_figures(run_metrics: dict[str, float]) -> dict[str, float]:
+    """A model version's holdout figures from its run's metrics (those it has)."""
+    return {
+        name: float(run_metrics[metric])
+        for metric, name in HOLDOUT_METRICS.items()
+        if run_metrics.get(metric) is not None and math.isfinite(float(run_metrics[metric]))
+    }
 
 
 @dataclass(frozen=True)
@@ -58,10 +84,15 @@ class MonitoringSnapshot:
     reference: pd.DataFrame  # the champion's training reference, canonical columns
     recent: pd.DataFrame  # raw shot fields of the latest requests, newest first
     predictions: pd.DataFrame  # model_version, probability, label of the same requests
-    verified: pd.DataFrame  # model_version, verified_outcome, probability, verified_at
+    verified: pd.DataFrame  # outcomes from the data (``windows.VERIFIED_COLUMNS``)
     drift: DriftReport
     quality: dict[str, LiveQuality]
     distribution: dict[str, PredictionDistribution]
+    daily: dict[tuple[str, str], LiveQuality] = field(default_factory=dict)
+    #: person labels of the counted roles, on predictions the data has not verified yet
+    labels: dict[str, LiveQuality] = field(default_factory=dict)
+    #: holdout figures of the champion and of the versions with live figures
+    holdout: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def champion_quality(self) -> LiveQuality | None:
@@ -101,11 +132,24 @@ def load_champion(settings: Settings) -> ChampionInfo:
             f"model {settings.model_name!r} has no champion yet: monitoring compares requests "
             "with the champion's training shots, so train one first (`nba-mlops train`)"
         ) from exc
-    accuracy = None
-    if found.run_id:
-        value = client.get_run(found.run_id).data.metrics.get("holdout_accuracy")
-        accuracy = float(value) if value is not None else None
-    return ChampionInfo(int(found.version), found.run_id or None, accuracy)
+    figures = holdout_figures(client.get_run(found.run_id).data.metrics) if found.run_id else {}
+    return ChampionInfo(int(found.version), found.run_id or None, figures.get("accuracy"), figures)
+
+
+def load_holdout(settings: Settings, versions: list[str]) -> dict[str, dict[str, float]]:
+    """The holdout figures of these model versions (those whose run logged them)."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client(settings)
+    found: dict[str, dict[str, float]] = {}
+    for version in versions:
+        try:
+            run_id = client.get_model_version(settings.model_name, version).run_id
+            if run_id:
+                found[version] = holdout_figures(client.get_run(run_id).data.metrics)
+        except MlflowException:
+            continue
+    return found
 
 
 def load_reference(settings: Settings, champion: ChampionInfo) -> pd.DataFrame:
@@ -126,22 +170,28 @@ def load_reference(settings: Settings, champion: ChampionInfo) -> pd.DataFrame:
 
 def load_predictions(
     settings: Settings, *, drift_window: int | None = None, quality_window: int | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The latest requests (``drift_window``, newest first: model_version, probability,
-    label, input) and the latest verified predictions (``quality_window``); the same
-    windows the API's metrics refresher uses."""
+    label, input), the latest predictions verified from the data and, apart, the latest
+    labelled by the counted roles (``quality_window`` each); the same windows the API's
+    metrics refresher uses."""
     serving = settings.serving
     drift_window = drift_window or serving.drift_window
     quality_window = quality_window or serving.quality_window
-    empty = pd.DataFrame(columns=RECENT_COLUMNS), pd.DataFrame(columns=VERIFIED_COLUMNS)
+    empty = pd.DataFrame(columns=VERIFIED_COLUMNS)
     if not database_exists(settings):
-        return empty
+        return pd.DataFrame(columns=RECENT_COLUMNS), empty, empty
     db = Database(settings)
     try:
         if not inspect(db.engine).has_table(Prediction.__tablename__):
-            return empty
+            return pd.DataFrame(columns=RECENT_COLUMNS), empty, empty
+        migrate.upgrade(settings)  # an older database: the outcome columns come with 0005
         with db.session() as session:
-            return recent_shots(session, drift_window), recently_verified(session, quality_window)
+            return (
+                recent_shots(session, drift_window),
+                recently_verified(session, quality_window),
+                recently_labelled(session, quality_window),
+            )
     finally:
         db.dispose()
 
@@ -152,10 +202,15 @@ def monitoring_snapshot(
     """Drift of recent requests against the champion's reference, and live quality."""
     champion = load_champion(settings)
     reference = load_reference(settings, champion)
-    predictions, verified = load_predictions(settings)
+    predictions, verified, labelled = load_predictions(settings)
     recent = pd.DataFrame.from_records(
         [row for row in predictions["input"] if isinstance(row, dict)]
     )
+    quality = live_quality_by_version(verified) if len(verified) else {}
+    labels = live_quality_by_version(labelled) if len(labelled) else {}
+    others = sorted((set(quality) | set(labels)) - {str(champion.version)}, key=_version_order)
+    others = others[-10:]
+    holdout = load_holdout(settings, others) | {str(champion.version): champion.holdout}
     return MonitoringSnapshot(
         champion=champion,
         reference=reference,
@@ -163,9 +218,18 @@ def monitoring_snapshot(
         predictions=predictions.drop(columns=["input"]),
         verified=verified,
         drift=compute_drift(reference, recent, min_sample=min_sample),
-        quality=live_quality_by_version(verified) if len(verified) else {},
+        quality=quality,
         distribution=prediction_distribution(predictions) if len(predictions) else {},
+        daily=(
+            live_quality_by_day(verified, settings.serving.quality_days) if len(verified) else {}
+        ),
+        labels=labels,
+        holdout=holdout,
     )
+
+
+def _version_order(version: str) -> tuple[int, str]:
+    return (len(version), version)  # "10" after "9"
 
 
 def default_report_path(settings: Settings, day: dt.date | None = None) -> Path:
@@ -191,4 +255,8 @@ def build_monitoring_report(
         target,
         min_sample=snapshot.drift.min_sample,
         title=f"nba-mlops monitoring report: {settings.model_name} v{snapshot.champion.version}",
+        daily=snapshot.daily,
+        labels=snapshot.labels,
+        holdout=snapshot.holdout,
+        champion=str(snapshot.champion.version),
     )

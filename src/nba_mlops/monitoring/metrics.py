@@ -81,30 +81,108 @@ PREDICTIONS_VERIFIED = Gauge(
     "Stored predictions whose outcome was verified.",
     multiprocess_mode="mostrecent",
 )
+# Live quality: over the latest predictions whose outcome came from the data.
 LIVE_ACCURACY = Gauge(
     "nba_live_accuracy",
-    "Accuracy on verified predictions.",
+    "Accuracy on predictions verified from the data.",
     ["model_version"],
     multiprocess_mode="mostrecent",
 )
 LIVE_LOG_LOSS = Gauge(
     "nba_live_log_loss",
-    "Log loss on verified predictions.",
+    "Log loss on predictions verified from the data.",
     ["model_version"],
     multiprocess_mode="mostrecent",
 )
 LIVE_ECE = Gauge(
     "nba_live_ece",
-    "Expected calibration error on verified predictions.",
+    "Expected calibration error on predictions verified from the data.",
     ["model_version"],
     multiprocess_mode="mostrecent",
 )
 LIVE_VERIFIED_COUNT = Gauge(
     "nba_live_verified_count",
-    "Verified predictions behind the live quality gauges.",
+    "Predictions verified from the data behind the live quality gauges.",
     ["model_version"],
     multiprocess_mode="mostrecent",
 )
+LIVE_MAKE_RATE = Gauge(
+    "nba_live_make_rate",
+    "Make rate of the shots behind the live quality gauges.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+LIVE_CONSTANT_LOG_LOSS = Gauge(
+    "nba_live_constant_log_loss",
+    "Log loss of predicting the live window's own make rate for every one of its shots.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+LIVE_CONSTANT_ACCURACY = Gauge(
+    "nba_live_constant_accuracy",
+    "Accuracy of always answering the live window's more frequent outcome.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+LIVE_DAY_ACCURACY = Gauge(
+    "nba_live_day_accuracy",
+    "Accuracy on one game day's predictions verified from the data (latest days).",
+    ["model_version", "day"],
+    multiprocess_mode="mostrecent",
+)
+LIVE_DAY_LOG_LOSS = Gauge(
+    "nba_live_day_log_loss",
+    "Log loss on one game day's predictions verified from the data (latest days).",
+    ["model_version", "day"],
+    multiprocess_mode="mostrecent",
+)
+LIVE_DAY_ECE = Gauge(
+    "nba_live_day_ece",
+    "Calibration error on one game day's predictions verified from the data.",
+    ["model_version", "day"],
+    multiprocess_mode="mostrecent",
+)
+LIVE_DAY_VERIFIED_COUNT = Gauge(
+    "nba_live_day_verified_count",
+    "One game day's predictions verified from the data.",
+    ["model_version", "day"],
+    multiprocess_mode="mostrecent",
+)
+# Person labels of the counted roles (labelers, administrators), apart from the data's.
+LABEL_ACCURACY = Gauge(
+    "nba_label_accuracy",
+    "Accuracy on predictions labelled by labelers and administrators, not yet by the data.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+LABEL_LOG_LOSS = Gauge(
+    "nba_label_log_loss",
+    "Log loss on predictions labelled by labelers and administrators, not yet by the data.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+LABEL_COUNT = Gauge(
+    "nba_label_count",
+    "Predictions labelled by labelers and administrators, not yet verified by the data.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+# The champion's own figures on its holdout, which the alert thresholds are derived from.
+HOLDOUT_GAUGES = {
+    name: Gauge(
+        f"nba_model_holdout_{name}",
+        f"The champion's {what} on its holdout.",
+        ["model_version"],
+        multiprocess_mode="mostrecent",
+    )
+    for name, what in (
+        ("log_loss", "log loss"),
+        ("accuracy", "accuracy"),
+        ("ece", "calibration error"),
+        ("constant_log_loss", "log loss of the constant training make rate"),
+        ("constant_accuracy", "accuracy of always answering the more frequent outcome"),
+    )
+}
 PREDICTION_MEAN_PROBABILITY = Gauge(
     "nba_prediction_mean_probability",
     "Mean make probability of recent predictions.",
@@ -194,6 +272,25 @@ def set_model(name: str | None, version: str | None, previous: str | None = None
         MODEL_VERSION.set(float(version))
     except ValueError:
         MODEL_VERSION.set(-1)
+
+
+_daily_keys: set[tuple[str, str]] = set()
+
+
+def set_daily_quality(figures: dict[tuple[str, str], tuple[float, float, float, int]]) -> None:
+    """Set the by-day gauges, ``(model version, day) -> (accuracy, log loss, ece, count)``;
+    days that left the window are set to NaN and dropped (with several workers the NaN
+    stays until the server restarts: a NaN never satisfies an alert)."""
+    gauges = (LIVE_DAY_ACCURACY, LIVE_DAY_LOG_LOSS, LIVE_DAY_ECE, LIVE_DAY_VERIFIED_COUNT)
+    for version, day in _daily_keys - set(figures):
+        for gauge in gauges:
+            gauge.labels(model_version=version, day=day).set(float("nan"))
+            gauge.remove(version, day)
+    for (version, day), numbers in figures.items():
+        for gauge, value in zip(gauges, numbers, strict=True):
+            gauge.labels(model_version=version, day=day).set(value)
+    _daily_keys.clear()
+    _daily_keys.update(figures)
 
 
 def observe_batch(size: int, seconds: float) -> None:

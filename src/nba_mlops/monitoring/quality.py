@@ -4,8 +4,13 @@ Pure computations on arrays and DataFrames: the API's background refresher reads
 ``predictions`` table, calls these, and sets the ``nba_live_*`` and
 ``nba_prediction_*`` gauges (see docs/CONTRACTS.md). Nothing here touches a database.
 
-Accuracy alone says little at a ~42% make rate (always answering "miss" scores ~58%), so
-every quality result carries log loss, Brier score and calibration error as well.
+Accuracy and log loss alone say little without what a constant would score: the league
+makes about 47% of its shots (45-48% by season), so always answering "miss" is right
+about 53% of the time and predicting the make rate for every shot scores a log loss of
+about 0.69. Every result therefore carries the *constant* of its own rows: their make
+rate, the log loss of predicting that rate for each of them, and the accuracy of always
+answering the more frequent outcome. The alert rules compare the live figures with these
+and with the model's own holdout figures (``deploy/prometheus/rules/model.yml``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ class LiveQuality:
     log_loss: float
     brier: float
     ece: float
+    #: The same rows' make rate, and what a constant scores on them: the log loss of
+    #: predicting that rate for every shot, the accuracy of always answering the more
+    #: frequent outcome.
+    make_rate: float = float("nan")
+    constant_log_loss: float = float("nan")
+    constant_accuracy: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -94,17 +105,25 @@ def live_quality(
     if y.size == 0:
         nan = float("nan")
         return LiveQuality(model_version, 0, nan, nan, nan, nan)
-    clipped = np.clip(p, LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS)
-    log_loss = -np.mean(y * np.log(clipped) + (1.0 - y) * np.log(1.0 - clipped))
+    log_loss = _log_loss(y, p)
     predicted = (p >= DECISION_THRESHOLD).astype(np.float64)
+    rate = float(np.mean(y))
     return LiveQuality(
         model_version=model_version,
         count=int(y.size),
         accuracy=float(np.mean(predicted == y)),
-        log_loss=float(log_loss),
+        log_loss=log_loss,
         brier=float(np.mean((p - y) ** 2)),
         ece=expected_calibration_error(y, p),
+        make_rate=rate,
+        constant_log_loss=_log_loss(y, np.full(y.size, rate)),
+        constant_accuracy=max(rate, 1.0 - rate),
     )
+
+
+def _log_loss(y: FloatArray, p: FloatArray) -> float:
+    clipped = np.clip(p, LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS)
+    return float(-np.mean(y * np.log(clipped) + (1.0 - y) * np.log(1.0 - clipped)))
 
 
 def _in_time_order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -135,6 +154,34 @@ def live_quality_by_version(
         result[str(version)] = live_quality(
             recent["verified_outcome"].to_numpy(dtype=np.float64),
             recent["probability"].to_numpy(dtype=np.float64),
+            model_version=str(version),
+        )
+    return result
+
+
+def live_quality_by_day(
+    frame: pd.DataFrame, days: int | None = None
+) -> dict[tuple[str, str], LiveQuality]:
+    """Live quality per model version and day, for the latest ``days`` days.
+
+    ``frame`` has ``model_version, verified_outcome, probability, day`` (the shot's game
+    date as ``YYYY-MM-DD``, see ``monitoring.windows``); rows without an outcome or a day
+    are ignored. Keys are ``(model_version, day)``, oldest day first.
+    """
+    _require(frame, ("model_version", "verified_outcome", "probability", "day"))
+    if days is not None and days < 1:
+        raise ValueError("days must be a positive number of days")
+    verified = frame[frame["verified_outcome"].notna() & frame["day"].notna()]
+    kept = sorted(verified["day"].astype(str).unique())
+    if days is not None:
+        kept = kept[-days:]
+    verified = verified[verified["day"].astype(str).isin(kept)]
+    result: dict[tuple[str, str], LiveQuality] = {}
+    groups = verified.groupby([verified["day"].astype(str), verified["model_version"].astype(str)])
+    for (day, version), rows in sorted(groups, key=lambda item: item[0]):
+        result[(str(version), str(day))] = live_quality(
+            rows["verified_outcome"].to_numpy(dtype=np.float64),
+            rows["probability"].to_numpy(dtype=np.float64),
             model_version=str(version),
         )
     return result

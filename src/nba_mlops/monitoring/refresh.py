@@ -1,10 +1,12 @@
 """Background refresh of the gauges read from the database and the registry.
 
 Every ``serving.refresh_interval_s`` one process of a server (the holder of a lock file
-under the home; the others skip) counts users and predictions, computes live quality and
-the prediction distribution per model version (``nba_mlops.monitoring.quality``),
+under the home; the others skip) counts users and predictions, computes live quality from
+the data's outcomes per model version and per day, the same from the counted person
+labels apart, and the prediction distribution (``nba_mlops.monitoring.quality``),
 compares recent request inputs with the champion's training reference
-(``nba_mlops.monitoring.drift``) and reads the newest model version's creation time.
+(``nba_mlops.monitoring.drift``), reads the champion's holdout figures (the alert
+thresholds are derived from them) and the newest model version's creation time.
 
 The computation takes a few hundred milliseconds of pandas work: it runs in a helper
 process (:func:`collect_snapshot`), so the serving process's event loop never waits for
@@ -32,7 +34,8 @@ from nba_mlops.config import Settings
 from nba_mlops.db.models import Prediction, User
 from nba_mlops.db.session import Database
 from nba_mlops.log import get_logger
-from nba_mlops.monitoring.windows import recent_shots, recently_verified
+from nba_mlops.monitoring.quality import LiveQuality
+from nba_mlops.monitoring.windows import recent_shots, recently_labelled, recently_verified
 
 logger = get_logger(__name__)
 
@@ -48,8 +51,13 @@ class Snapshot:
     users: int = 0
     stored: int = 0
     verified: int = 0
-    # model version -> (accuracy, log loss, ece, verified count)
-    quality: dict[str, tuple[float, float, float, int]] = field(default_factory=dict)
+    # live quality from the data's outcomes: per model version, per (version, day)
+    quality: dict[str, LiveQuality] = field(default_factory=dict)
+    daily: dict[tuple[str, str], LiveQuality] = field(default_factory=dict)
+    # from the labels of the counted roles, on predictions the data has not verified yet
+    labels: dict[str, LiveQuality] = field(default_factory=dict)
+    # the champion's holdout figures: model version -> {metric: value}
+    holdout: dict[str, dict[str, float]] = field(default_factory=dict)
     # model version -> (mean probability, positive share)
     distribution: dict[str, tuple[float, float]] = field(default_factory=dict)
     psi: dict[str, float] = field(default_factory=dict)
@@ -64,6 +72,7 @@ class SnapshotCollector:
         self.settings = settings
         self._db = db
         self._reference: tuple[str, pd.DataFrame] | None = None  # (run id, frame)
+        self._holdout: tuple[str, dict[str, float]] | None = None  # (run id, figures)
 
     @property
     def db(self) -> Database:
@@ -79,7 +88,11 @@ class SnapshotCollector:
         return snapshot
 
     def _from_database(self, snapshot: Snapshot) -> pd.DataFrame:
-        from nba_mlops.monitoring.quality import live_quality_by_version, prediction_distribution
+        from nba_mlops.monitoring.quality import (
+            live_quality_by_day,
+            live_quality_by_version,
+            prediction_distribution,
+        )
 
         serving = self.settings.serving
         try:
@@ -94,14 +107,17 @@ class SnapshotCollector:
                     or 0
                 )
                 verified = recently_verified(session, serving.quality_window)
+                labelled = recently_labelled(session, serving.quality_window)
                 recent = recent_shots(session, serving.drift_window)
         except Exception as exc:
             logger.warning("database unavailable for the metrics refresh: %s", exc)
             return pd.DataFrame()
         snapshot.database_up = True
         if not verified.empty:
-            for version, q in live_quality_by_version(verified).items():
-                snapshot.quality[version] = (q.accuracy, q.log_loss, q.ece, q.count)
+            snapshot.quality = live_quality_by_version(verified)
+            snapshot.daily = live_quality_by_day(verified, serving.quality_days)
+        if not labelled.empty:
+            snapshot.labels = live_quality_by_version(labelled)
         if not recent.empty:
             for version, shape in prediction_distribution(recent).items():
                 snapshot.distribution[version] = (shape.mean_probability, shape.positive_share)
@@ -122,7 +138,7 @@ class SnapshotCollector:
             )
             if versions:
                 snapshot.last_training_s = versions[0].creation_timestamp / 1000.0
-            reference = self._champion_reference(client)
+            reference = self._champion_reference(client, snapshot)
         except Exception as exc:
             logger.warning("model registry unavailable for the metrics refresh: %s", exc)
             return
@@ -130,8 +146,11 @@ class SnapshotCollector:
         if reference is not None:
             snapshot.psi = compute_drift(reference, recent).psi_by_feature()
 
-    def _champion_reference(self, client: Any) -> pd.DataFrame | None:
+    def _champion_reference(self, client: Any, snapshot: Snapshot) -> pd.DataFrame | None:
+        """The champion's drift reference; its holdout figures go into ``snapshot``."""
         from mlflow.exceptions import MlflowException
+
+        from nba_mlops.monitoring.build import holdout_figures
 
         try:
             champion = client.get_model_version_by_alias(self.settings.model_name, "champion")
@@ -140,6 +159,9 @@ class SnapshotCollector:
         run_id = champion.run_id
         if not run_id:
             return None
+        if self._holdout is None or self._holdout[0] != run_id:
+            self._holdout = (run_id, holdout_figures(client.get_run(run_id).data.metrics))
+        snapshot.holdout[str(champion.version)] = self._holdout[1]
         if self._reference is not None and self._reference[0] == run_id:
             return self._reference[1]
         try:
@@ -162,11 +184,25 @@ def apply_snapshot(snapshot: Snapshot) -> None:
     metrics.USERS.set(snapshot.users)
     metrics.PREDICTIONS_STORED.set(snapshot.stored)
     metrics.PREDICTIONS_VERIFIED.set(snapshot.verified)
-    for version, (accuracy, log_loss, ece, count) in snapshot.quality.items():
-        metrics.LIVE_ACCURACY.labels(model_version=version).set(accuracy)
-        metrics.LIVE_LOG_LOSS.labels(model_version=version).set(log_loss)
-        metrics.LIVE_ECE.labels(model_version=version).set(ece)
-        metrics.LIVE_VERIFIED_COUNT.labels(model_version=version).set(count)
+    for version, q in snapshot.quality.items():
+        metrics.LIVE_ACCURACY.labels(model_version=version).set(q.accuracy)
+        metrics.LIVE_LOG_LOSS.labels(model_version=version).set(q.log_loss)
+        metrics.LIVE_ECE.labels(model_version=version).set(q.ece)
+        metrics.LIVE_VERIFIED_COUNT.labels(model_version=version).set(q.count)
+        metrics.LIVE_MAKE_RATE.labels(model_version=version).set(q.make_rate)
+        metrics.LIVE_CONSTANT_LOG_LOSS.labels(model_version=version).set(q.constant_log_loss)
+        metrics.LIVE_CONSTANT_ACCURACY.labels(model_version=version).set(q.constant_accuracy)
+    metrics.set_daily_quality(
+        {key: (q.accuracy, q.log_loss, q.ece, q.count) for key, q in snapshot.daily.items()}
+    )
+    for version, q in snapshot.labels.items():
+        metrics.LABEL_ACCURACY.labels(model_version=version).set(q.accuracy)
+        metrics.LABEL_LOG_LOSS.labels(model_version=version).set(q.log_loss)
+        metrics.LABEL_COUNT.labels(model_version=version).set(q.count)
+    for version, figures in snapshot.holdout.items():
+        for name, gauge in metrics.HOLDOUT_GAUGES.items():
+            if name in figures:
+                gauge.labels(model_version=version).set(figures[name])
     for version, (mean_probability, positive_share) in snapshot.distribution.items():
         metrics.PREDICTION_MEAN_PROBABILITY.labels(model_version=version).set(mean_probability)
         metrics.PREDICTION_POSITIVE_SHARE.labels(model_version=version).set(positive_share)

@@ -10,6 +10,7 @@ import pytest
 from nba_mlops.monitoring.quality import (
     expected_calibration_error,
     live_quality,
+    live_quality_by_day,
     live_quality_by_version,
     prediction_distribution,
 )
@@ -130,3 +131,29 @@ def test_prediction_distribution_per_version() -> None:
 def test_prediction_distribution_uses_stored_label() -> None:
     frame = pd.DataFrame({"model_version": ["1", "1"], "probability": [0.2, 0.3], "label": [1, 0]})
     assert prediction_distribution(frame)["1"].positive_share == pytest.approx(0.5)
+
+
+def test_the_constant_of_the_same_shots_comes_with_every_result() -> None:
+    # 3 of 4 made: predicting 0.75 for each scores -(3 ln .75 + ln .25) / 4
+    quality = live_quality([1, 1, 1, 0], [0.6, 0.7, 0.4, 0.2])
+    assert quality.make_rate == pytest.approx(0.75)
+    assert quality.constant_log_loss == pytest.approx(-(3 * math.log(0.75) + math.log(0.25)) / 4)
+    assert quality.constant_accuracy == pytest.approx(0.75)  # always "made"
+    assert live_quality([0, 0, 1], [0.1, 0.1, 0.9]).constant_accuracy == pytest.approx(2 / 3)
+
+
+def test_by_day_keeps_the_latest_days_per_version() -> None:
+    frame = pd.DataFrame(
+        {
+            "model_version": ["1", "1", "2", "2", "2", "2"],
+            "verified_outcome": [1, 0, 1, None, 0, 1],
+            "probability": [0.8, 0.3, 0.4, 0.9, 0.1, 0.7],
+            "day": ["2023-04-01", "2023-04-02", "2023-04-02", "2023-04-03", "2023-04-03", None],
+        }
+    )
+    by_day = live_quality_by_day(frame, days=2)
+    assert list(by_day) == [("1", "2023-04-02"), ("2", "2023-04-02"), ("2", "2023-04-03")]
+    assert by_day[("2", "2023-04-03")].count == 1  # the unverified and the dateless left out
+    assert by_day[("1", "2023-04-02")].accuracy == 1.0
+    with pytest.raises(ValueError, match="positive"):
+        live_quality_by_day(frame, days=0)
