@@ -2,8 +2,11 @@
 
 The reference is the champion's ``reference/shots_reference.parquet`` (a sample of its
 training shots, canonical columns); the recent frame is the raw shot fields of recent
-predictions. Both go through the same :func:`drift_features`, so a field one side lacks
-is derived the same way on both. Pure and deterministic: no I/O, no randomness.
+predictions, as callers sent them. Both go through the same :func:`drift_features`, which
+first takes the values the model scores (:func:`model_view`: the serving path's
+defaults and the store's spelling of action types, so a feed writing "Pullup Jump shot"
+is not a drift from "Pullup Jump Shot"), so a field one side lacks is derived the same
+way on both. Pure and deterministic: no I/O, no randomness.
 
 PSI = sum over bins of (recent - reference) * ln(recent / reference), on bin shares.
 Usual reading: below 0.1 no shift, 0.1-0.25 moderate, above 0.25 a real shift.
@@ -108,14 +111,34 @@ def population_stability_index(
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
+def model_view(shots: pd.DataFrame) -> pd.DataFrame:
+    """The shots with the values the model scores in place of those given: the serving
+    path's ``canonical_shots`` (defaults for fields left out, the store's spelling of
+    action types, zones from the location). Columns it does not touch are kept; shots
+    without a location only get the action type's spelling."""
+    from nba_mlops.data.repair import normalise_action_type
+    from nba_mlops.features.serving import canonical_shots
+
+    out = shots.copy()
+    if len(shots) and {"loc_x", "loc_y"} <= set(shots.columns):
+        scored = canonical_shots(shots)
+        for column in scored.columns:
+            out[column] = scored[column]
+    elif "action_type" in out.columns and len(out):
+        out["action_type"], _ = normalise_action_type(out["action_type"].astype("object"))
+    return out
+
+
 def drift_features(shots: pd.DataFrame) -> pd.DataFrame:
-    """The compared features of shots given in canonical columns (missing ones skipped).
+    """The compared features of shots given in canonical columns (missing ones skipped),
+    on the values the model scores (:func:`model_view`).
 
     ``shot_distance`` is computed from ``loc_x``/``loc_y`` (tenths of feet) wherever both
     are known, and taken from the column only where they are not: the stored NBA value
     is rounded to whole feet, and comparing rounded against computed values would show a
     shift that is only arithmetic. ``seconds_left_in_period`` is minutes * 60 + seconds.
     """
+    shots = model_view(shots)
     out = pd.DataFrame(index=shots.index)
     has_loc = {"loc_x", "loc_y"} <= set(shots.columns)
     for column in ("loc_x", "loc_y"):

@@ -169,11 +169,39 @@ def test_float_and_int_categories_agree() -> None:
     assert features["period"].tolist() == ["1", "2", "missing"]
 
 
-def test_missing_columns_are_skipped_not_fatal(reference: pd.DataFrame) -> None:
+def test_missing_columns_are_skipped_or_compared_as_the_model_scores_them(
+    reference: pd.DataFrame,
+) -> None:
     recent = reference.sample(400, random_state=9).drop(columns=["player_id", "action_type"])
     report = compute_drift(reference, recent)
-    assert set(report.skipped) == {"player_mix", "action_type"}
-    assert "action_type" not in report.psi_by_feature()
+    assert set(report.skipped) == {"player_mix"}
+    assert "player_mix" not in report.psi_by_feature()
+    # a request without an action type is scored as a jump shot: that is what is compared
+    action = next(f for f in report.features if f.feature == "action_type")
+    assert action.recent_share[action.bins.index("Jump Shot")] == pytest.approx(1.0)
+    assert action.status == "drift"
+
+
+def test_a_feed_that_spells_action_types_differently_is_no_drift(
+    reference: pd.DataFrame,
+) -> None:
+    """The feed writes "Pullup Jump shot" where the store has "Pullup Jump Shot" (and so
+    on): the model scores the store's spelling, and so does the drift check."""
+    recent = reference.sample(2000, random_state=13)
+    spellings = [str.lower, str.upper, lambda a: a[:1] + a[1:].lower()]
+    feed = recent.assign(
+        action_type=[spellings[i % 3](action) for i, action in enumerate(recent["action_type"])]
+    )
+    assert set(feed["action_type"]).isdisjoint(reference["action_type"])
+    as_sent = compute_drift(reference, feed)
+    as_stored = compute_drift(reference, recent)
+    assert as_sent.psi_by_feature()["action_type"] == pytest.approx(
+        as_stored.psi_by_feature()["action_type"]
+    )
+    assert as_sent.psi_by_feature()["action_type"] < 0.1
+    assert drift_features(feed)["action_type"].tolist() == (
+        drift_features(recent)["action_type"].tolist()
+    )
 
 
 def test_missing_values_get_their_own_bin(reference: pd.DataFrame) -> None:
