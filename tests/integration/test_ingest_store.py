@@ -127,13 +127,18 @@ def test_simulate_then_ingest_commands(cli_home: Settings, tmp_path: Path) -> No
     rows = pd.read_csv(bundled_sample_path(), dtype=str, keep_default_na=False)
     rows[rows["Game ID"].str[1:3] == "22"].to_csv(source, index=False)
     runner = CliRunner()
-    simulated = runner.invoke(app, ["simulate", "--source", str(source), "--days", "3"])
+    simulated = runner.invoke(
+        app, ["simulate", "--source", str(source), "--days", "3", "--no-ingest"]
+    )
     assert simulated.exit_code == 0, simulated.output
-    assert "3 game dates" in simulated.stdout
-    (written,) = cli_home.incoming_dir.glob("*.csv")
+    assert "simulated 3 days (left in the incoming folder)" in simulated.stdout
+    assert "not scored (no champion yet" in simulated.stdout
+    written = sorted(cli_home.incoming_dir.glob("*.csv"))
+    assert len(written) == 3  # a file per day, one game date each
+    assert [pd.read_csv(w)["Game Date"].nunique() for w in written] == [1, 1, 1]
     ingested = runner.invoke(app, ["ingest"])
     assert ingested.exit_code == 0, ingested.output
-    processed = cli_home.incoming_dir / "processed" / written.name
-    assert processed.exists()
-    record = json.loads((cli_home.store_dir / "versions.jsonl").read_text().splitlines()[-1])
-    assert record["rows_new"] == len(pd.read_csv(processed))
+    processed = [cli_home.incoming_dir / "processed" / w.name for w in written]
+    assert all(p.exists() for p in processed)
+    records = (cli_home.store_dir / "versions.jsonl").read_text().splitlines()[-3:]
+    assert [json.loads(r)["rows_new"] for r in records] == [len(pd.read_csv(p)) for p in processed]

@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from app_db import BACKENDS, database_url
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from app_db import BACKENDS, database_url
 from nba_mlops.cli import app
 from nba_mlops.config import Settings, bundled_sample_path, get_settings
 from nba_mlops.data.ingest import ingest_file

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from nba_mlops.cli.app import app
-from nba_mlops.cli.console import console, fail, prepare, steps, summary
+from nba_mlops.cli.console import console, fail, out, prepare, steps, summary
 from nba_mlops.config import bundled_sample_path
 
 REFUSED_EXIT_CODE = 2
@@ -102,20 +102,35 @@ def _refused(refusals: list[str]) -> str:
 @app.command("simulate")
 def simulate_command(
     source: Path = typer.Option(..., "--source", help="A large shot file to carve days from."),
-    days: int = typer.Option(1, "--days", min=1, help="Game dates to deliver."),
+    days: int = typer.Option(1, "--days", min=1, help="Days to simulate, one game date each."),
+    ingest: bool = typer.Option(
+        True,
+        "--ingest/--no-ingest",
+        help="Ingest each day once scored (default); --no-ingest leaves the scored files "
+        "in the incoming folder for `nba-mlops ingest` or the orchestrator.",
+    ),
 ) -> None:
-    """Deliver the next game days of a shot file to the incoming folder, as a new day's data."""
+    """Simulate days of new data: each day, the next game date of SOURCE is scored by the
+    champion through the serving path and stored as predictions, then ingested with its
+    outcomes, which verifies those predictions."""
+    from nba_mlops.daily import simulate_day
     from nba_mlops.data.ingest import ShotFileError
-    from nba_mlops.data.simulate import simulate_next_batch
 
     settings = prepare()
+    simulated = 0
     try:
-        with steps("simulate") as progress:
-            progress(f"reading {source.name}")
-            report = simulate_next_batch(settings, source, days)
+        for number in range(1, days + 1):
+            with steps(f"day {number} of {days}") as progress:
+                day = simulate_day(settings, source, ingest=ingest, progress=progress)
+            if day.delivery.nothing_left and not day.scorings:
+                console.print(day.summary(), highlight=False, soft_wrap=True)
+                break
+            simulated += 1
+            out.print(f"day {number}: {day.summary()}", highlight=False, soft_wrap=True)
     except ShotFileError as error:
         fail(str(error), code=REFUSED_EXIT_CODE)
-    summary(report.summary())
+    what = "ingested" if ingest else "left in the incoming folder"
+    summary(f"simulated {simulated} day{'s' if simulated != 1 else ''} ({what})")
 
 
 @app.command("verify")

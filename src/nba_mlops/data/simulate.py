@@ -102,17 +102,31 @@ def _write_csv(table: pa.Table, target: Path) -> None:
     temp.replace(target)
 
 
-def _free_name(folder: Path, stem: str) -> Path:
+def free_name(folder: Path, stem: str, incoming: Path | None = None) -> Path:
+    """A name in ``folder`` that no file of the incoming folder (waiting or processed)
+    has either."""
+    incoming = incoming or folder
+
+    def taken(name: str) -> bool:
+        return any(
+            (where / name).exists()
+            for where in {folder, incoming, incoming / "processed", folder / "processed"}
+        )
+
     target = folder / f"{stem}.csv"
     number = 1
-    while target.exists() or (folder / "processed" / target.name).exists():
+    while taken(target.name):
         number += 1
         target = folder / f"{stem}-{number}.csv"
     return target
 
 
-def simulate_next_batch(settings: Settings, source: Path, days: int = 1) -> SimulateReport:
-    """Write the next ``days`` game days of not-yet-delivered shots into the incoming folder."""
+def simulate_next_batch(
+    settings: Settings, source: Path, days: int = 1, *, folder: Path | None = None
+) -> SimulateReport:
+    """Write the next ``days`` game days of not-yet-delivered shots into the incoming
+    folder, or into ``folder`` (under it: the daily loop scores a day's shots in a hidden
+    staging folder before the file lands where an ingest would take it)."""
     if days < 1:
         raise ValueError("days must be at least 1")
     source = Path(source)
@@ -156,8 +170,9 @@ def simulate_next_batch(settings: Settings, source: Path, days: int = 1) -> Simu
             stem = f"shots_undated_{games[0]}"
             if len(games) > 1:
                 stem += f"_to_{games[-1]}"
-        settings.incoming_dir.mkdir(parents=True, exist_ok=True)
-        target = _free_name(settings.incoming_dir, stem)
+        folder = folder or settings.incoming_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        target = free_name(folder, stem, settings.incoming_dir)
         _write_csv(table.filter(pa.array(chosen)), target)
         report.path = target
         report.rows = int(chosen.sum())

@@ -75,12 +75,17 @@ def latest_ingested_batch(settings: Settings) -> Path | None:
 
 # --- what each asset does (plain functions; the assets below wrap them) --------------------
 def deliver_next_batch(context: AssetExecutionContext, nba: NbaMlopsResource) -> Materialized:
-    from nba_mlops.data.simulate import simulate_next_batch
+    from nba_mlops.daily import deliver_and_score
 
     settings = nba.settings()
     source = nba.simulation_source_path()
-    report = simulate_next_batch(settings, source, nba.orchestration().simulation_days)
+    report, scorings = deliver_and_score(
+        settings, source, nba.orchestration().simulation_days, progress=context.log.info
+    )
     context.log.info(report.summary())
+    for scoring in scorings:
+        context.log.info(scoring.summary())
+    scored = [s for s in scorings if not s.skipped]
     return dg.MaterializeResult(
         metadata={
             "summary": report.summary(),
@@ -93,16 +98,25 @@ def deliver_next_batch(context: AssetExecutionContext, nba: NbaMlopsResource) ->
             ),
             "remaining_rows": report.remaining_rows,
             "source": str(source),
+            "predictions_stored": sum(s.stored for s in scorings),
+            "scored_by": scored[-1].model_version if scored else None,
+            "scoring": " | ".join(s.summary() for s in scorings) or None,
         }
     )
 
 
 def ingest_waiting_files(context: AssetExecutionContext, nba: NbaMlopsResource) -> Materialized:
     from nba_mlops.data.ingest import summarise
+    from nba_mlops.db.verification import verify_from_store
     from nba_mlops.pipeline import run_ingest
 
     settings = nba.settings()
     reports = run_ingest(settings, progress=context.log.info)
+    # Catch up on predictions an earlier ingest could not verify (database down then,
+    # this step retried since): cheap when nothing waits for a stored shot.
+    caught_up = verify_from_store(settings)
+    if caught_up is not None and caught_up.verified:
+        context.log.info("caught up: %s", caught_up.summary())
     version = ShotStore(settings).data_version()
     accepted = [r for r in reports if not r.refused]
     refused = [r.refused for r in reports if r.refused]
@@ -112,6 +126,8 @@ def ingest_waiting_files(context: AssetExecutionContext, nba: NbaMlopsResource) 
         "summary": line,
         "files": len(accepted),
         "rows_new": sum(r.rows_new for r in accepted),
+        "predictions_verified": sum(r.predictions_verified for r in accepted)
+        + (caught_up.verified if caught_up is not None else 0),
         "rows_quarantined": sum(r.rows_quarantined for r in accepted),
         "data_version": version.hash,
         "rows": version.rows,
@@ -284,7 +300,9 @@ def build_assets(orchestration: OrchestrationSettings) -> list[dg.AssetsDefiniti
 
     @dg.asset(group_name=GROUP, kinds={"csv"}, retry_policy=retry)
     def incoming_batch(context: AssetExecutionContext, nba: NbaMlopsResource) -> Materialized:
-        """The next game days of shots, delivered to the incoming folder (daily new data)."""
+        """The next game days of shots (daily new data), scored by the champion through the
+        serving path and stored as predictions before the file lands in the incoming
+        folder, where its ingest verifies them."""
         with retry_only_transient("simulating the next batch"):
             return deliver_next_batch(context, nba)
 
