@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.telemetry import TelemetryConfig
+from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nba_mlops import __version__
@@ -58,7 +59,9 @@ def create_app(settings: Settings | None = None, *, predictor: ShotScorer | None
         finally:
             await services.stop()
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs and /redoc load Swagger UI and ReDoc from the
+    # assets its package ships, not from a CDN, so the docs work without internet.
+    app = FastAPIOffline(
         # Our own Prometheus metrics instead of FastAPI's OpenTelemetry hooks, which look
         # up the global providers on every request even when nothing is configured.
         telemetry=NO_TELEMETRY,
