@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 from nba_mlops.config import Settings, bundled_sample_path
+from prerequisites import INSTALL, MISSING, OPTIONAL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +60,29 @@ def shared_data_dir() -> Path:
     if not (path / "shots").is_dir():
         pytest.skip(f"shared real data not found at {path}")
     return path
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line naming every prerequisite whose tests were skipped, and how to install it
+    (tests/prerequisites.py; under CI those tests fail instead)."""
+    counts: dict[str, Counter[str]] = {MISSING: Counter(), OPTIONAL: Counter()}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")
+        for prefix, counter in counts.items():
+            if reason.startswith(prefix + " "):
+                name = re.split(r"[:(]", reason[len(prefix) + 1 :], maxsplit=1)[0].strip()
+                counter[name] += 1
+    parts = [f"{name} ({n} tests)" for name, n in sorted(counts[MISSING].items())]
+    optional = [f"{name} ({n})" for name, n in sorted(counts[OPTIONAL].items())]
+    if not parts and not optional:
+        return
+    line = "skipped for missing prerequisites: "
+    if parts:
+        line += f"{', '.join(parts)}; `{INSTALL}` installs them"
+    if optional:
+        line += ("; " if parts else "") + f"optional, not installed: {', '.join(optional)}"
+    terminalreporter.write_line(line, yellow=True, bold=True)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

