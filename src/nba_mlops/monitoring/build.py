@@ -93,6 +93,8 @@ class MonitoringSnapshot:
     labels: dict[str, LiveQuality] = field(default_factory=dict)
     #: holdout figures of the champion and of the versions with live figures
     holdout: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: why the drift reference is missing (a champion registered without one), if it is
+    reference_problem: str | None = None
 
     @property
     def champion_quality(self) -> LiveQuality | None:
@@ -200,8 +202,16 @@ def monitoring_snapshot(
     settings: Settings, *, min_sample: int = DEFAULT_MIN_SAMPLE
 ) -> MonitoringSnapshot:
     """Drift of recent requests against the champion's reference, and live quality."""
+    from mlflow.exceptions import MlflowException
+
     champion = load_champion(settings)
-    reference = load_reference(settings, champion)
+    problem = None
+    try:
+        reference = load_reference(settings, champion)
+    except (LookupError, MlflowException, OSError) as exc:
+        # a model promoted by hand may have no reference: live quality still counts
+        problem = f"champion v{champion.version} has no drift reference ({exc})"
+        reference = pd.DataFrame()
     predictions, verified, labelled = load_predictions(settings)
     recent = pd.DataFrame.from_records(
         [row for row in predictions["input"] if isinstance(row, dict)]
@@ -225,6 +235,7 @@ def monitoring_snapshot(
         ),
         labels=labels,
         holdout=holdout,
+        reference_problem=problem,
     )
 
 
@@ -259,4 +270,5 @@ def build_monitoring_report(
         labels=snapshot.labels,
         holdout=snapshot.holdout,
         champion=str(snapshot.champion.version),
+        note=snapshot.reference_problem,
     )

@@ -265,6 +265,7 @@ def render_drift_report(
     labels: Mapping[str, LiveQuality] | None = None,
     holdout: Mapping[str, Mapping[str, float]] | None = None,
     champion: str | None = None,
+    note: str | None = None,
 ) -> Path:
     """Write the HTML report to ``out_path`` (atomically) and return the path.
 
@@ -273,7 +274,8 @@ def render_drift_report(
     ``distribution`` are the results of ``live_quality_by_version`` (outcomes from the
     data) and ``prediction_distribution``; ``daily`` of ``live_quality_by_day``;
     ``labels`` the live quality of the counted person labels; ``holdout`` each version's
-    holdout figures (``build.holdout_figures``); ``champion`` the version served.
+    holdout figures (``build.holdout_figures``); ``champion`` the version served; ``note``
+    a problem to state under the drift heading (e.g. no drift reference).
     """
     holdout = holdout or {}
     drift = compute_drift(reference, recent, min_sample=min_sample)
@@ -325,6 +327,7 @@ def render_drift_report(
 <style>{_CSS}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <h2>Feature drift</h2>
+{f"<p><b>{html.escape(note)}</b></p>" if note else ""}
 <p>Reference shots: {drift.reference_size}; recent shots: {drift.recent_size}; {verdict}.
 PSI below 0.1 is no shift, 0.1 to 0.25 moderate, above 0.25 drift.</p>
 {_psi_table(drift)}{skipped}
