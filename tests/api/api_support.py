@@ -24,6 +24,7 @@ from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.data.schema import KAGGLE_TO_CANONICAL
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.registry import client as registry
+from nba_mlops.registry.serialization import MODEL_FORMAT, TRUSTED_TYPES
 
 REQUEST_FIELDS = (
     "loc_x",
@@ -151,7 +152,8 @@ def _register(settings: Settings, *, c: float, promote: bool) -> int:
             model,
             name="model",
             registered_model_name=settings.model_name,
-            serialization_format="cloudpickle",
+            serialization_format=MODEL_FORMAT,
+            skops_trusted_types=TRUSTED_TYPES,
             pip_requirements=["scikit-learn"],
         )
     version = int(info.registered_model_version)

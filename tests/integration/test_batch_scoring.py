@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import lleaves.compiler
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,6 +25,7 @@ from nba_mlops.inference import compiled as compiled_module
 from nba_mlops.inference.batch import BatchReport, load_champion, predict_batch
 from nba_mlops.inference.compiled import CompiledModel, compile_model
 from nba_mlops.registry import client as registry
+from nba_mlops.registry.serialization import load_model_uri
 
 
 def _version_of(settings: Settings, family: str) -> int:
@@ -57,9 +57,7 @@ def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _lightgbm(settings: Settings) -> Any:
-    return mlflow.sklearn.load_model(
-        f"models:/{settings.model_name}/{_version_of(settings, 'lightgbm')}"
-    )
+    return load_model_uri(f"models:/{settings.model_name}/{_version_of(settings, 'lightgbm')}")
 
 
 def test_the_compiled_forest_gives_the_models_own_probabilities(

@@ -92,9 +92,8 @@ def load_champion(settings: Settings, version: int | None = None) -> tuple[Any, 
     """The champion model (or ``version``) and its version number."""
     # MLflow is imported here, not at the top: batch workers import this module, and
     # they need neither MLflow nor the registry (importing MLflow alone takes seconds).
-    import mlflow
-
     from nba_mlops.registry import client as registry
+    from nba_mlops.registry.serialization import load_model_uri
 
     client = registry.configure_mlflow(settings)
     if version is None:
@@ -104,7 +103,7 @@ def load_champion(settings: Settings, version: int | None = None) -> tuple[Any, 
                 f"no champion for model {settings.model_name!r} yet: run `nba-mlops train` "
                 "or `nba-mlops pipeline` first"
             )
-    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}/{version}")
+    model = load_model_uri(f"models:/{settings.model_name}/{version}")
     return model, version
 
 

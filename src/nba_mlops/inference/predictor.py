@@ -128,7 +128,8 @@ def _promoted_at(tags: dict[str, str], fallback: dt.datetime | None) -> dt.datet
 def load_model_version(settings: Settings, version: str) -> LoadedModel:
     """Load one registered version with its holdout metrics and players (blocking)."""
     import mlflow.artifacts
-    import mlflow.sklearn
+
+    from nba_mlops.registry.serialization import load_model
 
     client = _client(settings)
     name = settings.model_name
@@ -139,7 +140,7 @@ def load_model_version(settings: Settings, version: str) -> LoadedModel:
         artifact_uri=client.get_model_version_download_uri(name, version),
         tracking_uri=settings.tracking_uri,
     )
-    model = mlflow.sklearn.load_model(local)
+    model = load_model(local)
     single_threaded(model)
     run_id = model_version.run_id
     run_metrics: dict[str, float] = {}

@@ -75,6 +75,15 @@ def ensure_registered_model(client: MlflowClient, name: str) -> None:
         client.create_registered_model(name, description="Make probability of an NBA shot.")
 
 
+def register_version(
+    client: MlflowClient, name: str, model_uri: str, run_id: str, model_id: str | None
+) -> int:
+    """Register a logged model as the next version of ``name`` (which must exist); the
+    registry call MLflow's ``log_model`` would make, without its console chatter."""
+    version = client.create_model_version(name, model_uri, run_id=run_id, model_id=model_id)
+    return int(version.version)
+
+
 def champion_version(client: MlflowClient, name: str) -> int | None:
     """The version the ``champion`` alias points at, or None before the first promotion."""
     try:

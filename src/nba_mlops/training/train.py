@@ -30,6 +30,12 @@ from nba_mlops.features.transformers import ShotFeatures
 from nba_mlops.log import get_logger, stage
 from nba_mlops.registry import client as registry
 from nba_mlops.registry.promotion import Decision, decide_promotion
+from nba_mlops.registry.serialization import (
+    MODEL_FORMAT,
+    TRUSTED_TYPES,
+    load_model_uri,
+    model_requirements,
+)
 from nba_mlops.training.calibration import choose_calibration
 from nba_mlops.training.dataset import UNKNOWN_WITHOUT_CONTEXT, UNKNOWN_WITHOUT_GAME, model_input
 from nba_mlops.training.evaluate import Baselines, baselines, classification_metrics
@@ -141,16 +147,22 @@ def _players(shots: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _prefixed(progress: Progress, prefix: str) -> Progress:
+    return lambda message: progress(f"{prefix}, {message}")
+
+
 def _fit_candidate(
     name: str, settings: Settings, frames: dict[str, Any], progress: Progress
 ) -> Candidate:
     family = FAMILIES[name]
     cfg = settings.training
-    # The boosted trees earn their search; the forest and the linear model barely move
-    # with it, so they get a token one (their defaults are tried first).
-    trials = cfg.tuning_trials if name == "lightgbm" else max(1, cfg.tuning_trials // 4)
+    trials = cfg.trials_for(name)
     started = time.perf_counter()
-    progress(f"{name}: tuning ({trials} trials)")
+    progress(f"{name}: tuning ({trials} trials)" if trials > 1 else f"{name}: fitting")
+
+    def trial_done(number: int, total: int, loss: float, best: float) -> None:
+        progress(f"{name}: trial {number}/{total} done, best validation log loss {best:.4f}")
+
     tuned = tune(
         family,
         frames["x_train"],
@@ -160,6 +172,7 @@ def _fit_candidate(
         trials=trials,
         rows=cfg.tuning_rows,
         seed=cfg.seed,
+        on_trial=trial_done,
     )
     progress(f"{name}: final fit")
     x_train, y_train = frames["x_train"], frames["y_train"]
@@ -248,11 +261,19 @@ def _log_candidate(
             name="model",
             signature=_signature(example, candidate.model.predict_proba(example)[:, 1]),
             input_example=example,
-            registered_model_name=settings.model_name,
-            serialization_format="cloudpickle",
+            # Loading it back runs no code from the artifact (registry/serialization.py).
+            serialization_format=MODEL_FORMAT,
+            skops_trusted_types=TRUSTED_TYPES,
+            pip_requirements=model_requirements(),
         )
         candidate.run_id = run.info.run_id
-        candidate.version = int(info.registered_model_version)
+        candidate.version = registry.register_version(
+            mlflow.MlflowClient(),
+            settings.model_name,
+            info.model_uri,
+            run.info.run_id,
+            info.model_id,
+        )
     client = mlflow.MlflowClient()
     client.set_model_version_tag(
         settings.model_name, str(candidate.version), "family", candidate.family
@@ -265,7 +286,7 @@ def score_champion(settings: Settings, holdout_input: pd.DataFrame, y: np.ndarra
     version = registry.champion_version(client, settings.model_name)
     if version is None:
         return None
-    model = mlflow.sklearn.load_model(f"models:/{settings.model_name}/{version}")
+    model = load_model_uri(f"models:/{settings.model_name}/{version}")
     return classification_metrics(y, model.predict_proba(holdout_input)[:, 1])["log_loss"]
 
 
@@ -341,11 +362,12 @@ def train(
         del split
 
     candidates: list[Candidate] = []
-    for name in cfg.families:
+    for number, name in enumerate(cfg.families, start=1):
         if name not in FAMILIES:
             raise ValueError(f"unknown model family {name!r}; known: {sorted(FAMILIES)}")
-        with stage(logger, f"train {name}"):
-            candidates.append(_fit_candidate(name, settings, frames, say))
+        family_progress = _prefixed(say, f"family {number}/{len(cfg.families)}")
+        with stage(logger, f"train {name} (family {number}/{len(cfg.families)})"):
+            candidates.append(_fit_candidate(name, settings, frames, family_progress))
 
     challenger = min(candidates, key=lambda c: c.validation_log_loss)
     say("logging candidates to MLflow")

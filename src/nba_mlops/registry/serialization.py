@@ -1,0 +1,100 @@
+"""How a registered model is stored and loaded: skops' format, read against our own list of
+trusted types, so that loading a model from the registry runs no code from the artifact.
+
+Pickle (MLflow's other formats) rebuilds any object the file names, which means running any
+code it names: whoever can write to the artifact store could run code in every server that
+loads a champion. skops stores the object tree as data and rebuilds only types it is told
+to trust. MLflow's own skops loader trusts the types the model's MLmodel file lists, that is
+whatever the artifact says; here the list is ours (``TRUSTED_TYPES``), and a model holding
+any other type is refused. Saving checks the same list (MLflow loads the file back with it),
+so a new estimator that needs another type fails at training, not in the server.
+
+Versions registered in pickle or cloudpickle before still load, through MLflow, with a
+warning that says so: retrain to store them safely.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nba_mlops.log import get_logger
+
+logger = get_logger(__name__)
+
+MODEL_FORMAT = "skops"
+
+#: Types a champion may hold beyond those skops trusts by itself (scikit-learn's public
+#: estimators, numpy arrays, builtins): our feature steps, the calibration wrappers, the
+#: trees of the forest and LightGBM, and what scikit-learn's spline step keeps.
+TRUSTED_TYPES = sorted(
+    [
+        "collections.OrderedDict",
+        "lightgbm.basic.Booster",
+        "lightgbm.sklearn.LGBMClassifier",
+        "nba_mlops.features.transformers.ShotFeatures",
+        "nba_mlops.training.models.CategoryLabels",
+        "numpy.dtype",
+        "scipy._lib.array_api_compat.numpy._aliases.asarray",
+        "scipy.interpolate._bsplines.BSpline",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.tree._tree.Tree",
+    ]
+)
+
+
+#: What loading and scoring a model imports, recorded with every model at the versions
+#: installed (the locked ones). Written down rather than inferred: MLflow's inference
+#: exports the uv project or loads the model in a subprocess, which costs seconds per
+#: model and warns wherever uv is not on the PATH.
+MODEL_DISTRIBUTIONS = (
+    "nba-mlops",
+    "scikit-learn",
+    "lightgbm",
+    "skops",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy",
+)
+
+
+def model_requirements() -> list[str]:
+    """Pinned requirements of a logged model (``pip_requirements`` of ``log_model``)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in MODEL_DISTRIBUTIONS]
+
+
+def load_model(model_dir: str | Path) -> Any:
+    """The scikit-learn model of a downloaded MLflow model folder."""
+    from mlflow.models import Model
+
+    folder = Path(model_dir)
+    flavor = Model.load(folder).flavors.get("sklearn")
+    if flavor is None:
+        raise ValueError(f"{folder} holds no scikit-learn model")
+    stored_as = flavor.get("serialization_format", "pickle")
+    if stored_as == MODEL_FORMAT:
+        import skops.io
+
+        return skops.io.load(folder / flavor["pickled_model"], trusted=TRUSTED_TYPES)
+    import mlflow.sklearn
+
+    logger.warning(
+        "the model in %s is stored as %s: loading it runs code from the artifact; "
+        "retrain (nba-mlops train) to store the champion in the %s format",
+        folder,
+        stored_as,
+        MODEL_FORMAT,
+    )
+    return mlflow.sklearn.load_model(str(folder))
+
+
+def load_model_uri(model_uri: str) -> Any:
+    """The scikit-learn model at an MLflow URI (``models:/NAME/VERSION``, ``runs:/...``),
+    with MLflow pointed at the right store already (``registry.client.configure_mlflow``)."""
+    import mlflow.artifacts
+
+    return load_model(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
