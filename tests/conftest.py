@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -22,9 +23,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def quick_settings(home: Path) -> Settings:
-    """Settings for a test home: a short search so a training run takes seconds."""
+    """Settings for a test home: the quick training profile (each family once on its
+    defaults; tests/unit/training covers the search), so a training run takes seconds."""
     settings = Settings(home=home)
-    settings.training.tuning_trials = 3
+    settings.training.profile = "quick"
     settings.training.tuning_rows = 20_000
     return settings
 
@@ -32,14 +34,23 @@ def quick_settings(home: Path) -> Settings:
 @pytest.fixture(scope="session")
 def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A home where the whole pipeline ran once on the bundled sample: store, MLflow
-    registry with a champion, batch predictions. Shared by the session: read it, don't
+    registry with a champion, batch predictions. One for the whole run: the first test
+    process (xdist worker) to need it trains it while the others wait. Read it, don't
     change it (use ``fresh_trained_settings`` for that)."""
     from nba_mlops.log import setup_logging
     from nba_mlops.pipeline import run_pipeline
 
-    settings = quick_settings(tmp_path_factory.mktemp("trained") / "home")
-    setup_logging(settings, console=False)
-    run_pipeline(settings, [bundled_sample_path()])
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "trained-sample"
+    folder.mkdir(exist_ok=True)
+    settings = quick_settings(folder / "home")
+    with (shared / "trained-sample.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (folder / "done").exists():
+            setup_logging(settings, console=False)
+            run_pipeline(settings, [bundled_sample_path()])
+            (folder / "done").touch()
     return settings
 
 

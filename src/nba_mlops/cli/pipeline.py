@@ -8,6 +8,7 @@ import typer
 
 from nba_mlops.cli.app import app
 from nba_mlops.cli.console import fail, prepare, steps, summary
+from nba_mlops.cli.train import Profile, apply_training_options
 
 
 @app.command("pipeline")
@@ -15,6 +16,11 @@ def pipeline_command(
     sources: list[Path] = typer.Argument(None, help="Shot files (default: the incoming folder)."),
     sample: bool = typer.Option(False, "--sample", help="Use the bundled real sample."),
     trials: int = typer.Option(None, help="Tuning trials for LightGBM."),
+    profile: Profile = typer.Option(
+        None,
+        help="full: search each family's hyper-parameters; quick: each family on its "
+        "defaults. Default: quick with --sample, else the setting (full).",
+    ),
 ) -> None:
     """Ingest, validate, train, register, promote and batch-predict."""
     from nba_mlops.config import bundled_sample_path
@@ -22,8 +28,9 @@ def pipeline_command(
     from nba_mlops.pipeline import run_pipeline
 
     settings = prepare()
-    if trials is not None:
-        settings.training.tuning_trials = trials
+    if profile is None and sample and trials is None:
+        profile = Profile.quick  # the bundled sample: a demo, not worth a search
+    apply_training_options(settings, trials=trials, profile=profile)
     paths = list(sources or [])
     if sample:
         paths.append(bundled_sample_path())

@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import enum
+
 import typer
 
 from nba_mlops.cli.app import app
-from nba_mlops.cli.console import fail, out, prepare, steps, summary
+from nba_mlops.cli.console import JSON_OPTION, fail, out, prepare, print_json, steps, summary, table
+from nba_mlops.config import Settings
+
+
+class Profile(enum.StrEnum):
+    full = "full"
+    quick = "quick"
+
+
+def apply_training_options(
+    settings: Settings, *, trials: int | None, profile: Profile | None
+) -> None:
+    """The command line's training options over the settings from the environment; asking
+    for a number of trials without a profile asks for the full search."""
+    if profile is None and trials is not None:
+        profile = Profile.full
+    if profile is not None:
+        settings.training.profile = "quick" if profile is Profile.quick else "full"
+    if trials is not None:
+        settings.training.tuning_trials = trials
 
 
 @app.command("train")
 def train_command(
-    trials: int = typer.Option(None, help="Tuning trials for LightGBM (others get a third)."),
+    trials: int = typer.Option(None, help="Tuning trials for LightGBM (others get a quarter)."),
     families: str = typer.Option(
         None, help="Comma-separated families: logistic,random_forest,lightgbm."
+    ),
+    profile: Profile = typer.Option(
+        None,
+        help="full: search each family's hyper-parameters; quick: each family on its "
+        "defaults. Default: NBA_MLOPS_TRAINING__PROFILE (full).",
     ),
 ) -> None:
     """Train every candidate family on the shot store, register them, promote the best
@@ -20,8 +46,7 @@ def train_command(
     from nba_mlops.pipeline import run_training
 
     settings = prepare()
-    if trials is not None:
-        settings.training.tuning_trials = trials
+    apply_training_options(settings, trials=trials, profile=profile)
     if families:
         settings.training.families = [f.strip() for f in families.split(",") if f.strip()]
     try:
@@ -42,11 +67,10 @@ def evaluate_command(
         help="Instead: for each of the store's last K seasons, train on the seasons "
         "before it and score it through predict-batch.",
     ),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Score a registered model on the store's holdout, beside the baselines; or backtest
     the training on the last K seasons."""
-    from rich.table import Table
-
     from nba_mlops.evaluation import BACKTEST_MODELS, evaluate_version
     from nba_mlops.evaluation import backtest as run_backtest
 
@@ -58,16 +82,27 @@ def evaluate_command(
                 result = run_backtest(settings, backtest, progress=progress)
         except (LookupError, ValueError) as error:
             fail(str(error))
-        table = Table(title="backtests: each season scored by a model trained before it")
-        table.add_column("season")
-        table.add_column("model")
+        if as_json:
+            print_json(
+                {
+                    "seasons": [
+                        {"season": season.label, "shots": season.rows_scored, **season.metrics}
+                        for season in result.seasons
+                    ],
+                    "pooled": {name: result.pooled(name) for name in BACKTEST_MODELS},
+                }
+            )
+            return
+        listing = table("backtests: each season scored by a model trained before it")
+        listing.add_column("season", no_wrap=True)
+        listing.add_column("model", no_wrap=True)
         for metric in metrics:
-            table.add_column(metric, justify="right")
+            listing.add_column(metric, justify="right", no_wrap=True)
         for season in result.seasons:
             for name in BACKTEST_MODELS:
                 values = season.metrics[name]
-                table.add_row(season.label, name, *(f"{values[m]:.4f}" for m in metrics))
-        out.print(table)
+                listing.add_row(season.label, name, *(f"{values[m]:.4f}" for m in metrics))
+        out.print(listing)
         pooled = result.pooled("model (predict-batch)")
         reference = result.pooled("quick reference")
         summary(
@@ -82,14 +117,22 @@ def evaluate_command(
             evaluation = evaluate_version(settings, version, progress)
     except (LookupError, ValueError) as error:
         fail(str(error))
-    table = Table(title=f"holdout: {evaluation.holdout} ({evaluation.rows:,} shots)")
-    table.add_column("model")
-    for metric in ("log_loss", "brier", "roc_auc", "accuracy", "ece"):
-        table.add_column(metric, justify="right")
-    for name, values in evaluation.rows_by_model().items():
-        table.add_row(
-            name,
-            *(f"{values[m]:.4f}" for m in ("log_loss", "brier", "roc_auc", "accuracy", "ece")),
+    columns = ("log_loss", "brier", "roc_auc", "accuracy", "ece")
+    if as_json:
+        print_json(
+            {
+                "version": evaluation.version,
+                "holdout": evaluation.holdout,
+                "shots": evaluation.rows,
+                "models": evaluation.rows_by_model(),
+            }
         )
-    out.print(table)
+        return
+    listing = table(f"holdout: {evaluation.holdout} ({evaluation.rows:,} shots)")
+    listing.add_column("model", no_wrap=True)
+    for metric in columns:
+        listing.add_column(metric, justify="right", no_wrap=True)
+    for name, values in evaluation.rows_by_model().items():
+        listing.add_row(name, *(f"{values[m]:.4f}" for m in columns))
+    out.print(listing)
     summary(evaluation.summary())
