@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from nba_mlops.cli.app import app
-from nba_mlops.cli.console import fail, prepare, steps, summary
+from nba_mlops.cli.console import JSON_OPTION, fail, prepare, print_json, steps, summary
 
 features_app = typer.Typer(
     help="The shot history (shooter skill, game so far) and the API's online table.",
@@ -30,7 +30,7 @@ def refresh_command() -> None:
 
 
 @features_app.command("show")
-def show_command() -> None:
+def show_command(as_json: bool = JSON_OPTION) -> None:
     """Which store version the history and the online table hold."""
     from nba_mlops.data.store import ShotStore
     from nba_mlops.db import online as db_online
@@ -47,6 +47,26 @@ def show_command() -> None:
         published = None
     finally:
         db.dispose()
+    if as_json:
+        print_json(
+            {
+                "store": {"data_version": store.hash, "shots": store.rows},
+                "history": (
+                    {"data_version": snapshot.data_version, "shots": snapshot.rows}
+                    if snapshot
+                    else None
+                ),
+                "online_table": (
+                    {"data_version": str(published["data_version"])} if published else None
+                ),
+                "up_to_date": bool(
+                    snapshot
+                    and published
+                    and snapshot.data_version == store.hash == published["data_version"]
+                ),
+            }
+        )
+        return
     history = (
         f"history of {snapshot.data_version[:8]} ({snapshot.rows:,} shots)"
         if snapshot

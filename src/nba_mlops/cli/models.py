@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from nba_mlops.cli.app import app
-from nba_mlops.cli.console import fail, out, prepare, summary
+from nba_mlops.cli.console import JSON_OPTION, fail, out, prepare, print_json, summary, table
 
 models_app = typer.Typer(
     help="Registered model versions and the champion alias.", no_args_is_help=True
@@ -14,48 +14,70 @@ app.add_typer(models_app, name="models")
 
 
 @models_app.command("list")
-def list_command() -> None:
+def list_command(as_json: bool = JSON_OPTION) -> None:
     """Versions with holdout metrics, the champion alias and each decision."""
-    from rich.table import Table
-
     from nba_mlops.registry import client as registry
 
     settings = prepare()
     client = registry.configure_mlflow(settings)
     versions = registry.list_versions(client, settings.model_name)
-    table = Table(title=f"registered model {settings.model_name}")
-    for column in (
-        "version",
-        "family",
-        "created",
-        "log loss",
-        "no-context",
-        "AUC",
-        "accuracy",
-        "ECE",
-        "alias",
-        "decision",
-        "reason",
-    ):
-        table.add_column(column, overflow="fold")
-    for v in versions:
-        m = v.metrics
-        table.add_row(
-            str(v.version),
-            v.family,
-            v.created_at.strftime("%Y-%m-%d %H:%M"),
-            f"{m.get('holdout_log_loss', float('nan')):.4f}",
-            f"{m.get('holdout_nocontext_log_loss', float('nan')):.4f}",
-            f"{m.get('holdout_roc_auc', float('nan')):.3f}",
-            f"{m.get('holdout_accuracy', float('nan')):.3f}",
-            f"{m.get('holdout_ece', float('nan')):.4f}",
-            "champion" if v.is_champion else "",
-            v.decision,
-            v.reason,
-        )
-    out.print(table)
     champion = next((v.version for v in versions if v.is_champion), None)
-    summary(f"{len(versions)} versions; champion: {'v' + str(champion) if champion else 'none'}")
+    if as_json:
+        print_json(
+            {
+                "model": settings.model_name,
+                "champion": champion,
+                "versions": [
+                    {
+                        "version": v.version,
+                        "family": v.family,
+                        "created_at": v.created_at.isoformat(timespec="seconds"),
+                        "is_champion": v.is_champion,
+                        "decision": v.decision,
+                        "reason": v.reason,
+                        "run_id": v.run_id,
+                        "holdout": {
+                            key.removeprefix("holdout_"): value
+                            for key, value in sorted(v.metrics.items())
+                            if key.startswith("holdout_")
+                        },
+                    }
+                    for v in versions
+                ],
+            }
+        )
+        return
+    listing = table(f"registered model {settings.model_name} (holdout figures)")
+    for column in ("version", "family", "created"):
+        listing.add_column(column, no_wrap=True)
+    for column in ("log loss", "no ctx", "AUC", "accuracy"):
+        listing.add_column(column, justify="right", no_wrap=True)
+    listing.add_column("status", no_wrap=True)
+
+    def metric(v: registry.VersionInfo, key: str, digits: int) -> str:
+        value = v.metrics.get(key)
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    for v in versions:
+        listing.add_row(
+            f"v{v.version}",
+            v.family,
+            v.created_at.strftime("%Y-%m-%d"),
+            metric(v, "holdout_log_loss", 4),
+            metric(v, "holdout_nocontext_log_loss", 4),
+            metric(v, "holdout_roc_auc", 3),
+            metric(v, "holdout_accuracy", 3),
+            "champion" if v.is_champion else v.decision,
+        )
+    out.print(listing)
+    # The reasons are sentences: one wrapped line each below the table, not a column.
+    for v in versions:
+        if v.reason:
+            out.print(f"v{v.version} {v.decision}: {v.reason}", highlight=False)
+    summary(
+        f"{len(versions)} versions; champion: {'v' + str(champion) if champion else 'none'}; "
+        "no ctx: log loss without the shooter and game context"
+    )
 
 
 @models_app.command("promote")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from nba_mlops.cli.app import app
-from nba_mlops.cli.console import fail, out, prepare, summary
+from nba_mlops.cli.console import JSON_OPTION, fail, out, prepare, print_json, summary, table
 from nba_mlops.config import Settings
 
 if TYPE_CHECKING:
@@ -114,34 +114,49 @@ def set_role_command(
 
 
 @users_app.command("list")
-def list_command() -> None:
+def list_command(as_json: bool = JSON_OPTION) -> None:
     """Every account with its role and state; names that clash case-insensitively are marked."""
-    from rich.table import Table
-
     from nba_mlops.auth.usernames import CLASH_MARK
     from nba_mlops.auth.users import list_users
 
     settings = prepare()
-    table = Table(title="users")
-    for column in ("id", "username", "role", "state", "created"):
-        table.add_column(column)
-    clashes = 0
     with _session(settings) as session:
-        users = list_users(session)
-        for user in users:
-            state = "disabled" if user.disabled else "enabled"
-            if CLASH_MARK in user.username_key:
-                clashes += 1
-                state += "; name clashes: exact name only, rename it"
-            table.add_row(
-                str(user.id),
-                user.username,
-                user.role,
-                state,
-                user.created_at.strftime("%Y-%m-%d %H:%M"),
-            )
-    out.print(table)
-    note = f"; {clashes} clashing names (nba-mlops users rename OLD NEW)" if clashes else ""
+        users = [
+            {
+                "id": user.id,
+                "username": user.username,
+                "role": user.role,
+                "disabled": user.disabled,
+                "name_clash": CLASH_MARK in user.username_key,
+                "created_at": user.created_at.isoformat(timespec="seconds"),
+            }
+            for user in list_users(session)
+        ]
+    if as_json:
+        print_json(users)
+        return
+    listing = table("users")
+    listing.add_column("id", justify="right", no_wrap=True)
+    listing.add_column("username", overflow="fold", min_width=12)
+    for column in ("role", "state", "created"):
+        listing.add_column(column, no_wrap=True)
+    for user in users:
+        state = "disabled" if user["disabled"] else "enabled"
+        listing.add_row(
+            str(user["id"]),
+            str(user["username"]),
+            str(user["role"]),
+            f"{state}, name clashes" if user["name_clash"] else state,
+            str(user["created_at"])[:16].replace("T", " "),
+        )
+    out.print(listing)
+    clashes = sum(1 for user in users if user["name_clash"])
+    note = (
+        f"; {clashes} clashing names log in by their exact name only until renamed "
+        "(nba-mlops users rename OLD NEW)"
+        if clashes
+        else ""
+    )
     summary(f"{len(users)} users{note}")
 
 
