@@ -5,7 +5,8 @@ uvicorn does), runs no clean-up, so it cannot stop its children: they would live
 adopted by init, holding memory and ports. Instead every long-lived child watches its
 parent: once its parent id changes (the parent is gone and the child was adopted), it
 ends itself. The serving process's metrics helper and every worker of a multi-worker
-``serve`` do this.
+``serve`` do this. A helper that has nothing to finish (no ``graceful_s``) also ignores
+Ctrl-C, which its parent handles for it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def exit_with_parent(
     parent = os.getppid() if parent is None else parent
     if parent <= 1:
         return False
+    if graceful_s <= 0 and threading.current_thread() is threading.main_thread():
+        # A helper that ends with its parent leaves Ctrl-C to it: the terminal sends
+        # SIGINT to every process of the foreground group, and a helper interrupted in
+        # the middle of a wait would only print a traceback while the parent shuts down.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:

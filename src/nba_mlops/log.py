@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import logging
+import os
 import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from logging.handlers import RotatingFileHandler
 
+from rich.console import Console
 from rich.logging import RichHandler
 
 from nba_mlops.config import Settings
@@ -36,9 +38,24 @@ def setup_logging(settings: Settings, *, console: bool = True) -> logging.Logger
     file_handler.setFormatter(logging.Formatter(_FILE_FORMAT))
     logger.addHandler(file_handler)
     if console:
-        logger.addHandler(RichHandler(show_path=False, rich_tracebacks=False, markup=False))
+        # Standard error: standard output is for results (tables, --json, summaries).
+        console_handler = RichHandler(
+            console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False
+        )
+        logger.addHandler(console_handler)
     logger.propagate = False
+    quiet_mlflow()
     return logger
+
+
+def quiet_mlflow() -> None:
+    """Keep MLflow's warnings, drop its chatter: its INFO lines (creating its tables,
+    exporting the uv environment of every logged model) and its artifact download bars
+    repeat what our own log says. Either variable set by the user wins."""
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # In case MLflow was imported already (it reads the level when it is imported).
+    logging.getLogger("mlflow").setLevel(os.environ["MLFLOW_LOGGING_LEVEL"].upper())
 
 
 def dump_stacks_on_sigusr1() -> None:

@@ -1,8 +1,10 @@
 """A real API with a freshly trained model, the built court page, and headless Chromium.
 
-The API runs in a subprocess against a temporary ``NBA_MLOPS_HOME`` whose model comes from
-``nba-mlops pipeline --sample``; it serves ``web/dist`` (built here when missing or older
-than its sources) on the same origin as the API, exactly as in production.
+The API runs in a subprocess, ``nba-mlops up`` as ``make up`` runs it, on a copy of the
+run's trained home (the pipeline on the bundled sample); it serves ``web/dist`` (built here
+when missing or older than its sources) on the same origin as the API, exactly as in
+production. Every browser test runs in one test process (``xdist_group``), so the server
+starts once.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from nba_mlops.config import Settings
 from prerequisites import missing, require
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,30 +83,6 @@ def cli() -> list[str]:
     return ["uv", "run", "--no-sync", "nba-mlops"]
 
 
-def run_logged(command: list[str], env: dict[str, str], log: Path, timeout: float) -> None:
-    """Run ``command`` with its output appended to ``log``; fail with the log's end if it
-    fails or outlives ``timeout``. A command still running then is first asked for every
-    thread's stacks (the CLI prints them on SIGUSR1), so the failure shows where it was."""
-    with log.open("a") as out:
-        process = subprocess.Popen(
-            command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        code = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGUSR1)  # the command and any worker it started
-            time.sleep(3)
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        pytest.fail(
-            f"`{' '.join(command[-2:])}` still ran after {timeout:.0f} s; its log ends with "
-            f"the stacks of its threads:\n{log.read_text()[-12000:]}"
-        )
-    if code != 0:
-        pytest.fail(f"`{' '.join(command[-2:])}` failed ({code}):\n{log.read_text()[-4000:]}")
-
-
 @dataclass
 class RunningApi:
     base_url: str
@@ -129,13 +108,14 @@ def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path, time
 
 
 @pytest.fixture(scope="session")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]:
+def api_server(
+    trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApi]:
+    """``nba-mlops up`` (what ``make up`` runs) on a copy of the run's trained home: the
+    sample is stored and the champion current, so it serves without training again."""
     dist = build_web_page()
-    # E2E_NBA_MLOPS_HOME reuses a home already trained by an earlier run (saves minutes
-    # while working on the page); by default every run trains afresh in a temporary home.
-    reuse = os.environ.get("E2E_NBA_MLOPS_HOME")
-    home = Path(reuse) if reuse else tmp_path_factory.mktemp("nba-mlops-home")
-    home.mkdir(parents=True, exist_ok=True)
+    home = tmp_path_factory.mktemp("nba-mlops-home") / "home"
+    shutil.copytree(trained_settings.home, home)
     env = {
         **os.environ,
         "NBA_MLOPS_HOME": str(home),
@@ -145,13 +125,8 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]
     for variable in ("DATABASE_URL", "MLFLOW_TRACKING_URI", "PREDICTION_SERVICE_URL"):
         env.pop(variable, None)  # everything embedded under the temporary home
     log = home / "e2e-api.log"
-    log.write_text("")
-    if not (reuse and (home / "mlflow").is_dir()):
-        # about 35 s alone on a 2-core machine, 90 s beside a second busy test process
-        run_logged([*cli(), "pipeline", "--sample"], env, log, timeout=420)
-
     port = free_port()
-    command = [*cli(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [*cli(), "up", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("a") as out:
         process = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
@@ -206,3 +181,11 @@ def browser(api_server: RunningApi) -> Iterator[Any]:
         finally:
             with contextlib.suppress(Exception):
                 browser.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep every browser test on one test process: the server and browser start once."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("e2e"))

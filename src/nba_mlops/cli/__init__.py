@@ -10,6 +10,7 @@ from nba_mlops.cli import pipeline as _pipeline  # noqa: F401
 from nba_mlops.cli import predict as _predict  # noqa: F401
 from nba_mlops.cli import serve as _serve  # noqa: F401
 from nba_mlops.cli import train as _train  # noqa: F401
+from nba_mlops.cli import up as _up  # noqa: F401
 from nba_mlops.cli import users as _users  # noqa: F401
 from nba_mlops.cli.app import app
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import shutil
+import signal
+from typing import Any
 
 import typer
 
@@ -52,6 +55,118 @@ def migrate_with_retry(settings: Settings, wait_s: float = 60.0) -> None:
             migrate.upgrade(settings)
 
 
+class Stopped(KeyboardInterrupt):
+    """A stop signal arrived (Ctrl-C, SIGTERM): raised wherever the main thread is, like
+    Ctrl-C's KeyboardInterrupt, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def how(self) -> str:
+        return "Ctrl-C" if self.signum == signal.SIGINT else signal.Signals(self.signum).name
+
+
+class StopSignals:
+    """Inside ``with StopSignals() as stops:``, Ctrl-C (SIGINT) and SIGTERM raise
+    ``Stopped`` and are remembered in ``stops.received``.
+
+    uvicorn catches both while it serves, shuts down, then re-raises the signal with the
+    handler it found: without this one that is the default action for SIGTERM, which ends
+    the process without Python's exit handlers (multiprocessing then reports leaked
+    semaphores) and with 143 as its status (``make: *** Error 143``)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: Stopped | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.received = Stopped(signum)
+        raise self.received
+
+    def __enter__(self) -> StopSignals:
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def prepare_service(
+    settings: Settings, service: Service, port: int, *, migrate_first: bool
+) -> None:
+    """What must happen once before the server starts: the metrics folder, the database
+    schema, the token signing key and the first administrator."""
+    prepare_metrics_dir(settings, service, port)
+    if service is not Service.api:
+        return
+    from nba_mlops.auth.tokens import load_or_create_secret
+    from nba_mlops.auth.users import WeakPasswordError, ensure_admin
+    from nba_mlops.db.session import Database
+
+    if migrate_first:
+        try:
+            migrate_with_retry(settings)
+        except Exception as exc:
+            fail(f"could not migrate the database at {settings.db_url.split('@')[-1]}: {exc}")
+    load_or_create_secret(settings)  # once here, before workers race to create it
+    if settings.admin_username and settings.admin_password is not None:
+        db = Database(settings)
+        try:
+            ensure_admin(db, settings)
+        except WeakPasswordError as exc:
+            fail(f"NBA_MLOPS_ADMIN_PASSWORD is refused: {exc}")
+        finally:
+            db.dispose()
+
+
+def run_server(
+    settings: Settings, service: Service, host: str, port: int, workers: int = 1
+) -> None:
+    """Serve until Ctrl-C or SIGTERM, then say so in one line and return."""
+    import uvicorn
+
+    if workers > 1:
+        from nba_mlops.lifeline import SUPERVISOR_ENV
+
+        # Workers end with this process, even when it is killed (nba_mlops.lifeline).
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    url = f"http://{host}:{port}"
+    summary(
+        f"serving {service.value} on {url} with {workers} worker(s); docs at {url}/docs; "
+        "Ctrl-C stops"
+    )
+    # uvicorn returns once it has shut down: on a stop signal (it swallows the
+    # KeyboardInterrupt the re-raised one becomes), never otherwise.
+    with StopSignals() as stops, contextlib.suppress(Stopped):
+        uvicorn.run(
+            _FACTORIES[service],
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level=settings.log_level.lower(),
+            backlog=4096,
+            timeout_keep_alive=30,
+            # A worker imports MLflow and loads the model before it is ready: seconds,
+            # more on a busy machine. uvicorn's 5 s default would kill and restart it
+            # in a loop.
+            timeout_worker_healthcheck=90,
+            server_header=False,
+            # X-Forwarded-For is read by the app, from serving.trusted_proxies only.
+            proxy_headers=False,
+        )
+    how = f"stopped by {stops.received.how}" if stops.received else "stopped"
+    summary(f"{how}: {service.value} on {url} is closed; goodbye")
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
@@ -67,54 +182,7 @@ def serve(
     ),
 ) -> None:
     """Serve the champion over HTTP; it follows the champion alias without a restart."""
-    import uvicorn
-
     settings = prepare()
     port = port or _DEFAULT_PORTS[service]
-    prepare_metrics_dir(settings, service, port)
-    if service is Service.api:
-        from nba_mlops.auth.tokens import load_or_create_secret
-        from nba_mlops.auth.users import WeakPasswordError, ensure_admin
-        from nba_mlops.db.session import Database
-
-        if migrate_first:
-            try:
-                migrate_with_retry(settings)
-            except Exception as exc:
-                fail(f"could not migrate the database at {settings.db_url.split('@')[-1]}: {exc}")
-        load_or_create_secret(settings)  # once here, before workers race to create it
-        if settings.admin_username and settings.admin_password is not None:
-            db = Database(settings)
-            try:
-                ensure_admin(db, settings)
-            except WeakPasswordError as exc:
-                fail(f"NBA_MLOPS_ADMIN_PASSWORD is refused: {exc}")
-            finally:
-                db.dispose()
-    if workers > 1:
-        from nba_mlops.lifeline import SUPERVISOR_ENV
-
-        # Workers end with this process, even when it is killed (nba_mlops.lifeline).
-        os.environ[SUPERVISOR_ENV] = str(os.getpid())
-    summary(
-        f"serving {service.value} on http://{host}:{port} with {workers} worker(s); docs at /docs"
-    )
-    uvicorn.run(
-        _FACTORIES[service],
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level=settings.log_level.lower(),
-        backlog=4096,
-        timeout_keep_alive=30,
-        # A worker imports MLflow and loads the model before it is ready: seconds, more on
-        # a busy machine. uvicorn's 5 s default would kill and restart it in a loop.
-        timeout_worker_healthcheck=90,
-        server_header=False,
-        # X-Forwarded-For is read by the app, from serving.trusted_proxies only.
-        proxy_headers=False,
-    )
+    prepare_service(settings, service, port, migrate_first=migrate_first)
+    run_server(settings, service, host, port, workers)
