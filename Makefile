@@ -8,37 +8,53 @@ export NBA_MLOPS_HOME ?= $(CURDIR)/var
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
+# The port `make up` and `make serve` listen on: `make up PORT=8010`.
+export NBA_MLOPS_PORT ?= $(or $(PORT),8000)
+# Written once the environment is installed and byte-compiled (see deps).
+DEPS_STAMP := .venv/.nba-mlops-deps
+
 .PHONY: deps
 deps: ## Install the locked Python and web dependencies
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv
-	$(UV) sync --frozen
+	@# Byte-compiled at install time (as pip does), not by the first run of every module:
+	@# that first run would otherwise pay seconds of compiling, more where bytecode is
+	@# never written (PYTHONDONTWRITEBYTECODE).
+	@if [ ! -f $(DEPS_STAMP) ] || [ uv.lock -nt $(DEPS_STAMP) ]; then \
+		$(UV) sync --frozen --compile-bytecode && \
+		$(UV) run --no-sync python -m compileall -q src >/dev/null && touch $(DEPS_STAMP); \
+	else $(UV) sync --frozen --quiet; fi
 	@if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
 		npm ci --prefix web --no-audit --no-fund; fi
 
 .PHONY: web
 web: deps ## Build the court page when the build is missing or older than its sources
-	@if [ ! -f web/dist/index.html ] || [ -n "$$(find web/src web/index.html web/package.json -newer web/dist/index.html 2>/dev/null | head -1)" ]; then \
-		npm run --prefix web build; else echo "web page is up to date"; fi
+	@# Type-checking the page is part of `make lint`; the build itself only bundles.
+	@if [ ! -f web/dist/index.html ] || [ -n "$$(find web/src web/public web/index.html web/package.json web/vite.config.ts -newer web/dist/index.html 2>/dev/null | head -1)" ]; then \
+		npm run --prefix web --silent bundle; fi
 
 .PHONY: up
 up: web ## Ingest the bundled sample, train and promote a champion, batch-predict, then serve the API and court page
-	$(UV) run nba-mlops pipeline --sample
-	$(UV) run nba-mlops serve
+	@$(UV) run --no-sync nba-mlops up
 
 .PHONY: serve
 serve: web ## Serve the API and court page on the current state
-	$(UV) run nba-mlops serve
+	@$(UV) run --no-sync nba-mlops serve --port $(NBA_MLOPS_PORT)
 
 .PHONY: lint
-lint: deps ## Ruff (lint + format check) and mypy
+lint: deps ## Ruff (lint + format check), mypy and the court page's type check
 	$(UV) run ruff check src tests bench scripts
 	$(UV) run ruff format --check src tests bench scripts
 	$(UV) run mypy
+	npm run --prefix web --silent typecheck
+
+.PHONY: test-deps
+test-deps: ## Install and start what the tests need beyond `make deps` (Debian; root or sudo)
+	bash scripts/install_test_deps.sh
 
 .PHONY: test
 test: lint ## Lint, type-check, then every test: unit, data, model, integration, PostgreSQL, browser, monitoring
 	npm test --prefix web
-	$(UV) run pytest -n 2 --dist loadgroup
+	$(UV) run pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: deps ## Run the benchmarks that print the figures in docs/benchmarks.md
