@@ -96,7 +96,7 @@ def time_split(shots: pd.DataFrame) -> TimeSplit:
             f"time split needs shots from at least two seasons and more than {2 * size:,} "
             f"shots (a holdout and a validation slice of {size:,} each, and training rows); "
             f"found {len(shots):,} shots in season(s) "
-            f"{sorted(np.unique(shots['season_start_year']).tolist())}"
+            f"{', '.join(season_label(s) for s in np.unique(shots['season_start_year']))}"
         )
     before, holdout, holdout_season = _latest(shots, size)
     train, validation, validation_season = _latest(before, size)
