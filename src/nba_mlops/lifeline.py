@@ -15,6 +15,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from nba_mlops.log import get_logger
 
@@ -68,3 +70,19 @@ def follow_supervisor(graceful_s: float = 20.0) -> bool:
     if not supervisor.isdigit() or int(supervisor) == os.getpid():
         return False  # not started by serve, or serve itself (one worker runs in it)
     return exit_with_parent(int(supervisor), graceful_s=graceful_s)
+
+
+@contextmanager
+def interrupts_ignored() -> Iterator[None]:
+    """Around the start of a helper process: it begins life ignoring SIGINT (an ignored
+    signal stays ignored across exec, and Python keeps it so), so a Ctrl-C that the
+    terminal sends to the whole process group while the helper is still importing reaches
+    only its parent, which ends it. Main thread only; elsewhere it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,6 +1,6 @@
-"""The API's documentation pages in a real headless Chromium with no way out of the machine:
+"""The API's documentation page in a real headless Chromium with no way out of the machine:
 every request that is not to the API itself is refused, as it would be offline, and the
-pages must still render from the assets the API serves."""
+page must still render, and try a request, from the assets the API serves."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -52,18 +53,13 @@ def test_swagger_ui_renders_offline_and_tries_a_request(
     health.locator(".opblock-summary").click()
     health.get_by_role("button", name="Try it out").click()
     health.get_by_role("button", name="Execute").click()
-    page.wait_for_selector(".live-responses-table .response-col_status", timeout=TIMEOUT_MS)
-    assert "200" in health.locator(".live-responses-table .response-col_status").first.inner_text()
+    status = health.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for(timeout=TIMEOUT_MS)
+    assert status.inner_text().strip() == "200"
     assert refused == [], f"/docs asked hosts other than the API: {refused}"
     assert errors == []
 
 
-def test_redoc_renders_offline(
-    api_server: Any, offline_page: tuple[Any, list[str], list[str]]
-) -> None:
-    page, refused, errors = offline_page
-    page.goto(api_server.base_url + "/redoc")
-    page.wait_for_selector("redoc .api-info h1", timeout=TIMEOUT_MS)
-    assert "NBA shot prediction API" in page.locator("redoc .api-info h1").inner_text()
-    assert refused == [], f"/redoc asked hosts other than the API: {refused}"
-    assert errors == []
+def test_there_is_one_documentation_page(api_server: Any) -> None:
+    """ReDoc fetches its logo from its vendor's site: only the offline Swagger UI is served."""
+    assert httpx.get(api_server.base_url + "/redoc", timeout=10).status_code == 404

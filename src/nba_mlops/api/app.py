@@ -59,9 +59,11 @@ def create_app(settings: Settings | None = None, *, predictor: ShotScorer | None
         finally:
             await services.stop()
 
-    # FastAPIOffline: FastAPI whose /docs and /redoc load Swagger UI and ReDoc from the
-    # assets its package ships, not from a CDN, so the docs work without internet.
+    # FastAPIOffline: FastAPI whose /docs loads Swagger UI from the assets its package
+    # ships, not from a CDN, so the docs work without internet. No /redoc: ReDoc still
+    # fetches its logo from its vendor's site.
     app = FastAPIOffline(
+        redoc_url=None,
         # Our own Prometheus metrics instead of FastAPI's OpenTelemetry hooks, which look
         # up the global providers on every request even when nothing is configured.
         telemetry=NO_TELEMETRY,

@@ -33,6 +33,7 @@ from nba_mlops.aio import cancel_and_wait
 from nba_mlops.config import Settings
 from nba_mlops.db.models import Prediction, User
 from nba_mlops.db.session import Database
+from nba_mlops.lifeline import interrupts_ignored
 from nba_mlops.log import get_logger
 from nba_mlops.monitoring.quality import LiveQuality
 from nba_mlops.monitoring.windows import recent_shots, recently_labelled, recently_verified
@@ -281,10 +282,11 @@ class MetricsRefresher:
                             initargs=(os.getpid(),),
                         )
                     loop = asyncio.get_running_loop()
-                    snapshot = await loop.run_in_executor(
-                        self._pool, collect_snapshot, self.settings
-                    )
-                    apply_snapshot(snapshot)
+                    with interrupts_ignored():  # the helper is started by this submission
+                        round_done = loop.run_in_executor(
+                            self._pool, collect_snapshot, self.settings
+                        )
+                    apply_snapshot(await round_done)
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep refreshing whatever one round does
