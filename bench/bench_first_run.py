@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\r")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 #: What the terminal must not show when everything works.
 ALARMING = re.compile(r"warning|error|traceback|leaked|failed|exception", re.IGNORECASE)
 #: Lines the pipeline prints as it goes, to time the steps by.
@@ -69,6 +69,13 @@ def machine() -> str:
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def _shown(line: str) -> str:
+    """What a terminal line ends up showing: escapes dropped, and of text overwritten after
+    a carriage return (a spinner's frames), the last."""
+    kept = [part for part in ANSI.sub("", line).split("\r") if part.strip()]
+    return kept[-1] if kept else ""
 
 
 def free_port() -> int:
@@ -117,7 +124,7 @@ class Terminal:
             text = self._partial + chunk.decode("utf-8", "replace")
             *complete, self._partial = text.split("\n")
             now = time.monotonic() - self.started
-            self.lines.extend((now, ANSI.sub("", line)) for line in complete)
+            self.lines.extend((now, _shown(line)) for line in complete)
 
     def ctrl_c(self) -> None:
         os.write(self.master, b"\x03")
@@ -137,7 +144,7 @@ class Terminal:
         with contextlib.suppress(OSError):
             os.close(self.master)
         if self._partial:
-            self.lines.append((time.monotonic() - self.started, ANSI.sub("", self._partial)))
+            self.lines.append((time.monotonic() - self.started, _shown(self._partial)))
 
     def text(self) -> list[str]:
         return [line for _, line in self.lines]
@@ -179,7 +186,10 @@ class Run:
 
     @property
     def clean_stop(self) -> bool:
-        return self.status == 0 and self.goodbye and not self.make_errors and not self.alarming
+        # make gets the terminal's SIGINT too and ends by it once its recipe has ended:
+        # the shell then shows nothing, as after any Ctrl-C.
+        stopped = self.status in (0, -signal.SIGINT)
+        return stopped and self.goodbye and not self.make_errors and not self.alarming
 
 
 def one_run(clone: Path, timeout: float) -> Run:
@@ -268,7 +278,6 @@ def main() -> int:
                 f"line: {'yes' if run.goodbye else 'NO'}; make errors: "
                 f"{run.make_errors or 'none'}; last line: {run.last_line[:90]!r}"
             )
-            print(f"  widest line: {max(map(len, run.lines), default=0)} columns")
             for line in run.alarming:
                 print(f"  reads like a warning: {line[:150]}")
             if args.show:
