@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 from api_servers import LiveServer, api_settings, run_server
 
+from asyncio_support import run
 from nba_mlops.inference.service_app import create_service_app
 
 TOKEN = "metrics-token-for-tests-" + "m" * 16
@@ -55,8 +55,8 @@ def test_the_prediction_service_reads_the_token_from_a_file(tmp_path: Path) -> N
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as http:
             return await http.get("/metrics", headers=headers)
 
-    _refused(asyncio.run(scrape({})))
-    assert asyncio.run(scrape({"Authorization": f"Bearer {TOKEN}"})).status_code == 200
+    _refused(run(scrape({})))
+    assert run(scrape({"Authorization": f"Bearer {TOKEN}"})).status_code == 200
 
 
 def test_a_short_token_is_refused_at_start(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def test_drift_and_the_prediction_mix_read_shots_only(
     client.post("/predict/batch", json={"shots": cells, "purpose": "grid"}, headers=account.headers)
     settings = Settings(home=live.settings.home, database_url=live.settings.database_url)
     # the newest rows of all are the three cells; the newest shot is the marker
-    recent, _ = load_predictions(settings, drift_window=4)
+    recent, _, _ = load_predictions(settings, drift_window=4)
     assert len(recent) == 4
     assert recent["input"].iloc[0]["loc_y"] == 171
     assert all(row["loc_y"] != 333 for row in recent["input"])

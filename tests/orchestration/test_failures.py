@@ -118,7 +118,7 @@ def test_a_transient_failure_is_retried(tmp_path: Path, monkeypatch: pytest.Monk
             raise ConnectionError("the shared drive did not answer")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(simulate, "simulate_next_batch", flaky)
+    monkeypatch.setattr("nba_mlops.daily.simulate_next_batch", flaky)  # where the day is carved
     result = materialize(settings, ["incoming_batch"])
 
     assert result.success

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from asyncio_support import run
 from nba_mlops.auth.passwords import (
     HashCost,
     HashingBusyError,
@@ -66,7 +67,7 @@ def test_hashing_runs_a_bounded_number_at_once_and_refuses_the_excess() -> None:
         assert await asyncio.gather(first, second) == [1, 2]
         assert started == [1, 2] and hashing.busy == (0, 0)
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_caller_waits_at_most_wait_s() -> None:
@@ -82,7 +83,7 @@ def test_a_caller_waits_at_most_wait_s() -> None:
         assert await first is True
         assert hashing.busy == (0, 0)
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_caller_that_leaves_keeps_the_slot_until_its_thread_ends() -> None:
@@ -103,4 +104,4 @@ def test_a_caller_that_leaves_keeps_the_slot_until_its_thread_ends() -> None:
             await asyncio.sleep(0.01)
         assert await hashing.run(lambda: "free again") == "free again"
 
-    asyncio.run(scenario())
+    run(scenario())
