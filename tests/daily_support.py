@@ -49,3 +49,18 @@ def daily_predictions(settings: Settings) -> list[Prediction]:
             )
     finally:
         db.dispose()
+
+
+def outcomes(settings: Settings) -> dict[int, tuple[int | None, str | None, object]]:
+    """Every prediction's outcome, where it came from (``data``, ``user``) and when."""
+    from nba_mlops.db.verification import OUTCOME, OUTCOME_AT, OUTCOME_SOURCE, with_outcomes
+
+    db = Database(settings)
+    try:
+        with db.session() as session:
+            rows = session.execute(
+                with_outcomes(select(Prediction.id, OUTCOME, OUTCOME_SOURCE, OUTCOME_AT))
+            ).all()
+    finally:
+        db.dispose()
+    return {int(i): (outcome, source, at) for i, outcome, source, at in rows}

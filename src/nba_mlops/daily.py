@@ -35,7 +35,8 @@ from sqlalchemy import select
 from nba_mlops.config import Settings
 from nba_mlops.data.ingest import IngestReport, iter_shot_chunks
 from nba_mlops.data.simulate import SimulateReport, simulate_next_batch
-from nba_mlops.db.models import ORIGIN_DAILY, PURPOSE_SHOT, SOURCE_DATA, Prediction
+from nba_mlops.db.models import ORIGIN_DAILY, PURPOSE_SHOT, Prediction, ShotOutcome
+from nba_mlops.db.verification import SHOT_OF_PREDICTION
 from nba_mlops.log import get_logger
 from nba_mlops.monitoring.quality import LiveQuality, live_quality
 
@@ -260,13 +261,9 @@ def run_quality(settings: Settings, run: str) -> LiveQuality | None:
     try:
         with db.session() as session:
             found = session.execute(
-                select(
-                    Prediction.verified_outcome, Prediction.probability, Prediction.model_version
-                ).where(
-                    Prediction.origin == ORIGIN_DAILY,
-                    Prediction.run == run,
-                    Prediction.verified_source == SOURCE_DATA,
-                )
+                select(ShotOutcome.made, Prediction.probability, Prediction.model_version)
+                .join(ShotOutcome, SHOT_OF_PREDICTION)
+                .where(Prediction.origin == ORIGIN_DAILY, Prediction.run == run)
             ).all()
     finally:
         db.dispose()

@@ -27,6 +27,7 @@ def test_history_is_mine_newest_first_and_paged(
         "created_at",
         "input",
         "verified_outcome",
+        "outcome_source",
         "purpose",
     }
     assert item["purpose"] == "shot"

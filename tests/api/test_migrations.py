@@ -173,3 +173,66 @@ def test_usernames_that_differ_only_in_case_are_reported_not_lost(
     else:
         with postgres_database("nba_migration_test") as url:
             run(url)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_stored_shot_ids_and_labellers_roles_are_filled_in(kind: str, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from api_servers import postgres_database
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    def run(url: str) -> None:
+        settings = Settings(home=Path(str(tmp_path)), database_url=url)
+        migrate.upgrade(settings, "0004")
+        engine = make_engine(settings)
+        insert = text(
+            "INSERT INTO predictions (input, probability, label, model_version, created_at, "
+            "verified_outcome, verified_by) VALUES (:input, 0.4, 0, '3', CURRENT_TIMESTAMP, "
+            ":outcome, :by)"
+        )
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO users (username, username_key, password_hash, role, "
+                        "disabled, created_at) VALUES ('chief', 'chief', 'x', 'admin', false, "
+                        "CURRENT_TIMESTAMP)"
+                    )
+                )
+                for record, outcome, by in (
+                    ('{"loc_x": 1, "game_id": 22300061, "game_event_id": 7}', 1, 1),
+                    ('{"loc_x": 2, "game_id": "x", "game_event_id": 7}', None, None),
+                    ('{"loc_x": 3}', None, None),
+                ):
+                    connection.execute(insert, {"input": record, "outcome": outcome, "by": by})
+            migrate.upgrade(settings)
+            with engine.begin() as connection:
+                rows = connection.execute(
+                    text(
+                        "SELECT game_id, game_event_id, verified_role, origin FROM predictions "
+                        "ORDER BY id"
+                    )
+                ).all()
+                assert [tuple(r) for r in rows] == [
+                    (22300061, 7, "admin", "api"),
+                    (None, None, None, "api"),
+                    (None, None, None, "api"),
+                ]
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(text("UPDATE users SET role = 'boss'"))
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE users SET role = 'labeler'"))
+            migrate.downgrade(settings, "0004")
+            with engine.begin() as connection:
+                assert connection.execute(text("SELECT role FROM users")).scalar() == "user"
+                assert connection.execute(text("SELECT count(*) FROM predictions")).scalar() == 3
+        finally:
+            engine.dispose()
+
+    if kind == "sqlite":
+        run(f"sqlite:///{Path(str(tmp_path)) / 'old.db'}")
+    else:
+        with postgres_database("nba_migration_test") as url:
+            run(url)

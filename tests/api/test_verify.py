@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from api_servers import PASSWORD, Account, LiveServer, unique_name
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from nba_mlops.auth.users import create_user
 from nba_mlops.db.models import Prediction
+from nba_mlops.db.verification import verify_shots
 
 
 def predict(client: httpx.Client, account: Account, **fields: Any) -> int:
@@ -123,8 +124,13 @@ def test_a_user_verifies_only_their_own_predictions(
     assert offered.status_code == 200 and offered.json()["prediction_id"] == prediction_id
     assert verify(client, owner, prediction_id, 1).status_code == 200
     row = stored(live, prediction_id)
-    assert (row.verified_outcome, row.verified_source, row.verified_by) == (1, "user", owner.id)
-    assert (row.label_outcome, row.label_by, row.label_role) == (1, owner.id, "user")
+    assert (row.verified_outcome, row.verified_by, row.verified_role) == (1, owner.id, "user")
+    (item,) = [
+        i
+        for i in client.get("/predictions", headers=owner.headers).json()["items"]
+        if i["prediction_id"] == prediction_id
+    ]
+    assert (item["verified_outcome"], item["outcome_source"]) == (1, "user")
 
 
 @pytest.mark.parametrize("role", ["labeler", "admin"])
@@ -137,14 +143,13 @@ def test_labelers_and_administrators_verify_anyones(
     assert offered.status_code == 200
     assert verify(client, labeller, prediction_id, 0).status_code == 200
     row = stored(live, prediction_id)
-    assert (row.verified_outcome, row.verified_source, row.verified_by) == (0, "user", labeller.id)
-    assert (row.label_by, row.label_role) == (labeller.id, role)
+    assert (row.verified_outcome, row.verified_by, row.verified_role) == (0, labeller.id, role)
     # and the daily loop's predictions, which belong to nobody
     with live.services.db.session() as session:
         session.execute(
             update(Prediction)
             .where(Prediction.id == prediction_id)
-            .values(user_id=None, verified_outcome=None, verified_source=None)
+            .values(user_id=None, verified_outcome=None, verified_by=None, verified_role=None)
         )
         session.commit()
     assert verify(client, labeller, prediction_id, 1).status_code == 200
@@ -154,23 +159,23 @@ def test_labelers_and_administrators_verify_anyones(
 def test_nobody_labels_over_the_datas_outcome(
     client: httpx.Client, live: LiveServer, account: Account
 ) -> None:
-    prediction_id = predict(client, account, game_id=22300062, game_event_id=11)
-    with live.services.db.session() as session:
-        session.execute(
-            update(Prediction)
-            .where(Prediction.id == prediction_id)
-            .values(verified_outcome=1, verified_source="data", verified_at=dt.datetime.now(dt.UTC))
-        )
-        session.commit()
+    game = 22300062 + int(dt.datetime.now().timestamp()) % 1000
+    prediction_id = predict(client, account, game_id=game, game_event_id=11)
+    verify_shots(live.services.db, [game], [11], [1])  # the ingest of the shot
     admin = account_with_role(client, live, "admin")
     for who in (account, admin):
         refused = verify(client, who, prediction_id, 0)
         assert refused.status_code == 409
         assert "from the data" in refused.json()["detail"]
-    with live.services.db.session() as session:
-        outcome = session.execute(
-            select(
-                Prediction.verified_outcome, Prediction.verified_source, Prediction.label_by
-            ).where(Prediction.id == prediction_id)
-        ).one()
-    assert tuple(outcome) == (1, "data", None)
+    row = stored(live, prediction_id)
+    assert (row.verified_outcome, row.verified_by) == (None, None)  # no person's label
+    (item,) = [
+        i
+        for i in client.get("/predictions", headers=account.headers).json()["items"]
+        if i["prediction_id"] == prediction_id
+    ]
+    assert (item["verified_outcome"], item["outcome_source"]) == (1, "data")
+    # and it is not offered to anyone for labelling
+    for _ in range(5):
+        offered = client.get("/verify_random_prediction", headers=account.headers)
+        assert offered.status_code == 404 or offered.json()["prediction_id"] != prediction_id

@@ -20,7 +20,14 @@ from nba_mlops.data.ingest import ingest_file
 from nba_mlops.db import migrate
 from nba_mlops.db.models import Prediction, User
 from nba_mlops.db.session import Database
-from nba_mlops.db.verification import verify_from_store, verify_shots
+from nba_mlops.db.verification import (
+    OUTCOME,
+    OUTCOME_AT,
+    OUTCOME_SOURCE,
+    verify_from_store,
+    verify_shots,
+    with_outcomes,
+)
 from nba_mlops.db.writer import complete, insert_rows
 
 
@@ -96,6 +103,19 @@ def store_labelled(settings: Settings, rows: list[dict[str, Any]]) -> list[int]:
         db.dispose()
 
 
+def outcomes(settings: Settings) -> dict[int, tuple[Any, ...]]:
+    """Every prediction's outcome, its source and when it was recorded."""
+    db = Database(settings)
+    try:
+        with db.session() as session:
+            rows = session.execute(
+                with_outcomes(select(Prediction.id, OUTCOME, OUTCOME_SOURCE, OUTCOME_AT))
+            ).all()
+            return {int(r[0]): tuple(r[1:]) for r in rows}
+    finally:
+        db.dispose()
+
+
 def read(settings: Settings) -> dict[int, Prediction]:
     db = Database(settings)
     try:
@@ -124,8 +144,9 @@ def test_the_ingest_of_a_day_verifies_its_predictions_once(
     shots = [day.iloc[i] for i in range(12)]
     labeller = add_labeller(settings)
     now = dt.datetime.now(dt.UTC)
-    person = {"verified_source": "user", "verified_by": labeller, "verified_at": now}
+    person = {"verified_by": labeller, "verified_role": "labeler", "verified_at": now}
     rows = [row(record(s)) for s in shots[:6]]  # plain predictions of the day's shots
+    rows.append(row(record(shots[0])))  # a second prediction of the same shot
     rows.append(row(record(shots[6]), purpose="grid"))  # a floor-map cell: never verified
     rows.append(row(record(shots[7], game_id=None, game_event_id=None)))  # no ids
     rows.append(row(record(shots[8], game_event_id=999_999)))  # a shot the file lacks
@@ -134,42 +155,36 @@ def test_the_ingest_of_a_day_verifies_its_predictions_once(
     labelled = store_labelled(
         settings,
         [
-            row(record(shots[9]), verified_outcome=int(made[9]), label_outcome=int(made[9]),
-                label_by=labeller, label_role="labeler", label_at=now, **person),
-            row(record(shots[10]), verified_outcome=1 - int(made[10]),
-                label_outcome=1 - int(made[10]), label_by=labeller, label_role="labeler",
-                label_at=now, **person),
+            row(record(shots[9]), verified_outcome=int(made[9]), **person),
+            row(record(shots[10]), verified_outcome=1 - int(made[10]), **person),
         ],
-    )  # fmt: skip
-    # stored through the ORM path the API uses: the ids come from the input
+    )
+    # stored through the path the API uses: the ids come from the input
     assert read(settings)[ids[0]].game_id == int(shots[0]["Game ID"])
 
     report = ingest_file(settings, day_file(day, tmp_path))
 
     assert report.verification_error is None
-    assert report.predictions_verified == 8
-    assert "8 predictions verified from the data" in report.summary()
-    found = read(settings)
-    for prediction_id, shot in zip(ids[:6], shots[:6], strict=True):
-        p = found[prediction_id]
-        assert p.verified_outcome == int(shot["Shot Made Flag"])
-        assert p.verified_source == "data" and p.verified_by is None
-        assert p.verified_at is not None
-    for untouched in ids[6:]:
-        assert found[untouched].verified_outcome is None
-        assert found[untouched].verified_source is None
-    right, wrong = (found[i] for i in labelled)
-    for p, shot in ((right, shots[9]), (wrong, shots[10])):
-        # the data's outcome replaces the person's; the person's label is kept apart
-        assert p.verified_outcome == int(shot["Shot Made Flag"]) and p.verified_source == "data"
-        assert p.label_by == labeller and p.label_role == "labeler"
-    assert wrong.label_outcome == 1 - int(made[10])
-    first = {i: (p.verified_outcome, p.verified_at) for i, p in found.items()}
+    assert report.predictions_verified == 9
+    assert "9 predictions verified from the data" in report.summary()
+    known = outcomes(settings)
+    for prediction_id, shot in zip(ids[:7], [*shots[:6], shots[0]], strict=True):
+        outcome, source, verified_at = known[prediction_id]
+        assert (outcome, source) == (int(shot["Shot Made Flag"]), "data")
+        assert verified_at is not None
+    for untouched in ids[7:]:
+        assert known[untouched] == (None, None, None)
+    right, wrong = labelled
+    for prediction_id, shot in ((right, shots[9]), (wrong, shots[10])):
+        # the data's outcome counts; the person's label stays as they gave it
+        assert known[prediction_id][:2] == (int(shot["Shot Made Flag"]), "data")
+        assert read(settings)[prediction_id].verified_by == labeller
+    assert read(settings)[wrong].verified_outcome == 1 - int(made[10])
 
     again = ingest_file(settings, day_file(day, tmp_path, "again.csv"))
 
     assert again.predictions_verified == 0 and again.rows_new == 0
-    assert {i: (p.verified_outcome, p.verified_at) for i, p in read(settings).items()} == first
+    assert outcomes(settings) == known
 
 
 def test_the_data_outcome_is_never_replaced(settings: Settings, day: pd.DataFrame) -> None:
@@ -184,7 +199,7 @@ def test_the_data_outcome_is_never_replaced(settings: Settings, day: pd.DataFram
         assert verify_shots(db, *ids, (1 - made,)).verified == 0
     finally:
         db.dispose()
-    assert read(settings)[prediction_id].verified_outcome == made
+    assert outcomes(settings)[prediction_id][:2] == (made, "data")
 
 
 def test_bad_outcomes_are_refused_naming_the_problem(settings: Settings) -> None:
@@ -222,7 +237,7 @@ def test_a_database_that_does_not_answer_keeps_the_ingest_and_catches_up_later(
     assert report.rows_new == len(day)
     assert report.verification_error is not None
     assert "nba-mlops verify" in report.verification_error
-    assert read(good)[prediction_id].verified_outcome is None
+    assert outcomes(good)[prediction_id] == (None, None, None)
 
     monkeypatch.setenv("NBA_MLOPS_HOME", str(home))
     monkeypatch.setenv("DATABASE_URL", good.db_url)
@@ -235,6 +250,5 @@ def test_a_database_that_does_not_answer_keeps_the_ingest_and_catches_up_later(
     assert caught_up.exit_code == 0, caught_up.output
     assert "1 prediction verified from the data" in caught_up.output
     again = verify_from_store(good)
-    assert again is not None and again.verified == 0 and again.games_waiting == 0
-    assert read(good)[prediction_id].verified_outcome == int(shot["Shot Made Flag"])
-    assert read(good)[prediction_id].verified_source == "data"
+    assert again is not None and again.verified == 0 and again.games_asked == 0
+    assert outcomes(good)[prediction_id][:2] == (int(shot["Shot Made Flag"]), "data")

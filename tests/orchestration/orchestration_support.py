@@ -17,10 +17,11 @@ import mlflow.sklearn
 import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
+from sqlalchemy import func, select
 
 from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.db import migrate
-from nba_mlops.db.models import Prediction
+from nba_mlops.db.models import Prediction, ShotOutcome
 from nba_mlops.db.session import Database
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.monitoring.build import REFERENCE_ARTIFACT, load_champion, load_reference
@@ -138,25 +139,31 @@ def store_predictions(
     outcome: int | None = None,
 ) -> None:
     """Write predictions as the API stores them (migrating the database first); with an
-    ``outcome``, as the ingest of their shots verified them."""
+    ``outcome``, each about a shot of its own that an ingest verified."""
     migrate.upgrade(settings)
     db = Database(settings)
     now = dt.datetime.now(dt.UTC)
     try:
         with db.session() as session:
-            session.add_all(
-                Prediction(
-                    input=dict(record),
-                    probability=probability,
-                    label=int(probability >= 0.5),
-                    model_version=str(version),
-                    latency_ms=1.0,
-                    verified_outcome=outcome,
-                    verified_source="data" if outcome is not None else None,
-                    verified_at=now if outcome is not None else None,
+            first = session.scalar(select(func.count()).select_from(ShotOutcome)) or 0
+            for number, record in enumerate(inputs, start=first + 1):
+                shot = (
+                    {"game_id": 20000000 + number, "game_event_id": 1}
+                    if outcome is not None
+                    else {}
                 )
-                for record in inputs
-            )
+                session.add(
+                    Prediction(
+                        input=dict(record) | shot,
+                        probability=probability,
+                        label=int(probability >= 0.5),
+                        model_version=str(version),
+                        latency_ms=1.0,
+                        **shot,
+                    )
+                )
+                if outcome is not None:
+                    session.add(ShotOutcome(**shot, made=outcome, verified_at=now))
             session.commit()
     finally:
         db.dispose()

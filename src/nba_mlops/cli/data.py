@@ -152,6 +152,6 @@ def verify_command() -> None:
         summary("no application database yet: no prediction to verify")
         return
     summary(
-        f"{done.summary()} in {done.seconds:.1f} s ({done.games_waiting:,} games had "
+        f"{done.summary()} in {done.seconds:.1f} s ({done.games_asked:,} games had "
         "predictions waiting for their outcome)"
     )

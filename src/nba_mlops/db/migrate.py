@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from nba_mlops.config import Settings
 from nba_mlops.db.session import make_engine
@@ -25,27 +29,51 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(settings: Settings, revision: str = "head") -> None:
-    """Bring the application database to ``revision`` (idempotent)."""
+@contextmanager
+def _migrating(settings: Settings) -> Iterator[Connection]:
+    """A connection in a transaction for Alembic.
+
+    On SQLite, foreign keys are off while migrating (and checked after): SQLite changes a
+    table's constraints by copying it into a new table and dropping the old one, and with
+    foreign keys on, dropping ``users`` would fire ``ON DELETE SET NULL`` on every
+    prediction's ``user_id`` and ``verified_by``. The pragma only takes effect outside a
+    transaction, hence here and not in the migration.
+    """
     engine = make_engine(settings)
     try:
-        with engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()  # end the autobegun transaction: Alembic begins its own
+            try:
+                with connection.begin():
+                    yield connection
+                    if sqlite:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+            finally:
+                if sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
     finally:
         engine.dispose()
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    """Bring the application database to ``revision`` (idempotent)."""
+    with _migrating(settings) as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
 
 
 def downgrade(settings: Settings, revision: str) -> None:
-    engine = make_engine(settings)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
+    with _migrating(settings) as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
 
 
 def current_revision(settings: Settings) -> str | None:

@@ -44,8 +44,9 @@ PURPOSE_SHOT = "shot"
 PURPOSE_GRID = "grid"
 PURPOSES = (PURPOSE_SHOT, PURPOSE_GRID)
 # Where a prediction's outcome came from: the ingest that brought the shot (the data,
-# ground truth) or a person who said what happened. The data's outcome replaces a
-# person's; a person's never replaces the data's.
+# ground truth: ``shot_outcomes``) or a person who said what happened (the prediction's
+# ``verified_*`` columns). When both are known the data's counts; nothing overwrites the
+# other.
 SOURCE_DATA = "data"
 SOURCE_USER = "user"
 # Who asked: an API request, or the daily loop scoring the day's shots before their
@@ -94,8 +95,6 @@ class Prediction(Base):
         CheckConstraint("label IN (0, 1)", name="label"),
         CheckConstraint("verified_outcome IN (0, 1)", name="verified_outcome"),
         CheckConstraint("purpose IN ('shot', 'grid')", name="purpose"),
-        CheckConstraint("verified_source IN ('data', 'user')", name="verified_source"),
-        CheckConstraint("label_outcome IN (0, 1)", name="label_outcome"),
         CheckConstraint("origin IN ('api', 'daily')", name="origin"),
         Index("ix_predictions_user_id_id", "user_id", "id"),
         # The ingest that brings a shot finds the predictions of that shot through this.
@@ -136,20 +135,28 @@ class Prediction(Base):
         String(8), default=PURPOSE_SHOT, server_default=PURPOSE_SHOT
     )
     # The NBA's ids of the shot asked about (Game ID, Game Event ID), when the caller
-    # sent them: the ingest that brings the shot verifies the prediction.
+    # sent them: the ingest that brings the shot records its outcome (``ShotOutcome``).
     game_id: Mapped[int | None] = mapped_column(BigInteger)
     game_event_id: Mapped[int | None] = mapped_column(Integer)
-    # 'data' or 'user' (SOURCE_*): where ``verified_outcome`` came from.
-    verified_source: Mapped[str | None] = mapped_column(String(8))
-    # A person's label as given, kept when the data's outcome replaces it, so labels can
-    # be checked against the data; ``label_role`` is the labeller's role at the time.
-    label_outcome: Mapped[int | None] = mapped_column(SmallInteger)
-    label_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    label_role: Mapped[str | None] = mapped_column(String(10))
-    label_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The role of the person who labelled it (``verified_by``), when they did.
+    verified_role: Mapped[str | None] = mapped_column(String(10))
     # 'api' or 'daily' (ORIGIN_*), and for the daily loop the day's file it scored.
     origin: Mapped[str] = mapped_column(String(8), default=ORIGIN_API, server_default=ORIGIN_API)
     run: Mapped[str | None] = mapped_column(String(120))
+
+
+class ShotOutcome(Base):
+    """The real outcome of a shot that predictions were asked about, recorded by the ingest
+    that brought the shot (``nba_mlops.db.verification``): ground truth, once per shot,
+    for every prediction with the shot's ids. Never overwritten."""
+
+    __tablename__ = "shot_outcomes"
+    __table_args__ = (CheckConstraint("made IN (0, 1)", name="made"),)
+
+    game_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    game_event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    made: Mapped[int] = mapped_column(SmallInteger)
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # --- the online feature table: the shot history as of the store's last ingest ----------------

@@ -33,6 +33,7 @@ from nba_mlops.aio import cancel_and_wait
 from nba_mlops.config import Settings
 from nba_mlops.db.models import Prediction, User
 from nba_mlops.db.session import Database
+from nba_mlops.db.verification import OUTCOME, with_outcomes
 from nba_mlops.lifeline import interrupts_ignored
 from nba_mlops.log import get_logger
 from nba_mlops.monitoring.quality import LiveQuality
@@ -100,10 +101,12 @@ class SnapshotCollector:
             with self.db.session() as session:
                 snapshot.users = session.scalar(select(func.count()).select_from(User)) or 0
                 snapshot.stored = session.scalar(select(func.count()).select_from(Prediction)) or 0
-                verified_only = Prediction.verified_outcome.is_not(None)
+                # with an outcome: from the data (its shot's) or from a person
                 snapshot.verified = (
                     session.scalar(
-                        select(func.count()).select_from(Prediction).where(verified_only)
+                        with_outcomes(select(func.count()).select_from(Prediction)).where(
+                            OUTCOME.is_not(None)
+                        )
                     )
                     or 0
                 )

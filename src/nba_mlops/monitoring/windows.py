@@ -12,14 +12,8 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from nba_mlops.db.models import (
-    PURPOSE_SHOT,
-    ROLE_ADMIN,
-    ROLE_LABELER,
-    SOURCE_DATA,
-    SOURCE_USER,
-    Prediction,
-)
+from nba_mlops.db.models import PURPOSE_SHOT, ROLE_ADMIN, ROLE_LABELER, Prediction, ShotOutcome
+from nba_mlops.db.verification import SHOT_OF_PREDICTION, data_outcome_known
 
 RECENT_COLUMNS = ["model_version", "probability", "label", "input"]
 VERIFIED_COLUMNS = ["model_version", "verified_outcome", "probability", "verified_at", "day"]
@@ -53,23 +47,17 @@ def _outcomes(query: Select[tuple[object, ...]], session: Session, limit: int) -
     return frame.drop(columns=["game_date", "created_at"]).assign(day=day)
 
 
-def _outcome_query() -> Select[tuple[object, ...]]:
-    return select(
-        Prediction.model_version,
-        Prediction.verified_outcome,
-        Prediction.probability,
-        Prediction.verified_at,
-        Prediction.input["game_date"].as_string(),
-        Prediction.created_at,
-    )
-
-
 def recently_verified(session: Session, limit: int) -> pd.DataFrame:
     """The newest ``limit`` predictions whose outcome came from the data, newest first
     (``VERIFIED_COLUMNS``; ``day`` is the shot's game date)."""
-    query = _outcome_query().where(
-        Prediction.verified_outcome.is_not(None), Prediction.verified_source == SOURCE_DATA
-    )
+    query = select(
+        Prediction.model_version,
+        ShotOutcome.made,
+        Prediction.probability,
+        ShotOutcome.verified_at,
+        Prediction.input["game_date"].as_string(),
+        Prediction.created_at,
+    ).join(ShotOutcome, SHOT_OF_PREDICTION)
     return _outcomes(query, session, limit)
 
 
@@ -77,10 +65,17 @@ def recently_labelled(
     session: Session, limit: int, roles: Collection[str] = COUNTED_LABEL_ROLES
 ) -> pd.DataFrame:
     """The newest ``limit`` predictions whose outcome a person of one of ``roles`` gave
-    (and the data has not yet), newest first, in ``VERIFIED_COLUMNS``."""
-    query = _outcome_query().where(
+    and the data has not yet, newest first, in ``VERIFIED_COLUMNS``."""
+    query = select(
+        Prediction.model_version,
+        Prediction.verified_outcome,
+        Prediction.probability,
+        Prediction.verified_at,
+        Prediction.input["game_date"].as_string(),
+        Prediction.created_at,
+    ).where(
         Prediction.verified_outcome.is_not(None),
-        Prediction.verified_source == SOURCE_USER,
-        Prediction.label_role.in_(sorted(roles)),
+        Prediction.verified_role.in_(sorted(roles)),
+        ~data_outcome_known(),
     )
     return _outcomes(query, session, limit)

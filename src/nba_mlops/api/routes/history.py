@@ -11,6 +11,7 @@ from nba_mlops.api.deps import CurrentUser, SessionDep
 from nba_mlops.api.routes.verify import as_utc
 from nba_mlops.api.schemas.predictions import HistoryItem, PredictionHistory
 from nba_mlops.db.models import Prediction
+from nba_mlops.db.verification import OUTCOME, OUTCOME_SOURCE, with_outcomes
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
 
@@ -30,8 +31,12 @@ def my_predictions(
     if purpose != "all":
         mine = mine & (Prediction.purpose == purpose)
     total = session.scalar(select(func.count()).select_from(Prediction).where(mine)) or 0
-    rows = session.scalars(
-        select(Prediction).where(mine).order_by(Prediction.id.desc()).limit(limit).offset(offset)
+    rows = session.execute(
+        with_outcomes(select(Prediction, OUTCOME, OUTCOME_SOURCE))
+        .where(mine)
+        .order_by(Prediction.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     items = [
         HistoryItem(
@@ -41,11 +46,10 @@ def my_predictions(
             model_version=row.model_version,
             created_at=as_utc(row.created_at),
             input=row.input,
-            verified_outcome=None
-            if row.verified_outcome is None
-            else (1 if row.verified_outcome else 0),
+            verified_outcome=None if outcome is None else (1 if outcome else 0),
+            outcome_source=source,
             purpose=row.purpose,
         )
-        for row in rows
+        for row, outcome, source in rows
     ]
     return PredictionHistory(items=items, total=total, limit=limit, offset=offset)

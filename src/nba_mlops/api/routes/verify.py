@@ -1,8 +1,8 @@
 """Person labels: see a random unverified prediction, then tell what really happened.
 
 A normal user labels only their own predictions; labelers and administrators label any
-(``LABELLING_ROLES``). A prediction whose outcome came from the data (the ingest that
-brought its shot, ``nba_mlops.db.verification``) is never labelled over.
+(``LABELLING_ROLES``). A prediction whose shot's outcome the data gave (the ingest that
+brought it, ``nba_mlops.db.verification``) is not offered and not labelled.
 """
 
 from __future__ import annotations
@@ -18,14 +18,8 @@ from sqlalchemy.orm import Session
 from nba_mlops.api.deps import CurrentUser, SessionDep
 from nba_mlops.api.schemas.predictions import Message, RandomPrediction, VerificationRequest
 from nba_mlops.auth.users import UserStatus
-from nba_mlops.db.models import (
-    PURPOSE_SHOT,
-    ROLE_ADMIN,
-    ROLE_LABELER,
-    SOURCE_DATA,
-    SOURCE_USER,
-    Prediction,
-)
+from nba_mlops.db.models import PURPOSE_SHOT, ROLE_ADMIN, ROLE_LABELER, Prediction
+from nba_mlops.db.verification import data_outcome_known
 
 #: Roles that may label anyone's predictions; everyone else only their own.
 LABELLING_ROLES = frozenset({ROLE_LABELER, ROLE_ADMIN})
@@ -53,16 +47,20 @@ def random_unverified(session: SessionDep, user: CurrentUser) -> RandomPredictio
     ).one()
     if low is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No unverified predictions left")
-    # A random id between the bounds, then the first unverified one from there: one index
-    # probe instead of ORDER BY random() over the whole table.
+    # A random id between the bounds, then the first unverified one from there (from the
+    # lowest when none is above): index probes instead of ORDER BY random() over the table.
     pivot = random.randint(int(low), int(high))
-    found = session.scalar(
-        select(Prediction)
-        .where(unverified, Prediction.id >= pivot)
-        .order_by(Prediction.id)
-        .limit(1)
-    )
-    if found is None:  # verified meanwhile by someone else
+    found = None
+    for start in (pivot, int(low)):
+        found = session.scalar(
+            select(Prediction)
+            .where(unverified, ~data_outcome_known(), Prediction.id >= start)
+            .order_by(Prediction.id)
+            .limit(1)
+        )
+        if found is not None:
+            break
+    if found is None:  # verified meanwhile, by someone else or by the data
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No unverified predictions left")
     return RandomPrediction(
         prediction_id=found.id,
@@ -89,6 +87,7 @@ def verify(body: VerificationRequest, session: SessionDep, user: CurrentUser) ->
         Prediction.id == body.prediction_id,
         Prediction.verified_outcome.is_(None),
         Prediction.purpose == PURPOSE_SHOT,
+        ~data_outcome_known(),
     ]
     if user.role not in LABELLING_ROLES:
         conditions.append(Prediction.user_id == user.id)
@@ -98,13 +97,9 @@ def verify(body: VerificationRequest, session: SessionDep, user: CurrentUser) ->
         .where(*conditions)
         .values(
             verified_outcome=body.true_value,
-            verified_source=SOURCE_USER,
             verified_by=user.id,
+            verified_role=user.role,
             verified_at=now,
-            label_outcome=body.true_value,
-            label_by=user.id,
-            label_role=user.role,
-            label_at=now,
         )
         .execution_options(synchronize_session=False)
     )
@@ -117,7 +112,7 @@ def verify(body: VerificationRequest, session: SessionDep, user: CurrentUser) ->
 def _refusal(session: Session, prediction_id: int, user: UserStatus) -> NoReturn:
     """Why the conditional update changed nothing, as the HTTP error to answer."""
     found = session.execute(
-        select(Prediction.purpose, Prediction.user_id, Prediction.verified_source).where(
+        select(Prediction.purpose, Prediction.user_id, data_outcome_known()).where(
             Prediction.id == prediction_id
         )
     ).first()
@@ -125,7 +120,7 @@ def _refusal(session: Session, prediction_id: int, user: UserStatus) -> NoReturn
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"Prediction {prediction_id} not found"
         )
-    purpose, owner, source = found
+    purpose, owner, from_data = found
     if user.role not in LABELLING_ROLES and owner != user.id:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
@@ -142,7 +137,7 @@ def _refusal(session: Session, prediction_id: int, user: UserStatus) -> NoReturn
                 f"(purpose {purpose!r}), not a shot: it has no outcome to verify"
             ),
         )
-    if source == SOURCE_DATA:
+    if from_data:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             detail=(

@@ -50,7 +50,13 @@ class HistoryItem(BaseModel):
     model_version: str
     created_at: dt.datetime
     input: dict[str, Any]
-    verified_outcome: Literal[0, 1] | None
+    verified_outcome: Literal[0, 1] | None = Field(
+        description="What happened: from the data when the ingest of the shot gave it, "
+        "else from a person's label"
+    )
+    outcome_source: Literal["data", "user"] | None = Field(
+        None, description="`data`: the ingest of the shot; `user`: a person's label"
+    )
     purpose: Literal["shot", "grid"] = "shot"
 
 

@@ -1,18 +1,19 @@
-"""predictions tied to real shots; outcomes from the data or from a person; labelers
+"""predictions tied to real shots; shot outcomes from the data; labelers
 
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-03 09:00:00
 
 ``predictions.game_id`` / ``game_event_id`` hold the NBA's ids of the shot asked about
-(indexed where present): the ingest that brings the shot records its outcome with
-``verified_source = 'data'``. A person's label is ``verified_source = 'user'`` and is
-also kept in ``label_outcome``, ``label_by``, ``label_role`` and ``label_at``, which the
-data's outcome never overwrites. ``origin`` says who asked (``api`` or the ``daily``
-loop) and ``run`` which daily file. Users may now have the role ``labeler``.
+(indexed where present). ``shot_outcomes`` holds the real outcome of such shots, recorded
+by the ingest that brought each one: the data's outcome of every prediction with those
+ids. A person's label stays in the prediction's ``verified_*`` columns, with the
+labeller's role at the time in ``verified_role``; neither overwrites the other.
+``origin`` says who asked (``api`` or the ``daily`` loop) and ``run`` which daily file.
+Users may now have the role ``labeler``.
 
-Existing rows: ids are copied from the stored input where it has them; every existing
-outcome was a person's (``user``), and its label columns are filled from it.
+Existing rows: ids are copied from the stored input where it has them, and the role of
+whoever verified a prediction is filled in.
 """
 
 from __future__ import annotations
@@ -38,39 +39,31 @@ def upgrade() -> None:
     with op.batch_alter_table("predictions") as batch:
         batch.add_column(sa.Column("game_id", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("game_event_id", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("verified_source", sa.String(length=8), nullable=True))
-        batch.add_column(sa.Column("label_outcome", sa.SmallInteger(), nullable=True))
-        batch.add_column(sa.Column("label_by", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("label_role", sa.String(length=10), nullable=True))
-        batch.add_column(sa.Column("label_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("verified_role", sa.String(length=10), nullable=True))
         batch.add_column(
             sa.Column("origin", sa.String(length=8), server_default="api", nullable=False)
         )
         batch.add_column(sa.Column("run", sa.String(length=120), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_predictions_label_by_users"),
-            "users",
-            ["label_by"],
-            ["id"],
-            ondelete="SET NULL",
-        )
-        batch.create_check_constraint(
-            op.f("ck_predictions_verified_source"), "verified_source IN ('data', 'user')"
-        )
-        batch.create_check_constraint(
-            op.f("ck_predictions_label_outcome"), "label_outcome IN (0, 1)"
-        )
         batch.create_check_constraint(op.f("ck_predictions_origin"), "origin IN ('api', 'daily')")
+
+    op.create_table(
+        "shot_outcomes",
+        sa.Column("game_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("game_event_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("made", sa.SmallInteger(), nullable=False),
+        sa.Column("verified_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("made IN (0, 1)", name=op.f("ck_shot_outcomes_made")),
+        sa.PrimaryKeyConstraint("game_id", "game_event_id", name=op.f("pk_shot_outcomes")),
+    )
 
     connection = op.get_bind()
     if connection.dialect.name == "postgresql":
         game, event = "input->>'game_id'", "input->>'game_event_id'"
-        whole = "~ '^[0-9]{1,12}$'"
         connection.execute(
             sa.text(
                 f"UPDATE predictions SET game_id = ({game})::bigint, "
                 f"game_event_id = ({event})::integer "
-                f"WHERE {game} {whole} AND {event} ~ '^[0-9]{{1,6}}$'"
+                f"WHERE {game} ~ '^[0-9]{{1,12}}$' AND {event} ~ '^[0-9]{{1,6}}$'"
             )
         )
     else:
@@ -84,9 +77,8 @@ def upgrade() -> None:
         )
     connection.execute(
         sa.text(
-            "UPDATE predictions SET verified_source = 'user', label_outcome = verified_outcome, "
-            "label_by = verified_by, label_at = verified_at, "
-            "label_role = (SELECT role FROM users WHERE users.id = predictions.verified_by) "
+            "UPDATE predictions SET verified_role = "
+            "(SELECT role FROM users WHERE users.id = predictions.verified_by) "
             "WHERE verified_outcome IS NOT NULL"
         )
     )
@@ -101,24 +93,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_predictions_game_shot", table_name="predictions")
+    op.drop_table("shot_outcomes")
     # A labeler becomes a normal user: the older schema knows no other role.
     op.get_bind().execute(sa.text("UPDATE users SET role = 'user' WHERE role = 'labeler'"))
     with op.batch_alter_table("predictions") as batch:
         batch.drop_constraint(op.f("ck_predictions_origin"), type_="check")
-        batch.drop_constraint(op.f("ck_predictions_label_outcome"), type_="check")
-        batch.drop_constraint(op.f("ck_predictions_verified_source"), type_="check")
-        batch.drop_constraint(op.f("fk_predictions_label_by_users"), type_="foreignkey")
-        for column in (
-            "run",
-            "origin",
-            "label_at",
-            "label_role",
-            "label_by",
-            "label_outcome",
-            "verified_source",
-            "game_event_id",
-            "game_id",
-        ):
+        for column in ("run", "origin", "verified_role", "game_event_id", "game_id"):
             batch.drop_column(column)
     with op.batch_alter_table("users") as batch:
         batch.drop_constraint(op.f("ck_users_role"), type_="check")
