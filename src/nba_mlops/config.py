@@ -32,6 +32,12 @@ class TrainingSettings(BaseModel):
     # Measured on 2021-22 and 2022-23 (2026-11-30): 2.5M rows against 1.5M gained 0.0003
     # of log loss and 0.0004 of AUC. Every shot's context still comes from all of history.
     max_train_rows: int = 2_500_000
+    # After the families are compared, the chosen one is fitted again, with the same
+    # settings and number of trees, on the most recent rows of training and validation
+    # together (up to ``max_train_rows``), and keeps the calibration learnt on validation.
+    # The model then ends one season later, next to the holdout it is judged on, which
+    # stays unseen. See docs/model.md (backtests) for what it gains.
+    refit: bool = True
     # A challenger must beat the champion's holdout log loss by at least this much.
     promotion_margin: float = 0.001
     rare_action_min_count: int = 200

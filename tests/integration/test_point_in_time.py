@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from nba_mlops.cli import app
 from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.data.ingest import iter_shot_chunks
+from nba_mlops.data.schema import TARGET
 from nba_mlops.data.store import ShotStore
 from nba_mlops.db.session import Database
 from nba_mlops.evaluation import BACKTEST_MODELS, _as_file
@@ -23,9 +24,11 @@ from nba_mlops.features.online import OnlineFeatures
 from nba_mlops.features.serving import canonical_shots, to_model_frame
 from nba_mlops.features.snapshots import FeatureSnapshots, context_for
 from nba_mlops.inference.batch import predict_batch
+from nba_mlops.inference.predictor import load_model_version
 from nba_mlops.pipeline import run_ingest, run_training
 from nba_mlops.registry import client as registry
-from nba_mlops.training.dataset import load_shots
+from nba_mlops.training.dataset import load_shots, model_input
+from nba_mlops.training.splits import time_split
 
 pytestmark = pytest.mark.slow
 
@@ -323,3 +326,31 @@ def test_the_command_line_says_which_store_version_the_history_holds(
     again = CliRunner().invoke(app, ["features", "refresh"], env=env, terminal_width=200)
     assert again.exit_code == 0, again.output
     assert f"already hold data version {version}" in again.output
+
+
+def test_the_served_model_is_refitted_on_validation_and_keeps_its_calibration(
+    trained_settings: Settings,
+) -> None:
+    """The chosen family is fitted again on training and validation: the served model has
+    seen the validation season (its log loss there drops below what the training-only fit
+    reported), with the number of trees early stopping chose and the calibration learnt
+    on validation."""
+    settings = trained_settings
+    client = registry.configure_mlflow(settings)
+    version = registry.champion_version(client, settings.model_name)
+    assert version is not None
+    run = client.get_run(client.get_model_version(settings.model_name, str(version)).run_id)
+    assert run.data.params["param_fitted_on"] == "training+validation"
+    model = load_model_version(settings, str(version)).model
+    estimator = model.calibrated_classifiers_[0].estimator.estimator.named_steps["model"]
+    if run.data.tags["family"] == "lightgbm":
+        assert estimator.booster_.num_trees() == int(run.data.params["param_n_estimators"])
+    split = time_split(load_shots(settings)[0])
+    assert split.validation_label == run.data.params["validation"]
+    seen = log_loss(
+        split.validation[TARGET], model.predict_proba(model_input(split.validation))[:, 1]
+    )
+    assert seen < run.data.metrics["validation_log_loss"] - 0.002, (
+        seen,
+        run.data.metrics["validation_log_loss"],
+    )

@@ -35,7 +35,8 @@ class Family:
     name: str
     suggest: Callable[[optuna.Trial], Params]
     defaults: Params
-    fit: Callable[[Params, pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray, int], Any]
+    # fit(params, x, y, x_val, y_val, seed); x_val/y_val None for a refit with settled params
+    fit: Callable[[Params, pd.DataFrame, np.ndarray, Any, Any, int], Any]
 
 
 # -- logistic regression ----------------------------------------------------------------
@@ -44,7 +45,12 @@ def _logistic_suggest(trial: optuna.Trial) -> Params:
 
 
 def _logistic_fit(
-    params: Params, x: pd.DataFrame, y: np.ndarray, xv: pd.DataFrame, yv: np.ndarray, seed: int
+    params: Params,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    xv: pd.DataFrame | None,
+    yv: np.ndarray | None,
+    seed: int,
 ) -> Pipeline:
     numeric = [c for c in NUMERIC_FEATURES if c != "distance_ft"]
     prep = ColumnTransformer(
@@ -96,7 +102,12 @@ def _forest_suggest(trial: optuna.Trial) -> Params:
 
 
 def _forest_fit(
-    params: Params, x: pd.DataFrame, y: np.ndarray, xv: pd.DataFrame, yv: np.ndarray, seed: int
+    params: Params,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    xv: pd.DataFrame | None,
+    yv: np.ndarray | None,
+    seed: int,
 ) -> Pipeline:
     prep = ColumnTransformer(
         [
@@ -141,7 +152,12 @@ def _lightgbm_suggest(trial: optuna.Trial) -> Params:
 
 
 def _lightgbm_fit(
-    params: Params, x: pd.DataFrame, y: np.ndarray, xv: pd.DataFrame, yv: np.ndarray, seed: int
+    params: Params,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    xv: pd.DataFrame | None,
+    yv: np.ndarray | None,
+    seed: int,
 ) -> lgb.LGBMClassifier:
     model = lgb.LGBMClassifier(
         objective="binary",
@@ -153,6 +169,8 @@ def _lightgbm_fit(
         verbose=-1,
         **{k: v for k, v in params.items() if k != "n_estimators"},
     )
+    if xv is None or yv is None:  # a refit: the number of trees is given, nothing to stop early on
+        return model.fit(x, y)
     model.fit(
         x,
         y,

@@ -147,6 +147,73 @@ def _players(shots: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _fitting_rows(
+    rows: pd.DataFrame, features: ShotFeatures, seed: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Feature frame and outcomes of ``rows`` for fitting, with the context a caller may
+    not have blanked on a share of them (``GAME_DROPOUT``, ``CONTEXT_DROPOUT``)."""
+    y = rows[TARGET].to_numpy(dtype="int64")
+    given = model_input(rows)
+    draw = np.random.default_rng(seed).random(len(given))
+    given.loc[draw < GAME_DROPOUT, list(UNKNOWN_WITHOUT_GAME)] = np.nan
+    no_context = (draw >= GAME_DROPOUT) & (draw < GAME_DROPOUT + CONTEXT_DROPOUT)
+    given.loc[no_context, list(UNKNOWN_WITHOUT_CONTEXT)] = np.nan
+    return features.transform(given), y
+
+
+def _holdout_metrics(model: Any, frames: dict[str, Any]) -> tuple[dict[str, float], ...]:
+    """Holdout metrics of ``model``: with context, without the game, without context."""
+    y = frames["y_holdout"]
+    return tuple(
+        classification_metrics(y, model.predict_proba(frames[name])[:, 1])
+        for name in ("holdout_input", "holdout_no_game", "holdout_bare")
+    )
+
+
+def _refit(
+    candidate: Candidate, settings: Settings, frames: dict[str, Any], progress: Progress
+) -> None:
+    """Fit ``candidate``'s family again on the refit rows (training and validation),
+    with its settled parameters, and keep its calibration: the calibrator learnt on
+    validation now maps the refitted model's scores. The holdout stays unseen, so its
+    metrics are measured again, on the model that will be served."""
+    started = time.perf_counter()
+    name = candidate.family
+    progress(f"{name}: refitting on training and validation ({len(frames['y_refit']):,} rows)")
+    params = {k: v for k, v in candidate.params.items() if k != "calibration"}
+    x, y = frames["x_refit"], frames["y_refit"]
+    cap = FINAL_ROW_CAP.get(name, 0)
+    if cap and len(x) > cap:
+        keep = np.sort(
+            np.random.default_rng(settings.training.seed).choice(len(x), cap, replace=False)
+        )
+        x, y = x.iloc[keep], y[keep]
+    estimator = FAMILIES[name].fit(params, x, y, None, None, settings.training.seed)
+    pipeline = Pipeline([("features", frames["features"]), ("model", estimator)])
+    calibrated = candidate.model
+    frozen = FrozenEstimator(pipeline)
+    calibrated.estimator = frozen
+    for fitted in calibrated.calibrated_classifiers_:
+        fitted.estimator = frozen
+    before = candidate.holdout["log_loss"]
+    (
+        candidate.holdout,
+        candidate.holdout_without_game,
+        candidate.holdout_without_context,
+    ) = _holdout_metrics(calibrated, frames)
+    candidate.params["fitted_on"] = "training+validation"
+    candidate.fit_seconds += time.perf_counter() - started
+    logger.info(
+        "%s: refitted on %s rows of training and validation in %.0f s: holdout log loss "
+        "%.4f (fitted on training alone %.4f)",
+        name,
+        f"{len(y):,}",
+        time.perf_counter() - started,
+        candidate.holdout["log_loss"],
+        before,
+    )
+
+
 def _prefixed(progress: Progress, prefix: str) -> Progress:
     return lambda message: progress(f"{prefix}, {message}")
 
@@ -194,15 +261,7 @@ def _fit_candidate(
     method = choose_calibration(pipeline, frames["val_input"], frames["y_val"], cfg.seed)
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
     calibrated.fit(frames["val_input"], frames["y_val"])
-    holdout = classification_metrics(
-        frames["y_holdout"], calibrated.predict_proba(frames["holdout_input"])[:, 1]
-    )
-    without_game = classification_metrics(
-        frames["y_holdout"], calibrated.predict_proba(frames["holdout_no_game"])[:, 1]
-    )
-    without = classification_metrics(
-        frames["y_holdout"], calibrated.predict_proba(frames["holdout_bare"])[:, 1]
-    )
+    holdout, without_game, without = _holdout_metrics(calibrated, frames)
     params = dict(final_params)
     if getattr(estimator, "best_iteration_", None):
         params["n_estimators"] = int(estimator.best_iteration_)
@@ -328,16 +387,19 @@ def train(
         recent = split.train
         if cfg.max_train_rows and len(recent) > cfg.max_train_rows:
             recent = recent.iloc[-cfg.max_train_rows :]
-        y_train = recent[TARGET].to_numpy(dtype="int64")
-        train_input = model_input(recent)
+        x_train, y_train = _fitting_rows(recent, features, cfg.seed)
         del recent
-        rng = np.random.default_rng(cfg.seed)
-        draw = rng.random(len(train_input))
-        train_input.loc[draw < GAME_DROPOUT, list(UNKNOWN_WITHOUT_GAME)] = np.nan
-        no_context = (draw >= GAME_DROPOUT) & (draw < GAME_DROPOUT + CONTEXT_DROPOUT)
-        train_input.loc[no_context, list(UNKNOWN_WITHOUT_CONTEXT)] = np.nan
-        x_train = features.transform(train_input)
-        del train_input
+        refit: dict[str, Any] = {}
+        if cfg.refit:
+            # the most recent rows of training and validation, for the chosen family
+            older = split.train
+            if cfg.max_train_rows:
+                keep = max(cfg.max_train_rows - len(split.validation), 0)
+                older = older.iloc[len(older) - min(keep, len(older)) :]
+            both = pd.concat([older, split.validation])
+            del older
+            refit["x_refit"], refit["y_refit"] = _fitting_rows(both, features, cfg.seed + 1)
+            del both
         val_input = model_input(split.validation)
         frames: dict[str, Any] = {
             "features": features,
@@ -350,7 +412,7 @@ def train(
             "holdout_no_game": model_input(split.holdout, UNKNOWN_WITHOUT_GAME),
             "holdout_bare": model_input(split.holdout, UNKNOWN_WITHOUT_CONTEXT),
             "y_holdout": split.holdout[TARGET].to_numpy(dtype="int64"),
-        }
+        } | refit
         del x_train
         described = split.describe()
         holdout_label, validation_label = split.holdout_label, split.validation_label
@@ -370,6 +432,10 @@ def train(
             candidates.append(_fit_candidate(name, settings, frames, family_progress))
 
     challenger = min(candidates, key=lambda c: c.validation_log_loss)
+    if cfg.refit:
+        with stage(logger, f"refit {challenger.family}"):
+            _refit(challenger, settings, frames, say)
+        del frames["x_refit"], frames["y_refit"]
     say("logging candidates to MLflow")
     client = registry.configure_mlflow(settings)
     registry.ensure_registered_model(client, settings.model_name)
