@@ -252,3 +252,40 @@ def test_a_database_that_does_not_answer_keeps_the_ingest_and_catches_up_later(
     again = verify_from_store(good)
     assert again is not None and again.verified == 0 and again.games_asked == 0
     assert outcomes(good)[prediction_id][:2] == (int(shot["Shot Made Flag"]), "data")
+
+
+def test_only_labels_of_labelers_and_administrators_count_apart_from_the_data(
+    settings: Settings, day: pd.DataFrame
+) -> None:
+    from nba_mlops.monitoring.windows import recently_labelled, recently_verified
+
+    labeller = add_labeller(settings)
+    now = dt.datetime.now(dt.UTC)
+    shots = [day.iloc[i] for i in range(4)]
+    # each label tells itself apart by its probability
+    labels = [("user", 0.11), ("labeler", 0.22), ("admin", 0.33), ("labeler", 0.44)]
+    store_labelled(
+        settings,
+        [
+            row(record(shot), probability=probability, verified_outcome=1,
+                verified_by=labeller, verified_role=role, verified_at=now)
+            for shot, (role, probability) in zip(shots, labels, strict=True)
+        ],
+    )  # fmt: skip
+    overtaken = shots[3]  # the data brings this shot's outcome
+    made = int(overtaken["Shot Made Flag"])
+    db = Database(settings)
+    try:
+        ids = [int(overtaken["Game ID"])], [int(overtaken["Game Event ID"])]
+        assert verify_shots(db, *ids, [made]).verified == 1
+        with db.session() as session:
+            counted = recently_labelled(session, 100)
+            from_data = recently_verified(session, 100)
+    finally:
+        db.dispose()
+
+    # a normal user's label (of their own prediction) counts nowhere; a labeller's label
+    # of a shot the data has verified since gives way to the data's outcome
+    assert sorted(counted["probability"]) == [0.22, 0.33]
+    assert from_data["probability"].tolist() == [0.44]
+    assert from_data["verified_outcome"].tolist() == [made]
