@@ -7,10 +7,12 @@ model's ``champion_history`` tag lists every champion in order, which ``rollback
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -48,6 +50,8 @@ class VersionInfo:
 def configure_mlflow(settings: Settings) -> MlflowClient:
     """Point MLflow at the settings' tracking store and make sure the experiment exists."""
     settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.mlflow_tracking_uri:
+        create_local_store(settings.mlflow_dir / "mlflow.db")
     # MLflow also exports the URI as MLFLOW_TRACKING_URI for subprocesses; Settings reads
     # that variable, so left in place it would silently point every later Settings of
     # this process (another home, another test) at this store. Keep the environment as
@@ -66,6 +70,40 @@ def configure_mlflow(settings: Settings) -> MlflowClient:
         client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
     mlflow.set_experiment(EXPERIMENT_NAME)
     return client
+
+
+def create_local_store(database: Path) -> None:
+    """Create the embedded MLflow database with its whole schema, unless it exists.
+
+    MLflow would create it itself, committing its migrations one by one, each commit synced
+    to disk: 6.2-6.5 s on the busy 2-core VM (1.2 s of it CPU) where this takes 1.3-1.9 s
+    (2026-12-06). Same schema, by MLflow's own code; the file is written unsynced beside
+    the database, synced once, then linked into place, so a process that finds it finds it
+    whole, and of two creating it at once one wins."""
+    if database.exists():
+        return
+    import sqlalchemy as sa
+    from mlflow.store.db.utils import _initialize_tables
+
+    partial = database.with_name(f".{database.name}.{os.getpid()}.partial")
+    engine = sa.create_engine(f"sqlite:///{partial}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _unsynced(connection: Any, _record: Any) -> None:
+        connection.execute("PRAGMA synchronous=OFF")
+        connection.execute("PRAGMA journal_mode=MEMORY")
+
+    try:
+        _initialize_tables(engine)  # type: ignore[no-untyped-call]
+        engine.dispose()
+        with partial.open("rb+") as written:
+            os.fsync(written.fileno())
+        # Fails when another process created it meanwhile: theirs is as good.
+        with contextlib.suppress(FileExistsError):
+            os.link(partial, database)
+    finally:
+        engine.dispose()
+        partial.unlink(missing_ok=True)
 
 
 def ensure_registered_model(client: MlflowClient, name: str) -> None:
