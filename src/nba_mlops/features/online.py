@@ -60,6 +60,9 @@ GAMES_KEPT: Final = 300
 GAMES_CACHED: Final = 512
 _ZERO: Final = (0.0, 0.0, 0.0)
 
+# A request's shots: ``serving.canonical_shots``' frame or ``serving.shot_columns``' arrays.
+Shots = pd.DataFrame | Mapping[str, Any]
+
 
 def _keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """One text key per row: the key columns' values joined by ``KEY_SEPARATOR``."""
@@ -243,17 +246,16 @@ class OnlineFeatures:
                 found = self._tables[season] = league_table(self.league, season)
             return found
 
-    def context(
-        self, frame: pd.DataFrame, records: Sequence[Mapping[str, Any]]
-    ) -> dict[str, np.ndarray]:
-        """Context columns for requests: ``frame`` as ``serving.canonical_shots`` builds it
-        from ``records``, whose ``game_id``, ``game_event_id``, ``team_id``, ``home_team``
-        and ``away_team`` (any may be absent) say which game and teams. Plain arrays and
-        dictionaries: one request costs a few dictionary reads, no frame operations."""
-        n = len(frame)
+    def context(self, frame: Shots, records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        """Context columns for requests: ``frame`` as ``serving.canonical_shots`` or
+        ``serving.shot_columns`` builds it from ``records``, whose ``game_id``,
+        ``game_event_id``, ``team_id``, ``home_team`` and ``away_team`` (any may be
+        absent) say which game and teams. Plain arrays and dictionaries: one request costs
+        a few dictionary reads, no frame operations."""
+        n = len(records)
         season = _numbers(frame, "season_start_year", n).astype("int64")
-        zone = frame["shot_zone_basic"].to_numpy(dtype=object)
-        action = frame["action_type"].to_numpy(dtype=object)
+        zone = np.asarray(frame["shot_zone_basic"], dtype=object)
+        action = np.asarray(frame["action_type"], dtype=object)
         prior = np.empty(n)
         expected = np.empty(n)
         for s in set(season.tolist()):
@@ -326,12 +328,12 @@ class OnlineFeatures:
 
     def _sequence(
         self,
-        frame: pd.DataFrame,
+        frame: Shots,
         records: Sequence[Mapping[str, Any]],
         team: np.ndarray,
         player: np.ndarray,
     ) -> dict[str, np.ndarray]:
-        n = len(frame)
+        n = len(records)
         out = {c: np.full(n, np.nan) for c in SEQUENCE_COLUMNS}
         game = np.array([_id(r.get("game_id")) for r in records], dtype="int64")
         if not (game >= 0).any():
@@ -421,13 +423,16 @@ def game_sequence(
     return result
 
 
-def _numbers(frame: pd.DataFrame, column: str, n: int) -> np.ndarray:
+def _numbers(frame: Shots, column: str, n: int) -> np.ndarray:
     if column not in frame:
         return np.full(n, np.nan)
-    values: np.ndarray = pd.to_numeric(frame[column], errors="coerce").to_numpy(
+    values = frame[column]
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return values
+    numbers: np.ndarray = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
         "float64", na_value=np.nan
     )
-    return values
+    return numbers
 
 
 def _id(value: Any) -> int:

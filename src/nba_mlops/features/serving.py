@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from nba_mlops import court
-from nba_mlops.data.repair import normalise_action_type
-from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS
+from nba_mlops.data.repair import normalise_action_type, title_words
+from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS, RAW_INPUT_COLUMNS
 
 DEFAULTS: dict[str, Any] = {
     "period": 1,
@@ -43,7 +43,9 @@ def to_model_frame(
 
     Context columns come from ``context`` when given, else from the input's own columns
     (missing when it has none)."""
-    return model_frame(canonical_shots(records, today), context)
+    if isinstance(records, pd.DataFrame):
+        return model_frame(canonical_shots(records, today), context)
+    return pd.DataFrame(model_columns(shot_columns(records, today), context))
 
 
 def canonical_shots(
@@ -136,3 +138,132 @@ def model_frame(
         else:
             columns[column] = frame[column].astype("object").to_numpy()
     return pd.DataFrame(columns, index=frame.index)
+
+
+# --- requests: the same columns without pandas ---------------------------------------------
+# A request is one shot (or a few hundred under load): building a DataFrame for it costs
+# tens of times what the model needs to score it. ``shot_columns`` gives the values
+# ``canonical_shots`` + ``model_frame`` give for a list of records, as plain arrays.
+Columns = dict[str, np.ndarray]
+
+_TEXT: Final = ("shot_type", "shot_zone_basic", "shot_zone_area", "shot_zone_range")
+_DERIVED: Final[dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
+    "shot_type": lambda x, y: np.where(
+        court.shot_value(x, y) == 3, "3PT Field Goal", "2PT Field Goal"
+    ),
+    "shot_zone_basic": court.zone_basic,
+    "shot_zone_area": court.zone_area,
+    "shot_zone_range": court.zone_range,
+}
+# pandas' datetimes cover these years; a date outside them is no date to pandas either.
+_DATE_YEARS: Final = range(1678, 2262)
+
+
+def _missing(value: Any) -> bool:
+    """What ``pandas.isna`` says of one value of a record."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+
+
+def _number(value: Any) -> float:
+    """``pandas.to_numeric(errors="coerce")`` of one value, as a float."""
+    if isinstance(value, (bool, int, float, np.integer, np.floating, np.bool_)):
+        return float(value)
+    if _missing(value):
+        return np.nan
+    return float(pd.to_numeric(pd.Series([value], dtype="object"), errors="coerce").iloc[0])
+
+
+def _season_of_dates(values: list[Any], today: dt.date | None) -> np.ndarray:
+    """Season start years of game dates (``today``'s season where there is none), as
+    ``canonical_shots`` computes them; ISO dates are read directly, anything else by
+    pandas as before."""
+    default = float(season_start_year(today or dt.date.today()))
+    seasons = np.full(len(values), default)
+    for i, value in enumerate(values):
+        if _missing(value):
+            continue
+        day: dt.date | None = None
+        if type(value) is dt.date:
+            day = value
+        elif isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
+            try:
+                day = dt.date.fromisoformat(value)
+            except ValueError:
+                day = None
+        if day is None or day.year not in _DATE_YEARS:
+            dates = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce")
+            fallback = np.where(dates.dt.month >= 8, dates.dt.year, dates.dt.year - 1)
+            return np.where(dates.notna(), fallback, default).astype("float64")
+        seasons[i] = day.year if day.month >= 8 else day.year - 1
+    return seasons
+
+
+def shot_columns(records: Sequence[Mapping[str, Any]], today: dt.date | None = None) -> Columns:
+    """The raw model inputs of ``records`` (``RAW_INPUT_COLUMNS`` and any context column
+    a record carries) as arrays: numbers as float64 with NaN for missing, text as objects;
+    the values ``model_frame(canonical_shots(records))`` holds, without a DataFrame."""
+    present: set[str] = set()
+    for record in records:
+        present.update(record)
+
+    def values(column: str) -> list[Any]:
+        return [record.get(column) for record in records]
+
+    columns: Columns = {}
+    for column in ("loc_x", "loc_y", "player_id", "is_home", *CONTEXT_COLUMNS):
+        if column in present or column in RAW_INPUT_COLUMNS:
+            columns[column] = np.array([_number(v) for v in values(column)], dtype="float64")
+    for column in ("period", "minutes_remaining", "seconds_remaining"):
+        default = DEFAULTS[column]
+        columns[column] = np.array(
+            [_number(default if _missing(v) else v) for v in values(column)], dtype="float64"
+        )
+    actions = [
+        title_words(str(DEFAULTS["action_type"] if _missing(v) else v))
+        for v in values("action_type")
+    ]
+    columns["action_type"] = np.array(actions, dtype=object)
+    season_types = [DEFAULTS["season_type"] if _missing(v) else v for v in values("season_type")]
+    columns["season_type"] = _objects(season_types)
+    x, y = columns["loc_x"], columns["loc_y"]
+    for column in _TEXT:
+        given = values(column)
+        missing = [_missing(v) for v in given]
+        if any(missing):  # requests seldom carry them: derive from the location
+            derived = _DERIVED[column](x, y)
+            given = [
+                str(derived[i]) if gap else v
+                for i, (v, gap) in enumerate(zip(given, missing, strict=True))
+            ]
+        columns[column] = _objects(given)
+    seasons = values("season_start_year")
+    season = np.array([_number(v) for v in seasons], dtype="float64")
+    if any(_missing(v) for v in seasons):
+        from_dates = _season_of_dates(values("game_date"), today)
+        gaps = np.array([_missing(v) for v in seasons], dtype=bool)
+        season = np.where(gaps, from_dates, season)
+    columns["season_start_year"] = season
+    return columns
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def model_columns(shots: Columns, context: Mapping[str, np.ndarray] | None = None) -> Columns:
+    """``MODEL_INPUT_COLUMNS`` from ``shot_columns``' arrays and the context (which takes
+    precedence over a record's own context fields)."""
+    n = len(shots["loc_x"])
+    columns: Columns = {}
+    for column in MODEL_INPUT_COLUMNS:
+        if context is not None and column in context:
+            columns[column] = np.asarray(context[column], dtype="float64")
+        elif column in shots:
+            columns[column] = shots[column]
+        else:
+            columns[column] = np.full(n, np.nan)
+    return columns

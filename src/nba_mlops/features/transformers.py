@@ -10,7 +10,7 @@ which every model family was trained to handle.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,9 +44,16 @@ NUMERIC_FEATURES = (
 )
 FEATURE_NAMES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
+# A DataFrame, or a mapping of column arrays (``features.serving.shot_columns``).
+Frame = pd.DataFrame | Mapping[str, Any]
+
 
 class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
-    """Raw shot fields in, model features out (a DataFrame with categorical columns)."""
+    """Raw shot fields in, model features out (a DataFrame with categorical columns).
+
+    ``feature_columns`` and ``feature_matrix`` also read a plain mapping of column
+    arrays (``features.serving.shot_columns``): a request's few rows go through the same
+    arithmetic without a DataFrame."""
 
     # The only column ``fit`` reads (a caller may pass a frame holding just it).
     FIT_COLUMNS = ("action_type",)
@@ -63,22 +70,31 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     # -- helpers -------------------------------------------------------------------------
     @staticmethod
-    def _codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
+    def _codes(values: Any, categories: Sequence[str]) -> np.ndarray:
         """Category codes of ``values`` (-1 for missing or unknown)."""
+        if not isinstance(values, pd.Series):  # a request's few values: look each up
+            lookup = {category: code for code, category in enumerate(categories)}
+            return np.array([lookup.get(value, -1) for value in values], dtype="int64")
         cat = pd.Categorical(values.astype("object"), categories=pd.Index(categories))
         return np.asarray(cat.codes, dtype="int64")
 
-    def _zone_codes(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+    def _zone_codes(self, X: Frame) -> np.ndarray:  # noqa: N803
         return self._codes(X["shot_zone_basic"], SHOT_ZONE_BASIC)
 
-    def _action_codes(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+    def _action_codes(self, X: Frame) -> np.ndarray:  # noqa: N803
         return self._codes(X["action_type"], self.actions_)
 
     @staticmethod
-    def _column(X: pd.DataFrame, name: str) -> np.ndarray:  # noqa: N803
-        if name not in X.columns:
-            return np.full(len(X), np.nan)
-        return pd.to_numeric(X[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    def _column(X: Frame, name: str, n: int) -> np.ndarray:  # noqa: N803
+        if name not in X:
+            return np.full(n, np.nan)
+        values = X[name]
+        if isinstance(values, pd.Series):
+            numbers = pd.to_numeric(values, errors="coerce")
+            return numbers.to_numpy(dtype="float64", na_value=np.nan)
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            return values
+        return np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype="float64")
 
     # -- transforming --------------------------------------------------------------------
     def categories(self) -> dict[str, list[str]]:
@@ -102,7 +118,7 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             frame[name] = pd.Categorical.from_codes(codes[name], categories=pd.Index(categories))
         return frame
 
-    def feature_columns(self, X: pd.DataFrame) -> list[np.ndarray]:  # noqa: N803
+    def feature_columns(self, X: Frame) -> list[np.ndarray]:  # noqa: N803
         """The same features as ``transform`` as plain arrays in ``FEATURE_NAMES`` order,
         for compiled forests: numbers at float32 precision (what the models were fitted
         on), categories as float codes with NaN for missing."""
@@ -111,25 +127,38 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         columns += [np.where(codes[name] < 0, np.nan, codes[name]) for name in CATEGORICAL_FEATURES]
         return columns
 
+    def feature_matrix(self, X: Frame) -> np.ndarray:  # noqa: N803
+        """``feature_columns`` as one row-major float64 matrix: what LightGBM's and the
+        compiled forest's predict read."""
+        columns = self.feature_columns(X)
+        matrix = np.empty((len(columns[0]), len(columns)), dtype="float64")
+        for position, column in enumerate(columns):
+            matrix[:, position] = column
+        return matrix
+
     def _arrays(
         self,
-        X: pd.DataFrame,  # noqa: N803
+        X: Frame,  # noqa: N803
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Numeric features and categorical codes (-1 for missing)."""
-        x = self._column(X, "loc_x")
-        y = self._column(X, "loc_y")
+        n = len(X) if isinstance(X, pd.DataFrame) else len(X["loc_x"])
+
+        def column(name: str) -> np.ndarray:
+            return self._column(X, name, n)
+
+        x = column("loc_x")
+        y = column("loc_y")
         distance = np.hypot(x, y) / 10.0
-        period = self._column(X, "period")
-        clock = self._column(X, "minutes_remaining") * 60 + self._column(X, "seconds_remaining")
+        period = column("period")
+        clock = column("minutes_remaining") * 60 + column("seconds_remaining")
         overtime = period > REGULATION_PERIODS
         left_game = np.where(
             overtime, clock, (REGULATION_PERIODS - period) * PERIOD_SECONDS + clock
         )
-        shot_type = X["shot_type"].astype("object") if "shot_type" in X else None
         is_three = (
-            (shot_type == "3PT Field Goal").to_numpy()
-            if shot_type is not None
-            else np.zeros(len(X), dtype=bool)
+            np.asarray(X["shot_type"].astype("object") == "3PT Field Goal", dtype=bool)
+            if "shot_type" in X
+            else np.zeros(n, dtype=bool)
         )
         corner3 = is_three & (np.abs(x) >= 220) & (y <= 92.5)
         zone = self._zone_codes(X)
@@ -146,18 +175,18 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             "seconds_left_game": left_game,
             "is_overtime": overtime.astype("float64"),
             "last_seconds": (clock <= 3).astype("float64"),
-            "is_home": self._column(X, "is_home"),
+            "is_home": column("is_home"),
             "is_playoffs": (
-                (X["season_type"].astype("object") == "Playoffs").to_numpy(dtype="float64")
+                np.asarray(X["season_type"].astype("object") == "Playoffs", dtype="float64")
                 if "season_type" in X
-                else np.zeros(len(X))
+                else np.zeros(n)
             ),
-            "season_start_year": self._column(X, "season_start_year"),
+            "season_start_year": column("season_start_year"),
         }
         for name in CONTEXT_COLUMNS:
             if name != "player_prior_attempts":
-                features[name] = self._column(X, name)
-        features["player_prior_attempts_log"] = np.log1p(self._column(X, "player_prior_attempts"))
+                features[name] = column(name)
+        features["player_prior_attempts_log"] = np.log1p(column("player_prior_attempts"))
         codes = {
             "action": np.where(action < 0, len(self.actions_), action).astype("int64"),
             "zone_basic": zone,

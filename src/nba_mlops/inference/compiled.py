@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nba_mlops.inference.rows import calibrated
 from nba_mlops.log import get_logger
 
 logger = get_logger(__name__)
@@ -68,8 +69,7 @@ class CompiledModel:
                     pool.submit(self._predict_blocks, columns, a, b, raw) for a, b in ranges
                 ]:
                     done.result()
-        made = np.mean([calibrator.predict(raw) for calibrator in self.calibrators], axis=0)
-        made = np.asarray(made, dtype="float64")
+        made = calibrated(self.calibrators, raw)
         result: np.ndarray = np.column_stack([1.0 - made, made])
         return result
 
@@ -114,7 +114,7 @@ def _reload(
     return CompiledModel(features, files.load(), calibrators, n_jobs, files)
 
 
-def _parts(model: Any) -> tuple[Any, Any, tuple[Any, ...], bool] | None:
+def model_parts(model: Any) -> tuple[Any, Any, tuple[Any, ...], bool] | None:
     """(feature step, LightGBM classifier, calibrators, whether the calibrators read the
     raw margin) of a calibrated LightGBM pipeline, or None for any other kind of model."""
     import lightgbm as lgb
@@ -127,20 +127,20 @@ def _parts(model: Any) -> tuple[Any, Any, tuple[Any, ...], bool] | None:
     pipeline: Any = None
     calibrators: list[Any] = []
     margin = False
-    for calibrated in getattr(model, "calibrated_classifiers_", []):
+    for member in getattr(model, "calibrated_classifiers_", []):
         # scikit-learn calibrates the decision function when there is one (LightGBM's
         # raw margin), the probability otherwise.
-        margin = hasattr(calibrated.estimator, "decision_function")
-        inner = calibrated.estimator
+        margin = hasattr(member.estimator, "decision_function")
+        inner = member.estimator
         if isinstance(inner, FrozenEstimator):
             inner = inner.estimator
         if pipeline is None:
             pipeline = inner
-        if inner is not pipeline or calibrated.method not in ("isotonic", "sigmoid"):
+        if inner is not pipeline or member.method not in ("isotonic", "sigmoid"):
             return None
-        if len(calibrated.calibrators) != 1:
+        if len(member.calibrators) != 1:
             return None
-        calibrators.append(calibrated.calibrators[0])
+        calibrators.append(member.calibrators[0])
     if not isinstance(pipeline, Pipeline) or len(pipeline.steps) != 2:
         return None
     features, classifier = pipeline.steps[0][1], pipeline.steps[1][1]
@@ -178,7 +178,7 @@ def compile_model(
     """Compile ``model``'s forest (or load it from the cache); None when the model is not a
     calibrated LightGBM pipeline whose feature step feeds the forest directly, or the
     compiler is not available."""
-    parts = _parts(model)
+    parts = model_parts(model)
     if parts is None:
         return None
     try:

@@ -27,6 +27,7 @@ from nba_mlops.aio import cancel_and_wait
 from nba_mlops.config import Settings
 from nba_mlops.features.online import OnlineFeatures
 from nba_mlops.inference.microbatch import MicroBatcher, Record, Scored
+from nba_mlops.inference.rows import RowScorer, row_scorer
 from nba_mlops.log import get_logger
 from nba_mlops.monitoring import metrics
 
@@ -65,27 +66,39 @@ class LoadedModel:
     promoted_at: dt.datetime | None
     created_at: dt.datetime | None
     players: list[dict[str, Any]] = field(repr=False)
+    # Scores a request's rows without pandas (``inference.rows``); None: the model's own
+    # predict_proba on a DataFrame.
+    rows: RowScorer | None = field(default=None, repr=False)
 
     def info(self) -> ModelInfo:
         return ModelInfo(self.name, self.version, dict(self.metrics), self.promoted_at)
 
     def score(self, records: Sequence[Record], online: OnlineFeatures | None = None) -> np.ndarray:
         """Make probabilities of raw canonical shot records (blocking)."""
-        frame = build_model_frame(records, online)
-        probabilities = self.model.predict_proba(frame)[:, 1]
+        columns = model_inputs(records, online)
+        if self.rows is not None:
+            return self.rows.probabilities(columns)
+        probabilities = self.model.predict_proba(pd.DataFrame(columns))[:, 1]
         return np.asarray(probabilities, dtype=np.float64)
+
+
+def model_inputs(
+    records: Sequence[Record], online: OnlineFeatures | None = None
+) -> dict[str, np.ndarray]:
+    """The model's input columns as arrays, built by the feature code shared with
+    training, with the context the online table knows (none without one)."""
+    from nba_mlops.features.serving import model_columns, shot_columns
+
+    shots = shot_columns(records)
+    context = online.context(shots, records) if online is not None else None
+    return model_columns(shots, context)
 
 
 def build_model_frame(
     records: Sequence[Record], online: OnlineFeatures | None = None
 ) -> pd.DataFrame:
-    """The model's input frame, built by the feature code shared with training, with the
-    context the online table knows (none without one)."""
-    from nba_mlops.features.serving import canonical_shots, model_frame
-
-    shots = canonical_shots(list(records))
-    context = online.context(shots, records) if online is not None else None
-    return model_frame(shots, context)
+    """``model_inputs`` as the model's input frame."""
+    return pd.DataFrame(model_inputs(records, online))
 
 
 # --- registry access (blocking; called from threads) ------------------------------------------
@@ -142,6 +155,7 @@ def load_model_version(settings: Settings, version: str) -> LoadedModel:
     )
     model = load_model(local)
     single_threaded(model)
+    rows = row_scorer(model)
     run_id = model_version.run_id
     run_metrics: dict[str, float] = {}
     players: list[dict[str, Any]] = []
@@ -163,6 +177,7 @@ def load_model_version(settings: Settings, version: str) -> LoadedModel:
         promoted_at=_promoted_at(dict(model_version.tags or {}), created),
         created_at=created,
         players=players,
+        rows=rows,
     )
 
 

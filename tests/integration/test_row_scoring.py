@@ -1,0 +1,146 @@
+"""A request's shots are scored without pandas (``inference.rows``), with the model's own
+probabilities: one shot alone or among others, with or without the online context,
+whatever fields it leaves out or gets wrong."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+
+from nba_mlops.config import Settings
+from nba_mlops.db.session import Database
+from nba_mlops.features.online import OnlineFeatures
+from nba_mlops.features.serving import canonical_shots, model_frame
+from nba_mlops.inference import rows as rows_module
+from nba_mlops.inference.predictor import LoadedModel, load_model_version
+from nba_mlops.inference.rows import PROBES, row_scorer
+from nba_mlops.registry import client as registry
+
+pytestmark = pytest.mark.slow
+
+SHOTS: list[dict[str, Any]] = [
+    *PROBES,
+    {"loc_x": 3, "loc_y": 5},  # nothing but the location
+    {"loc_x": -200, "loc_y": 120, "action_type": "Driving Floating Bank Jump Shot"},
+    {"loc_x": 12, "loc_y": 240, "player_id": 1629029, "is_home": True, "game_date": "2022-12-25"},
+    {"loc_x": 0, "loc_y": 30, "player_id": 999999999, "team_id": 1610612744},  # unknown ids
+    {
+        "loc_x": 150,
+        "loc_y": 200,
+        "period": 3,
+        "minutes_remaining": 4,
+        "seconds_remaining": 12,
+        "action_type": "step back jump shot",
+        "player_id": 201939,
+        "team_id": 1610612744,
+        "home_team": "GSW",
+        "away_team": "LAL",
+        "is_home": False,
+        "season_type": "Playoffs",
+        "game_id": 42200201,
+        "game_event_id": 77,
+        "game_date": "2023-05-02",
+    },
+]
+
+
+def _versions(settings: Settings) -> dict[str, str]:
+    client = registry.configure_mlflow(settings)
+    return {
+        v.tags["family"]: str(v.version)
+        for v in client.search_model_versions(f"name='{settings.model_name}'")
+    }
+
+
+@pytest.fixture(scope="module")
+def loaded(trained_settings: Settings) -> dict[str, LoadedModel]:
+    return {
+        family: load_model_version(trained_settings, version)
+        for family, version in _versions(trained_settings).items()
+    }
+
+
+@pytest.fixture(scope="module")
+def online(trained_settings: Settings) -> OnlineFeatures:
+    found = OnlineFeatures.load(Database(trained_settings))
+    assert found is not None
+    return found
+
+
+def _dataframe_path(model: Any, shots: list[dict[str, Any]], online: OnlineFeatures | None) -> Any:
+    """The probabilities of the model's own predict_proba on the DataFrame path."""
+    frame = canonical_shots(shots)
+    context = online.context(frame, shots) if online is not None else None
+    return model.predict_proba(model_frame(frame, context))[:, 1]
+
+
+@pytest.mark.parametrize("with_context", [False, True])
+def test_one_shot_alone_or_in_a_batch_gets_the_models_own_probability(
+    loaded: dict[str, LoadedModel], online: OnlineFeatures, with_context: bool
+) -> None:
+    champion = loaded["lightgbm"]
+    assert champion.rows is not None  # a calibrated LightGBM is scored row by row
+    table = online if with_context else None
+    together = champion.score(SHOTS, table)
+    alone = np.concatenate([champion.score([shot], table) for shot in SHOTS])
+    expected = _dataframe_path(champion.model, SHOTS, table)
+    np.testing.assert_allclose(together, expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(alone, expected, rtol=0, atol=1e-9)
+    assert ((together > 0) & (together < 1)).all()
+
+
+def test_isotonic_calibration_is_scored_row_by_row_too(
+    loaded: dict[str, LoadedModel], online: OnlineFeatures
+) -> None:
+    fitted = loaded["lightgbm"].model.calibrated_classifiers_[0].estimator
+    rng = np.random.default_rng(0)
+    shots = [
+        {"loc_x": int(x), "loc_y": int(y), "period": int(p)}
+        for x, y, p in zip(
+            rng.integers(-250, 250, 3000),
+            rng.integers(-40, 400, 3000),
+            rng.integers(1, 5, 3000),
+            strict=True,
+        )
+    ]
+    frame = model_frame(canonical_shots(shots))
+    made = (rng.random(len(shots)) < 0.45).astype(int)
+    isotonic = CalibratedClassifierCV(fitted, method="isotonic").fit(frame, made)
+    scorer = row_scorer(isotonic)
+    assert scorer is not None
+    model = LoadedModel("m", "1", None, isotonic, {}, None, None, [], rows=scorer)
+    np.testing.assert_allclose(
+        model.score(SHOTS, online), _dataframe_path(isotonic, SHOTS, online), rtol=0, atol=1e-9
+    )
+
+
+def test_other_families_keep_their_own_predict_proba(
+    loaded: dict[str, LoadedModel], online: OnlineFeatures
+) -> None:
+    for family in ("logistic", "random_forest"):
+        model = loaded[family]
+        assert model.rows is None, family
+        np.testing.assert_allclose(
+            model.score(SHOTS, online),
+            _dataframe_path(model.model, SHOTS, online),
+            rtol=0,
+            atol=1e-12,
+        )
+
+
+def test_a_row_scorer_that_disagrees_with_the_model_is_not_used(
+    loaded: dict[str, LoadedModel], monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    real = rows_module.RowScorer.probabilities
+
+    def off(self: Any, columns: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(real(self, columns)) + 1e-6
+
+    monkeypatch.setattr(rows_module.RowScorer, "probabilities", off)
+    with caplog.at_level(logging.WARNING, logger=rows_module.__name__):
+        assert row_scorer(loaded["lightgbm"].model) is None
+    assert "differs from the model" in caplog.text
