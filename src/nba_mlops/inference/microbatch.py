@@ -1,11 +1,15 @@
 """Score requests that arrive together in one call (micro-batching).
 
 Each request puts its shots on an asyncio queue and awaits a future. One consumer task
-takes the first waiting request, gathers more until ``max_size`` shots, ``max_wait_s``,
-or ``idle_s`` without a new request, and runs the scoring function once, in a worker
-thread, on all of them. While that call
-runs the next batch fills up, so the batch size follows the load by itself: one shot
-per call when idle, hundreds under load, and the event loop never blocks on the model.
+takes every request waiting and runs the scoring function once, in a worker thread, on
+all of them. While that call runs the next batch fills up, so the batch size follows the
+load by itself: one shot per call when idle, hundreds under load, and the event loop
+never blocks on the model.
+
+Under load (the last batch held more than one request and ended less than ``idle_s``
+ago) the consumer also waits a little for the wave of requests still arriving: until
+``max_size`` shots, ``max_wait_s`` after the first, or ``idle_s`` without a new one. When
+the server is idle a request is scored at once, without any wait.
 """
 
 from __future__ import annotations
@@ -62,6 +66,10 @@ class MicroBatcher:
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         self._task: asyncio.Task[None] | None = None
+        # Requests in the last batch and when it was scored: more than one, just now,
+        # means load, worth waiting for more.
+        self._last_requests = 0
+        self._last_done = float("-inf")
 
     def start(self) -> None:
         if self._task is None:
@@ -89,8 +97,12 @@ class MicroBatcher:
             batch = [await self._queue.get()]
             size = len(batch[0].records)
             deadline = loop.time() + self._max_wait_s
+            # idle: score what is here, wait for nothing
+            gather = self._last_requests > 1 and loop.time() - self._last_done < self._idle_s
             while size < self._max_size:
                 if self._queue.empty():
+                    if not gather:
+                        break
                     # Keep gathering while requests keep coming (the clients answered by
                     # the previous batch send their next shots within a few ms), stop
                     # when none came for idle_s or at the deadline.
@@ -105,7 +117,9 @@ class MicroBatcher:
                     request = self._queue.get_nowait()
                 batch.append(request)
                 size += len(request.records)
+            self._last_requests = len(batch)
             await self._dispatch(batch)
+            self._last_done = loop.time()
 
     async def _dispatch(self, batch: list[_Request]) -> None:
         live = [r for r in batch if not r.future.done()]  # callers may have gone away
