@@ -111,3 +111,42 @@ def test_forwarded_addresses_from_an_untrusted_peer_are_ignored(direct: LiveServ
     with _from(direct, "10.0.2.99") as http:
         refused = http.post("/signup", json={**body, "username": unique_name()})
         assert refused.status_code == 429
+
+
+@pytest.fixture(scope="module")
+def one_hash_at_a_time(
+    model_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """No sign-up limit; one password hashed at a time per process, none waiting."""
+    settings = api_settings(
+        model_home,
+        f"sqlite:///{tmp_path_factory.mktemp('one-hash') / 'app.db'}",
+        password_hash_concurrency=1,
+        password_hash_queue=0,
+    )
+    with run_server(settings) as server:
+        yield server
+
+
+def test_a_sign_up_flood_gets_a_quick_503_beyond_the_hashing_bound(
+    one_hash_at_a_time: LiveServer,
+) -> None:
+    """Where no address limit holds (many addresses), the bound on concurrent password
+    hashing answers the excess at once instead of queueing it behind the CPU."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def sign_up_one(_: int) -> httpx.Response:
+        with one_hash_at_a_time.client() as http:
+            return http.post("/signup", json={"username": unique_name(), "password": PASSWORD})
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(sign_up_one, range(16)))
+
+    statuses = sorted(a.status_code for a in answers)
+    assert set(statuses) <= {201, 503}, statuses
+    busy = [a for a in answers if a.status_code == 503]
+    assert busy, statuses
+    assert all(int(a.headers["retry-after"]) >= 1 for a in busy)
+    assert all("busy checking passwords" in a.json()["detail"] for a in busy)
+    with one_hash_at_a_time.client() as http:  # once the flood is over, sign-ups work
+        assert sign_up(http).username
