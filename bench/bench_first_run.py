@@ -8,9 +8,14 @@ counted: the README's two commands assume the dependencies are installed). Then,
 way a person does, polls /ready, presses Ctrl-C and reads what the terminal showed.
 
 Prints the machine, the load average, the seconds from `make up` to /ready with the time
-of each step, how the stop went (exit status, goodbye line, no `make: ***`, traceback or
-leaked semaphore) and every line that reads like a warning. Uses only the standard
-library, so it runs with any Python 3.11.
+of each step, the CPU seconds its processes used, how the stop went (exit status, goodbye
+line, no `make: ***`, traceback or leaked semaphore) and every line that reads like a
+warning. Uses only the standard library, so it runs with any Python 3.11.
+
+Most of a first run uses one core, so on an idle machine the wait comes near the CPU time
+(a little under it where the forest fits on both cores); on a busy machine the wait is
+longer by whatever the other work takes, and the CPU time a little longer too (caches and
+cores shared).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import fcntl
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -167,6 +173,7 @@ class Run:
     lines: list[str]
     load_before: str
     load_at_ready: str
+    cpu: float  # CPU seconds of `make up` and every process it waited for, start to stop
 
     @property
     def goodbye(self) -> bool:
@@ -204,6 +211,7 @@ def one_run(clone: Path, timeout: float) -> Run:
     load_at_ready = ""
     stop_seconds = 0.0
     status = None
+    used_before = _children_cpu()
     terminal = Terminal(["make", "up"], clone, env)
     seconds_to_ready = None
     try:
@@ -221,6 +229,7 @@ def one_run(clone: Path, timeout: float) -> Run:
         stop_seconds = time.monotonic() - stop_started
     finally:
         terminal.close()
+    cpu = _children_cpu() - used_before
     milestones = {}
     for name, pattern in MILESTONES.items():
         for at, line in terminal.lines:
@@ -235,7 +244,13 @@ def one_run(clone: Path, timeout: float) -> Run:
         terminal.text(),
         load_before,
         load_at_ready,
+        cpu,
     )
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def main() -> int:
@@ -273,6 +288,7 @@ def main() -> int:
                 f"run {number}: /ready after {took} (load {run.load_before} before, "
                 f"{run.load_at_ready} at ready); seconds from the start: {steps}"
             )
+            print(f"  CPU: {run.cpu:.1f} s in all, start to stop")
             print(
                 f"  Ctrl-C: exit status {run.status} after {run.stop_seconds:.1f} s; goodbye "
                 f"line: {'yes' if run.goodbye else 'NO'}; make errors: "
@@ -288,6 +304,8 @@ def main() -> int:
                 f"make up -> /ready: best {min(times):.1f} s, median "
                 f"{statistics.median(times):.1f} s over {len(times)} run(s)"
             )
+            cpu = statistics.median(run.cpu for run in runs)
+            print(f"CPU of make up, start to stop: median {cpu:.1f} s")
         clean = all(run.clean_stop for run in runs)
         print(f"clean Ctrl-C stops: {'yes' if clean else 'NO'}")
         return 0 if len(times) == len(runs) and clean else 1
