@@ -10,6 +10,7 @@ table) and are missing otherwise.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from nba_mlops import court
 from nba_mlops.data.repair import normalise_action_type, title_words
+from nba_mlops.data.schema import SHOT_TYPES, SHOT_ZONE_AREA, SHOT_ZONE_BASIC, SHOT_ZONE_RANGE
 from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS, RAW_INPUT_COLUMNS
 
 DEFAULTS: dict[str, Any] = {
@@ -146,15 +148,49 @@ def model_frame(
 # ``canonical_shots`` + ``model_frame`` give for a list of records, as plain arrays.
 Columns = dict[str, np.ndarray]
 
-_TEXT: Final = ("shot_type", "shot_zone_basic", "shot_zone_area", "shot_zone_range")
-_DERIVED: Final[dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
-    "shot_type": lambda x, y: np.where(
-        court.shot_value(x, y) == 3, "3PT Field Goal", "2PT Field Goal"
-    ),
-    "shot_zone_basic": court.zone_basic,
-    "shot_zone_area": court.zone_area,
-    "shot_zone_range": court.zone_range,
+# The columns derived from the location when a record leaves them out, each with the
+# court's function giving its codes and the names of those codes.
+_DERIVED: Final[dict[str, tuple[Callable[[Any, Any], np.ndarray], tuple[str, ...]]]] = {
+    "shot_type": (court.shot_type_codes, SHOT_TYPES),
+    "shot_zone_basic": (court.zone_basic_codes, SHOT_ZONE_BASIC),
+    "shot_zone_area": (court.zone_area_codes, SHOT_ZONE_AREA),
+    "shot_zone_range": (court.zone_range_codes, SHOT_ZONE_RANGE),
 }
+# Every whole-number location in the range a request may send (tenths of feet).
+_GRID_X: Final = (-250, 250)
+_GRID_Y: Final = (-60, 900)
+
+
+@functools.cache
+def _zone_grid() -> np.ndarray:
+    """The derived columns' codes at every whole-number location (4 x 501 x 961 bytes,
+    computed once by the court's own functions): a request's zones are a look-up."""
+    xs, ys = np.meshgrid(
+        np.arange(_GRID_X[0], _GRID_X[1] + 1, dtype="float64"),
+        np.arange(_GRID_Y[0], _GRID_Y[1] + 1, dtype="float64"),
+        indexing="ij",
+    )
+    return np.stack([codes(xs, ys) for codes, _ in _DERIVED.values()]).astype(np.int8)
+
+
+def _zone_codes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The derived columns' codes at each location (one row per column)."""
+    with np.errstate(invalid="ignore"):
+        on_grid = (
+            (x == np.floor(x))
+            & (y == np.floor(y))
+            & (x >= _GRID_X[0])
+            & (x <= _GRID_X[1])
+            & (y >= _GRID_Y[0])
+            & (y <= _GRID_Y[1])
+        )
+    if on_grid.all():
+        column = (x - _GRID_X[0]).astype(np.intp)
+        row = (y - _GRID_Y[0]).astype(np.intp)
+        return _zone_grid()[:, column, row]
+    return np.stack([codes(x, y) for codes, _ in _DERIVED.values()])
+
+
 # pandas' datetimes cover these years; a date outside them is no date to pandas either.
 _DATE_YEARS: Final = range(1678, 2262)
 
@@ -227,14 +263,16 @@ def shot_columns(records: Sequence[Mapping[str, Any]], today: dt.date | None = N
     columns["action_type"] = np.array(actions, dtype=object)
     season_types = [DEFAULTS["season_type"] if _missing(v) else v for v in values("season_type")]
     columns["season_type"] = _objects(season_types)
-    x, y = columns["loc_x"], columns["loc_y"]
-    for column in _TEXT:
+    derived: list[list[int]] | None = None
+    for position, (column, (_, names)) in enumerate(_DERIVED.items()):
         given = values(column)
         missing = [_missing(v) for v in given]
         if any(missing):  # requests seldom carry them: derive from the location
-            derived = _DERIVED[column](x, y)
+            if derived is None:
+                derived = _zone_codes(columns["loc_x"], columns["loc_y"]).tolist()
+            codes = derived[position]
             given = [
-                str(derived[i]) if gap else v
+                names[codes[i]] if gap else v
                 for i, (v, gap) in enumerate(zip(given, missing, strict=True))
             ]
         columns[column] = _objects(given)

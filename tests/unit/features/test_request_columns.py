@@ -117,3 +117,16 @@ def test_a_season_comes_from_the_date_or_today() -> None:
         TODAY,
     )
     assert columns["season_start_year"].tolist() == [2022.0, 2022.0, 2023.0, 2010.0]
+
+
+def test_zones_looked_up_on_the_grid_are_the_courts_own() -> None:
+    from nba_mlops import court
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.integers(-250, 251, 20_000), [-250, 250, 0, 0]]).astype("float64")
+    y = np.concatenate([rng.integers(-60, 901, 20_000), [-60, 900, 0, 87]]).astype("float64")
+    columns = shot_columns([{"loc_x": a, "loc_y": b} for a, b in zip(x, y, strict=True)])
+    assert columns["shot_zone_basic"].tolist() == court.zone_basic(x, y).tolist()
+    assert columns["shot_zone_area"].tolist() == court.zone_area(x, y).tolist()
+    assert columns["shot_zone_range"].tolist() == court.zone_range(x, y).tolist()
+    assert columns["shot_type"].tolist() == court.shot_type(x, y).tolist()
