@@ -60,6 +60,8 @@ class ServingSettings(BaseModel):
     # request, or when no request came for batch_idle_ms (see inference.microbatch).
     batch_max_wait_ms: float = 10.0
     batch_idle_ms: float = 5.0
+    # A batch of at most this many shots is scored on the event loop, not in the thread.
+    batch_inline_shots: int = 4
     token_ttl_minutes: int = 60
     min_password_length: int = 8
     # zxcvbn's 0-4 scale: 2 refuses common passwords, words and names alone, and short

@@ -10,6 +10,10 @@ Under load (the last batch held more than one request and ended less than ``idle
 ago) the consumer also waits a little for the wave of requests still arriving: until
 ``max_size`` shots, ``max_wait_s`` after the first, or ``idle_s`` without a new one. When
 the server is idle a request is scored at once, without any wait.
+
+A batch of at most ``inline_max`` shots (an idle server's single request) is scored on
+the event loop itself: it takes a fraction of a millisecond, less than handing it to the
+thread and back, and two thread wake-ups fewer on a busy machine.
 """
 
 from __future__ import annotations
@@ -56,8 +60,10 @@ class MicroBatcher:
         idle_s: float | None = None,
         isolate_errors: tuple[type[BaseException], ...] = (Exception,),
         pass_through: tuple[type[BaseException], ...] = (),
+        inline_max: int = 0,
     ) -> None:
         self._score = score
+        self._inline_max = max(0, inline_max)
         self._max_size = max(1, max_size)
         self._max_wait_s = max(0.0, max_wait_s)
         self._idle_s = self._max_wait_s if idle_s is None else max(0.0, idle_s)
@@ -125,10 +131,9 @@ class MicroBatcher:
         live = [r for r in batch if not r.future.done()]  # callers may have gone away
         if not live:
             return
-        loop = asyncio.get_running_loop()
         records = [record for request in live for record in request.records]
         try:
-            scored = await loop.run_in_executor(self._executor, self._score, records)
+            scored = await self._call(records)
         except self._pass_through as exc:
             for request in live:
                 _fail(request, exc)
@@ -140,9 +145,7 @@ class MicroBatcher:
             # One bad shot must not fail its neighbours: score each request alone.
             for request in live:
                 try:
-                    alone = await loop.run_in_executor(
-                        self._executor, self._score, list(request.records)
-                    )
+                    alone = await self._call(list(request.records))
                 except Exception as single_exc:
                     _fail(request, single_exc)
                 else:
@@ -153,6 +156,12 @@ class MicroBatcher:
             end = start + len(request.records)
             _resolve(request, Scored(scored.probabilities[start:end], scored.model_version))
             start = end
+
+    async def _call(self, records: list[Record]) -> Scored:
+        if len(records) <= self._inline_max:
+            return self._score(records)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._score, records)
 
 
 def _resolve(request: _Request, scored: Scored) -> None:

@@ -298,6 +298,7 @@ class Predictor:
             max_wait_s=settings.serving.batch_max_wait_ms / 1000.0,
             idle_s=settings.serving.batch_idle_ms / 1000.0,
             pass_through=(ModelUnavailableError,),
+            inline_max=settings.serving.batch_inline_shots,
         )
         self._watcher: asyncio.Task[None] | None = None
         self.last_error: str | None = None

@@ -84,3 +84,25 @@ def test_requests_that_arrive_together_are_scored_together() -> None:
         return [ids for _, ids in score.calls]
 
     assert run(scenario()) == [[0], [1, 2], [3, 4], [5]]
+
+
+def test_a_few_shots_are_scored_on_the_event_loop_and_many_in_the_thread() -> None:
+    threads: list[str] = []
+
+    def score(records: list[Record]) -> Scored:
+        threads.append(threading.current_thread().name)
+        return Scored([0.5] * len(records), "1")
+
+    async def scenario() -> str:
+        batcher = MicroBatcher(score, max_size=512, max_wait_s=0.01, inline_max=4)
+        batcher.start()
+        try:
+            await batcher.submit([{"i": i} for i in range(4)])
+            await batcher.submit([{"i": i} for i in range(5)])
+        finally:
+            await batcher.stop()
+        return threading.current_thread().name
+
+    loop_thread = run(scenario())
+    assert threads[0] == loop_thread
+    assert threads[1].startswith("inference")
