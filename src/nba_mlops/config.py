@@ -62,6 +62,10 @@ class ServingSettings(BaseModel):
     batch_idle_ms: float = 5.0
     # A batch of at most this many shots is scored on the event loop, not in the thread.
     batch_inline_shots: int = 4
+    # predict-batch: a file of at least this many rows (estimated) is scored by worker
+    # processes with the compiled forest; a smaller one in the command's own process by
+    # LightGBM's predictor (see inference.batch).
+    large_file_rows: int = 1_000_000
     token_ttl_minutes: int = 60
     min_password_length: int = 8
     # zxcvbn's 0-4 scale: 2 refuses common passwords, words and names alone, and short

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import logging
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +21,12 @@ import pandas as pd
 import pytest
 
 from nba_mlops.config import Settings, bundled_sample_path
-from nba_mlops.data.ingest import iter_shot_chunks
+from nba_mlops.data.ingest import iter_shot_chunks, open_source
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference import batch as batch_module
 from nba_mlops.inference import compiled as compiled_module
 from nba_mlops.inference.batch import BatchReport, load_champion, predict_batch
-from nba_mlops.inference.compiled import CompiledModel, compile_model
+from nba_mlops.inference.compiled import CompiledModel, compile_model, compiled_cache_dir
 from nba_mlops.registry import client as registry
 from nba_mlops.registry.serialization import load_model_uri
 
@@ -58,6 +61,16 @@ def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _lightgbm(settings: Settings) -> Any:
     return load_model_uri(f"models:/{settings.model_name}/{_version_of(settings, 'lightgbm')}")
+
+
+@pytest.fixture(scope="module")
+def large(trained_settings: Settings) -> Settings:
+    """The trained home where every file counts as large (worker processes, compiled
+    forest), the LightGBM version's forest compiled beforehand."""
+    settings = trained_settings.model_copy(deep=True)
+    settings.serving.large_file_rows = 0
+    assert compile_model(_lightgbm(trained_settings), compiled_cache_dir(settings)) is not None
+    return settings
 
 
 def test_the_compiled_forest_gives_the_models_own_probabilities(
@@ -144,12 +157,12 @@ def test_batch_output_is_the_same_compiled_or_not(
 
 
 def test_a_compiled_forest_that_disagrees_is_not_used(
-    trained_settings: Settings,
+    large: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    version = _version_of(trained_settings, "lightgbm")
+    version = _version_of(large, "lightgbm")
     honest = CompiledModel.predict_proba
 
     def off_by_a_little(self: CompiledModel, frame: pd.DataFrame) -> np.ndarray:
@@ -158,12 +171,10 @@ def test_a_compiled_forest_that_disagrees_is_not_used(
 
     monkeypatch.setattr(CompiledModel, "predict_proba", off_by_a_little)
     with caplog.at_level(logging.WARNING, logger=compiled_module.__name__.rsplit(".", 1)[0]):
-        predict_batch(
-            trained_settings, bundled_sample_path(), tmp_path / "out.csv", version=version
-        )
+        predict_batch(large, bundled_sample_path(), tmp_path / "out.csv", version=version)
     assert "differs from the model" in caplog.text
     plain = predict_batch(
-        trained_settings,
+        large,
         bundled_sample_path(),
         tmp_path / "plain.csv",
         version=version,
@@ -176,8 +187,9 @@ def test_a_compiled_forest_that_disagrees_is_not_used(
 
 
 def test_forked_workers_write_the_same_files_as_one_process(
-    trained_settings: Settings, tmp_path: Path, handed_over: list[str]
+    large: Settings, tmp_path: Path, handed_over: list[str]
 ) -> None:
+    trained_settings = large
     raw = pd.read_csv(bundled_sample_path(), nrows=12_000)
     raw.loc[[10, 5_500, 11_999], "Period"] = 42  # rejected rows in different slices
     source = tmp_path / "shots.csv"
@@ -210,15 +222,15 @@ def test_forked_workers_write_the_same_files_as_one_process(
 
 
 def test_slices_go_through_the_temp_folder_where_shared_memory_is_small(
-    trained_settings: Settings,
+    large: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     handed_over: list[str],
 ) -> None:
     monkeypatch.setattr(batch_module, "HANDOVER_MIN_FREE", 1 << 62)  # no /dev/shm is that big
-    version = _version_of(trained_settings, "lightgbm")
+    version = _version_of(large, "lightgbm")
     forked = predict_batch(
-        trained_settings,
+        large,
         bundled_sample_path(),
         tmp_path / "forked.csv",
         version=version,
@@ -227,9 +239,7 @@ def test_slices_go_through_the_temp_folder_where_shared_memory_is_small(
     )
     assert forked.workers == 2 and len(handed_over) == 5
     assert not any(path.startswith("/dev/shm") for path in handed_over)
-    predict_batch(
-        trained_settings, bundled_sample_path(), tmp_path / "one.csv", version=version, workers=1
-    )
+    predict_batch(large, bundled_sample_path(), tmp_path / "one.csv", version=version, workers=1)
     assert (tmp_path / "forked.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
 
 
@@ -257,7 +267,7 @@ def _in_a_fresh_interpreter(probe: str) -> str:
 
 
 def test_workers_start_fresh_instead_of_copying_this_process(
-    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    large: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A worker forked from this process would inherit its state, including a lock some
     # thread holds at that moment (and wait on it forever). Workers come from a fork
@@ -266,7 +276,7 @@ def test_workers_start_fresh_instead_of_copying_this_process(
         raise AssertionError("a worker ran a copy of the test process")
 
     monkeypatch.setattr(batch_module, "_score_slice", copied)
-    report = _score_sample_with_two_workers(trained_settings, tmp_path, chunk_rows=15_000)
+    report = _score_sample_with_two_workers(large, tmp_path, chunk_rows=15_000)
     assert report.workers == 2 and report.rows_scored == 41_917
 
 
@@ -294,10 +304,15 @@ def test_the_command_line_is_light_to_import() -> None:
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: scored without workers")
 def test_the_command_scores_a_big_file_with_workers_the_same_way(
-    trained_settings: Settings, tmp_path: Path
+    large: Settings, tmp_path: Path
 ) -> None:
+    trained_settings = large
     version = _version_of(trained_settings, "lightgbm")
-    env = {**os.environ, "NBA_MLOPS_HOME": str(trained_settings.home)}
+    env = {
+        **os.environ,
+        "NBA_MLOPS_HOME": str(trained_settings.home),
+        "NBA_MLOPS_SERVING__LARGE_FILE_ROWS": "0",
+    }
     for variable in ("DATABASE_URL", "MLFLOW_TRACKING_URI"):
         env.pop(variable, None)
     command = [
@@ -313,7 +328,9 @@ def test_the_command_scores_a_big_file_with_workers_the_same_way(
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"compiled, [2-9]\d* worker", " ".join(done.stdout.split())), done.stdout
+    assert re.search(r"compiled forest, [2-9]\d* worker", " ".join(done.stdout.split())), (
+        done.stdout
+    )
     predict_batch(
         trained_settings, bundled_sample_path(), tmp_path / "here.csv", version=version, workers=1
     )
@@ -321,14 +338,84 @@ def test_the_command_scores_a_big_file_with_workers_the_same_way(
 
 
 def test_a_file_of_one_slice_is_scored_without_worker_processes(
-    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    large: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_pool(*args: Any) -> Any:
         raise AssertionError("started worker processes for a single slice")
 
     monkeypatch.setattr(batch_module, "_start_pool", no_pool)
-    report = _score_sample_with_two_workers(trained_settings, tmp_path)
+    report = _score_sample_with_two_workers(large, tmp_path)
     assert report.workers == 1 and report.compiled and report.rows_scored == 41_917
+
+
+def test_a_small_file_is_scored_here_by_lightgbm_without_fork_server_or_compiling(
+    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def forbidden(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a small file started worker processes or a compilation")
+
+    for name in ("_start_pool", "_fork_server", "compile_model", "compile_in_background"):
+        monkeypatch.setattr(batch_module, name, forbidden)
+    report = _score_sample_with_two_workers(trained_settings, tmp_path)
+    assert (report.workers, report.scorer, report.rows_scored) == (1, "LightGBM", 41_917)
+    assert "LightGBM, 1 worker(s)" in report.summary()
+    plain = predict_batch(
+        trained_settings,
+        bundled_sample_path(),
+        tmp_path / "plain.csv",
+        version=_version_of(trained_settings, "lightgbm"),
+        compiled=False,
+    )
+    assert plain.scorer == "model"
+    got = pd.read_csv(tmp_path / "out.csv")
+    expected = pd.read_csv(tmp_path / "plain.csv")
+    np.testing.assert_allclose(got["make_probability"], expected["make_probability"], atol=1e-6)
+
+
+def test_a_large_file_never_waits_for_its_forest_to_be_compiled(
+    fresh_trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = fresh_trained_settings
+    settings.serving.large_file_rows = 0
+    shutil.rmtree(compiled_cache_dir(settings), ignore_errors=True)
+    started: list[int] = []
+    monkeypatch.setattr(
+        batch_module, "compile_in_background", lambda _s, version: started.append(version)
+    )
+    version = _version_of(settings, "lightgbm")
+    report = predict_batch(
+        settings, bundled_sample_path(), tmp_path / "out.csv", version=version, workers=2
+    )
+    # scored by LightGBM's predictor meanwhile, the compilation left to a process of its own
+    assert (report.scorer, report.rows_scored, started) == ("LightGBM", 41_917, [version])
+    assert not list(compiled_cache_dir(settings).glob("forest-*.so"))
+
+
+def test_the_forest_is_compiled_by_a_process_of_its_own(
+    fresh_trained_settings: Settings,
+) -> None:
+    settings = fresh_trained_settings
+    shutil.rmtree(compiled_cache_dir(settings), ignore_errors=True)
+    version = _version_of(settings, "lightgbm")
+    assert compiled_module.compile_in_background(settings, version)
+    deadline = time.monotonic() + 300
+    while not list(compiled_cache_dir(settings).glob("forest-*.so")):
+        assert time.monotonic() < deadline, (settings.home / "logs" / "compile.log").read_text()
+        time.sleep(0.5)
+    model = _lightgbm(settings)
+    assert compile_model(model, compiled_cache_dir(settings), cached_only=True) is not None
+
+
+def test_rows_are_estimated_without_reading_the_file(tmp_path: Path) -> None:
+    sample = bundled_sample_path()  # gzipped CSV
+    plain = tmp_path / "shots.csv"
+    plain.write_bytes(gzip.decompress(sample.read_bytes()))
+    parquet = tmp_path / "shots.parquet"
+    pd.read_csv(plain).to_parquet(parquet)
+    for path in (sample, plain):
+        estimate = batch_module.estimated_rows(open_source(path, require_label=False))
+        assert 0.7 * 41_917 < estimate < 1.3 * 41_917, (path, estimate)
+    assert batch_module.estimated_rows(open_source(parquet, require_label=False)) == 41_917
 
 
 def test_a_forest_whose_categories_differ_from_the_feature_step_is_not_compiled(

@@ -7,11 +7,14 @@ the store and the file's earlier shots (``features.snapshots.context_for``), as 
 for the shots the model was trained and evaluated on. The second pass scores each slice
 with its context on a worker; this process writes the slices' rows with their
 probabilities in file order, so the output is the same whatever the number of workers.
-With a compiled forest (``inference.compiled``) and a file of more than one slice, the
-workers are processes, one per core: the forest is native code that needs no
-interpreter, but preparing rows is pandas work that a single interpreter would
-serialise. Workers are forked from a fork server (a fresh process that runs no Python
-thread but its main one), never from this one: by the time a file is scored here (after
+A large file (``serving.large_file_rows``, a million rows by default) is scored by
+worker processes, one per core, with the champion's compiled forest
+(``inference.compiled``): the forest is native code that needs no interpreter, but
+preparing rows is pandas work that a single interpreter would serialise. A smaller one
+(a day's or a season's shots) is scored in this process by LightGBM's own predictor,
+which needs neither the fork server nor the compiled forest's loading. Workers are
+forked from a fork server (a fresh process that runs no Python thread but its main
+one), never from this one: by the time a file is scored here (after
 training, in the pipeline or the orchestrator) this process runs threads of its own, and
 a child forked while one of them holds a lock would wait for it forever. Memory stays
 bounded: at most two slices per worker are in flight.
@@ -41,16 +44,30 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from nba_mlops.config import Settings
-from nba_mlops.data.ingest import MalformedLine, ShotTable, iter_shot_tables, prepare_shots
+from nba_mlops.data.ingest import (
+    MalformedLine,
+    ShotSource,
+    ShotTable,
+    iter_shot_tables,
+    open_source,
+    prepare_shots,
+)
 from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID
 from nba_mlops.features.columns import CONTEXT_COLUMNS
 from nba_mlops.features.serving import to_model_frame
-from nba_mlops.inference.compiled import TOLERANCE, compile_model
+from nba_mlops.inference.compiled import (
+    TOLERANCE,
+    compile_in_background,
+    compile_model,
+    compiled_cache_dir,
+)
 from nba_mlops.log import dump_stacks_on_sigusr1, get_logger
 
 logger = get_logger(__name__)
 
 OUTPUT_COLUMNS = ("make_probability", "prediction", "model_version")
+# What scored a file (``BatchReport.scorer``).
+COMPILED, LIGHTGBM, MODEL = "compiled forest", "LightGBM", "model"
 # Rows of the first slice scored both ways before a compiled forest is trusted.
 AGREEMENT_ROWS = 2_000
 
@@ -65,9 +82,13 @@ class BatchReport:
     rows_rejected: int
     model_version: int
     seconds: float  # reading, preparing, scoring and writing the file
-    load_seconds: float = 0.0  # loading (and compiling) the model, once per run
+    load_seconds: float = 0.0  # loading the model (and its compiled forest), once per run
     workers: int = 1
-    compiled: bool = False
+    scorer: str = MODEL  # COMPILED, LIGHTGBM or MODEL
+
+    @property
+    def compiled(self) -> bool:
+        return self.scorer == COMPILED
 
     @property
     def rows_per_second(self) -> float:
@@ -79,7 +100,7 @@ class BatchReport:
             if self.rows_rejected
             else ""
         )
-        how = f"{'compiled' if self.compiled else 'model'}, {self.workers} worker(s)"
+        how = f"{self.scorer}, {self.workers} worker(s)"
         return (
             f"scored {self.rows_scored:,} of {self.rows_read:,} shots with champion "
             f"v{self.model_version} in {self.seconds:.1f} s ({self.rows_per_second:,.0f} "
@@ -237,9 +258,38 @@ def _handover(piece: ShotTable, folder: str) -> str:
     return path
 
 
-# A file this big (bytes) is probably more than one slice: the fork server is started
-# before the model loads, so that it imports the workers' modules meanwhile.
-WARM_UP_BYTES = 16 << 20
+# Bytes of a CSV file's content read to estimate its rows.
+_ESTIMATE_BYTES = 1 << 20
+
+
+def estimated_rows(source: ShotSource) -> int:
+    """Roughly how many rows ``source`` holds, without reading it: Parquet says so; a CSV
+    file's size (a gzipped one's uncompressed size, from its trailer) over the length of
+    its first lines."""
+    import gzip
+
+    import pyarrow.parquet as pq
+
+    if source.kind == "parquet":
+        return int(pq.ParquetFile(source.path).metadata.num_rows)
+    size = source.path.stat().st_size
+    if source.compression == "gzip":
+        with source.path.open("rb") as raw:
+            raw.seek(-4, os.SEEK_END)
+            uncompressed = int.from_bytes(raw.read(4), "little")
+        # the trailer holds the size modulo 4 GiB: never less than the compressed size
+        while uncompressed < size:
+            uncompressed += 1 << 32
+        size = uncompressed
+        with gzip.open(source.path, "rb") as handle:
+            head = handle.read(_ESTIMATE_BYTES)
+    else:
+        with source.path.open("rb") as handle:
+            head = handle.read(_ESTIMATE_BYTES)
+    lines = head.count(b"\n")
+    if lines < 2:
+        return 1
+    return int(size / (len(head) / lines))
 
 
 # What a worker imports to score: this module, what unpickling its job needs (the
@@ -401,22 +451,42 @@ def predict_batch(
     Each shot is scored with its point-in-time context: the shot history of the store
     and of the file's earlier shots (see the module's docstring).
 
-    With ``compiled`` (the default) a LightGBM champion's trees are compiled to native
-    code (see ``inference.compiled``), used only if they give the model's own
-    probabilities on the file's first rows, and a file of more than one slice is scored by
-    ``workers`` processes (default: one per core). Otherwise this process scores it.
+    With ``compiled`` (the default) a LightGBM champion is scored without its Python
+    layers, checked against the model's own probabilities on the file's first rows: a
+    file of ``serving.large_file_rows`` or more by ``workers`` processes (one per core)
+    with its trees compiled to native code (see ``inference.compiled``), a smaller one by
+    LightGBM's predictor in this process. The trees are compiled once per model, never
+    in this call: when they are not compiled yet, a process of their own compiles them in
+    the background, and this file is scored by LightGBM's predictor meanwhile.
+    Without ``compiled``, the saved model scores the file in this process.
     As with any multiprocessing code, a script that calls this must guard its entry
     point (``if __name__ == "__main__":``): the workers import the script's main module."""
     from nba_mlops.features.snapshots import context_for
+    from nba_mlops.inference.rows import row_scorer
 
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     if "forkserver" not in mp.get_all_start_methods():  # Windows: score in this process
         workers = 1
-    if compiled and workers > 1 and source.is_file() and source.stat().st_size >= WARM_UP_BYTES:
-        _fork_server()
+    large = compiled and estimated_rows(open_source(source, require_label=False)) >= (
+        settings.serving.large_file_rows
+    )
+    if not large:
+        workers = 1
+    if workers > 1:
+        _fork_server()  # it imports the workers' modules while the model loads
     loading = time.perf_counter()
     model, version = load_champion(settings, version)
-    scorer = compile_model(model, settings.home / "cache" / "compiled") if compiled else None
+    scorer: Any = None
+    if large:
+        scorer = compile_model(model, compiled_cache_dir(settings), cached_only=True)
+    if scorer is None and compiled:
+        scorer = row_scorer(model, n_jobs=1 if workers > 1 else (os.cpu_count() or 1))
+        if large and scorer is not None:
+            logger.info(
+                "the champion's trees are not compiled yet: scoring with LightGBM's own "
+                "predictor, compiling them in the background for the next large file"
+            )
+            compile_in_background(settings, version)
     load_seconds = time.perf_counter() - loading
 
     started = time.perf_counter()
@@ -514,7 +584,7 @@ def predict_batch(
         seconds=time.perf_counter() - started,
         load_seconds=load_seconds,
         workers=workers,
-        compiled=scorer is not None,
+        scorer=_scorer_name(scorer),
     )
     logger.info(report.summary())
     return report
@@ -558,6 +628,15 @@ def _write_output(
     finally:
         partial.unlink(missing_ok=True)
     return rows_read, rows_scored, rows_rejected, rejected_path
+
+
+def _scorer_name(scorer: Any) -> str:
+    from nba_mlops.inference.compiled import CompiledModel
+    from nba_mlops.inference.rows import RowScorer
+
+    if isinstance(scorer, CompiledModel):
+        return COMPILED
+    return LIGHTGBM if isinstance(scorer, RowScorer) else MODEL
 
 
 def _output_fields() -> list[pa.Field]:

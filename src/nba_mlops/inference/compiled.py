@@ -19,6 +19,8 @@ import hashlib
 import importlib.metadata
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nba_mlops.config import Settings
 from nba_mlops.inference.rows import calibrated
 from nba_mlops.log import get_logger
 
@@ -173,11 +176,11 @@ def _cache_key(model_text: str, margin: bool) -> str:
 
 
 def compile_model(
-    model: Any, cache_dir: Path, *, n_jobs: int | None = None
+    model: Any, cache_dir: Path, *, n_jobs: int | None = None, cached_only: bool = False
 ) -> CompiledModel | None:
     """Compile ``model``'s forest (or load it from the cache); None when the model is not a
     calibrated LightGBM pipeline whose feature step feeds the forest directly, or the
-    compiler is not available."""
+    compiler is not available, or (``cached_only``) the forest is not compiled yet."""
     parts = model_parts(model)
     if parts is None:
         return None
@@ -198,6 +201,8 @@ def compile_model(
     files = ForestFiles(str(text_path), str(binary_path), margin)
     if binary_path.exists():
         forest = files.load()
+    elif cached_only:
+        return None
     else:
         forest = lleaves.Model(model_file=str(text_path))
         logger.info("compiling %d trees for batch scoring (once per model)", forest.num_trees())
@@ -219,6 +224,64 @@ def compile_model(
     )
 
 
+def compile_in_background(settings: Settings, version: int) -> bool:
+    """Start compiling champion ``version``'s forest into the cache in a process of its
+    own, at low priority, and return at once (False when it could not be started). The
+    process outlives the command that started it; of two started for one version, the
+    second leaves at once. Its log: ``logs/compile.log`` in the home."""
+    env = {
+        **os.environ,
+        "NBA_MLOPS_HOME": str(settings.home.resolve()),
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+    }
+    log_dir = settings.home / "logs"
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with (log_dir / "compile.log").open("ab") as log:
+            subprocess.Popen(
+                [sys.executable, "-m", __name__, str(version)],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C on the command does not stop it
+            )
+    except OSError as error:
+        logger.warning("could not start compiling the forest in the background: %s", error)
+        return False
+    return True
+
+
+def _compile_version(version: int) -> None:
+    """The background process: compile ``version``'s forest unless another process is
+    compiling it already."""
+    import fcntl
+
+    from nba_mlops.config import get_settings
+    from nba_mlops.inference.batch import load_champion
+    from nba_mlops.log import setup_logging
+
+    os.nice(10)
+    settings = get_settings()
+    setup_logging(settings, console=True)
+    cache_dir = compiled_cache_dir(settings)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / f"compiling-v{version}.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("version %d's forest is being compiled by another process", version)
+            return
+        model, _ = load_champion(settings, version)
+        if compile_model(model, cache_dir, n_jobs=1) is not None:
+            logger.info("version %d's forest is compiled in %s", version, cache_dir)
+
+
+def compiled_cache_dir(settings: Settings) -> Path:
+    """Where a home keeps its compiled forests."""
+    return settings.home / "cache" / "compiled"
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
@@ -227,3 +290,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
         Path(tmp).replace(path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":  # compile_in_background's process
+    _compile_version(int(sys.argv[1]))

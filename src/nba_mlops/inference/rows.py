@@ -113,19 +113,39 @@ class RowScorer:
     booster: Any  # the fitted lightgbm.Booster
     calibrators: tuple[Any, ...]
     margin: bool  # whether the calibrators read the raw margin (else the probability)
+    n_jobs: int = 1  # LightGBM's threads: one per request; a file's slices may use more
     curves: tuple[Callable[[np.ndarray], np.ndarray], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "curves", tuple(curve(c) for c in self.calibrators))
 
-    def probabilities(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Make probabilities of ``features.serving.model_columns``' arrays."""
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the curves are closures: a worker process rebuilds them from the calibrators
+        return (
+            RowScorer,
+            (self.features, self.booster, self.calibrators, self.margin, self.n_jobs),
+        )
+
+    def probabilities(self, columns: Mapping[str, np.ndarray] | pd.DataFrame) -> np.ndarray:
+        """Make probabilities of ``features.serving.model_columns``' arrays (or of a model
+        input frame)."""
         matrix = self.features.feature_matrix(columns)
-        raw = self.booster.predict(matrix, raw_score=self.margin, num_threads=1)
+        raw = self.booster.predict(matrix, raw_score=self.margin, num_threads=self.n_jobs)
         return _average(self.curves, np.asarray(raw, dtype="float64"))
 
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model's ``predict_proba`` of a model input frame (batch scoring)."""
+        made = self.probabilities(frame)
+        result: np.ndarray = np.column_stack([1.0 - made, made])
+        return result
 
-def row_scorer(model: Any) -> RowScorer | None:
+    def agrees_with(self, model: Any, frame: pd.DataFrame) -> float:
+        """The largest probability difference from ``model`` on ``frame``."""
+        expected = model.predict_proba(frame)[:, 1]
+        return float(np.max(np.abs(self.probabilities(frame) - expected), initial=0.0))
+
+
+def row_scorer(model: Any, *, n_jobs: int = 1) -> RowScorer | None:
     """A :class:`RowScorer` for ``model`` when it is a calibrated LightGBM pipeline and
     gives the model's probabilities on :data:`PROBES` to ``ROW_TOLERANCE``; else None."""
     from nba_mlops.features.serving import model_columns, shot_columns
@@ -135,7 +155,7 @@ def row_scorer(model: Any) -> RowScorer | None:
     if parts is None:
         return None
     features, classifier, calibrators, margin = parts
-    scorer = RowScorer(features, classifier.booster_, calibrators, margin)
+    scorer = RowScorer(features, classifier.booster_, calibrators, margin, n_jobs)
     columns = model_columns(shot_columns(PROBES))
     try:
         ours = scorer.probabilities(columns)
