@@ -56,6 +56,7 @@ VERSIONS_FILE: Final = "versions.jsonl"
 _TEMP_PREFIX: Final = ".tmp-"
 # One integer per shot key; event ids stay below 2**20 (the schema caps them at 999,999).
 _EVENT_BITS: Final = 20
+EVENT_BITS: Final = _EVENT_BITS  # a key's game id is ``key >> EVENT_BITS``
 
 
 def shot_keys(game_ids: npt.ArrayLike, event_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:

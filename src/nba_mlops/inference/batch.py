@@ -381,17 +381,32 @@ def _handover_dir() -> str | None:
 
 
 class _StoredKeys:
-    """The store's shot keys, read once, to tell slices the store already holds."""
+    """The store's shot keys, read once per season, to tell slices the store holds."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._keys: pd.Index | None = None
+        self._seasons: dict[int, np.ndarray] = {}
+
+    def _sorted_keys(self, seasons: list[int]) -> np.ndarray:
+        """The stored keys of ``seasons``, sorted (a season's file looks up only its own)."""
+        from nba_mlops.data.repair import season_parts
+        from nba_mlops.data.store import EVENT_BITS, ShotStore
+        from nba_mlops.features.snapshots import season_label
+
+        missing = [s for s in seasons if s not in self._seasons]
+        if missing:
+            keys = ShotStore(self.settings).key_array([season_label(s) for s in missing])
+            of = season_parts(keys >> EVENT_BITS)[0]
+            for season in missing:
+                self._seasons[season] = np.sort(keys[of == season])
+        parts = [self._seasons[s] for s in seasons]
+        return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
 
     def keys_if_all_stored(self, piece: ShotTable, mapping: dict[str, str]) -> pd.DataFrame | None:
         """The slice's keys and seasons (by file position) when the store holds every
         shot of it that has a valid key, else None."""
         from nba_mlops.data.repair import season_parts
-        from nba_mlops.data.store import ShotStore, shot_keys
+        from nba_mlops.data.store import shot_keys
         from nba_mlops.data.validation import coerce_integer
 
         source = {canonical: name for name, canonical in mapping.items()}
@@ -403,18 +418,19 @@ class _StoredKeys:
         valid &= ~np.isnan(event.astype("float64"))
         game = np.where(valid, game, 0).astype("int64")
         event = np.where(valid, event, 0).astype("int64")
-        if self._keys is None:
-            self._keys = pd.Index(ShotStore(self.settings).key_array())
         keys = shot_keys(game[valid], event[valid])
-        if not len(keys) or (self._keys.get_indexer(pd.Index(keys)) < 0).any():
+        if not len(keys):
+            return None
+        seasons = season_parts(game[valid])[0]
+        stored = self._sorted_keys(sorted(set(seasons.tolist())))
+        if not len(stored):
+            return None
+        where = np.minimum(np.searchsorted(stored, keys), len(stored) - 1)
+        if not (stored[where] == keys).all():
             return None
         positions = np.flatnonzero(valid) + piece.offset
         return pd.DataFrame(
-            {
-                GAME_ID: game[valid],
-                GAME_EVENT_ID: event[valid],
-                "season_start_year": season_parts(game[valid])[0],
-            },
+            {GAME_ID: game[valid], GAME_EVENT_ID: event[valid], "season_start_year": seasons},
             index=positions,
         )
 
