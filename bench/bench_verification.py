@@ -3,6 +3,7 @@
     uv run python bench/bench_verification.py [--shots 500000] [--predictions 1000000]
                                               [--backend postgres|sqlite|both]
                                               [--postgres postgresql://postgres@127.0.0.1:5432/test]
+                                              [--data ../shared/data/shots]
 
 Builds an application database (a fresh PostgreSQL database, dropped afterwards, and/or
 a SQLite file in a temporary folder) holding ``--predictions`` predictions as the API
@@ -15,6 +16,11 @@ store commits a file (``nba_mlops.db.verification.verify_shots``):
 * the same again: nothing left to verify (the idempotent re-run an ingest of a file
   already seen makes);
 * a day: 2,500 shots of the other season, each with a waiting prediction.
+
+The shots' ids are shaped like the NBA's by default. With ``--data`` (a folder of season
+files, ``shots_*.csv.gz``) they are real: the newest seasons' shots, up to ``--shots``
+(two and a bit seasons for 500,000), and the season before them as the other one (its
+first 2,500 shots by date for the day).
 
 Prints one Markdown table for docs/benchmarks.md, with the machine and the date.
 """
@@ -34,6 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import psutil
 import psycopg
 from psycopg import sql
@@ -75,7 +82,46 @@ def other_season(total: int) -> tuple[np.ndarray, ...]:
     return season_shots(total // 4, OTHER_GAME, seed=7)
 
 
-def store_predictions(url: str, total: int, season: tuple[np.ndarray, ...]) -> float:
+def _season_file(path: Path) -> pd.DataFrame:
+    """A season file's shots with ids and outcome, in game date order."""
+    ids = ["Game ID", "Game Event ID", "Shot Made Flag"]
+    frame = pd.read_csv(path, usecols=[*ids, "Game Date"]).dropna(subset=ids)  # dates may lack
+    frame = frame[frame["Shot Made Flag"].isin((0, 1))]
+    return frame.sort_values(["Game Date", "Game ID", "Game Event ID"], kind="stable")
+
+
+def _ids(frame: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    return tuple(
+        frame[c].to_numpy(dtype=np.int64) for c in ("Game ID", "Game Event ID", "Shot Made Flag")
+    )
+
+
+def real_seasons(
+    data: Path, count: int
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], str]:
+    """Real shots: the newest seasons of ``data`` up to ``count`` shots, and the season
+    before them; and what they are, in words."""
+    files = sorted(data.glob("shots_*.csv.gz"), reverse=True)
+    taken: list[pd.DataFrame] = []
+    names: list[str] = []
+    while files and sum(len(f) for f in taken) < count:
+        path = files.pop(0)
+        taken.append(_season_file(path))
+        names.append(path.name.split("_")[1].split(".")[0])
+    if not files:
+        raise SystemExit(f"{data} holds fewer than {count:,} shots and one more season")
+    season = pd.concat(taken[::-1]).iloc[-count:]  # the newest shots
+    other = files[0].name.split("_")[1].split(".")[0]
+    words = (
+        f"real shots: {len(season):,} of {', '.join(sorted(names))} "
+        f"({season['Game ID'].nunique():,} games); other season {other}"
+    )
+    return _ids(season), _ids(_season_file(files[0])), words
+
+
+def store_predictions(
+    url: str, total: int, season: tuple[np.ndarray, ...], other: tuple[np.ndarray, ...]
+) -> float:
     """``total`` predictions: half of the season's shots, a quarter of another season's
     games, a quarter without ids; returns the seconds the inserts took."""
     from nba_mlops.config import Settings
@@ -88,7 +134,7 @@ def store_predictions(url: str, total: int, season: tuple[np.ndarray, ...]) -> f
     db = Database(settings)
     games, events, _ = season
     of_season = min(total // 2, games.size)
-    other_games, other_events, _ = other_season(total)
+    other_games, other_events, _ = (a[: total // 4] for a in other)
     rng = np.random.default_rng(3)
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
@@ -149,16 +195,21 @@ def timed_verification(url: str, shots: tuple[np.ndarray, ...]) -> tuple[float, 
         db.dispose()
 
 
-def run(backend: str, url: str, args: argparse.Namespace) -> list[str]:
-    season = season_shots(args.shots, SEASON_GAME, seed=1)
-    setup = store_predictions(url, args.predictions, season)
+def run(
+    backend: str,
+    url: str,
+    args: argparse.Namespace,
+    season: tuple[np.ndarray, ...],
+    other: tuple[np.ndarray, ...],
+) -> list[str]:
+    setup = store_predictions(url, args.predictions, season, other)
     print(f"{backend}: {args.predictions:,} predictions stored in {setup:.0f} s", flush=True)
     rows = []
-    day = tuple(a[:2_500] for a in other_season(args.predictions))
+    day = tuple(a[:2_500] for a in other)
     for what, shots in (
-        (f"a season: {args.shots:,} shots", season),
+        (f"a season: {season[0].size:,} shots", season),
         ("the same season again", season),
-        ("a day of another season: 2,500 shots", day),
+        ("2,500 shots of another season (a day)", day),
     ):
         seconds, verified = timed_verification(url, shots)
         rows.append(f"| {backend} | {what} | {verified:,} | {seconds:.2f} |")
@@ -171,6 +222,7 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=500_000)
     parser.add_argument("--predictions", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
+    parser.add_argument("--data", type=Path, default=None, help="real shots: season files")
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -186,14 +238,21 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n",
         flush=True,
     )
+    if args.data is None:
+        season = season_shots(args.shots, SEASON_GAME, seed=1)
+        other = other_season(args.predictions)
+        print(f"shots with ids shaped like the NBA's: {season[0].size:,} ({GAMES:,} games)\n")
+    else:
+        season, other, words = real_seasons(args.data, args.shots)
+        print(words + "\n", flush=True)
     rows = ["| database | shots verified against the table | predictions verified | s |",
             "|---|---|---:|---:|"]  # fmt: skip
     if args.backend in ("postgres", "both"):
         with postgres_database(args.postgres) as url:
-            rows += run("PostgreSQL", url, args)
+            rows += run("PostgreSQL", url, args, season, other)
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as folder:
-            rows += run("SQLite", f"sqlite:///{Path(folder) / 'app.db'}", args)
+            rows += run("SQLite", f"sqlite:///{Path(folder) / 'app.db'}", args, season, other)
     print("\n" + "\n".join(rows))
 
 
