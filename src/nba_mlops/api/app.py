@@ -14,7 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from nba_mlops import __version__
 from nba_mlops.api.errors import declare_error_bodies, install_error_handlers
 from nba_mlops.api.fastpath import PredictFastPath
-from nba_mlops.api.routes import auth, history, models, predict, root, verify
+from nba_mlops.api.routes import auth, history, models, players, predict, root, verify
 from nba_mlops.api.routes.metrics import metrics_router
 from nba_mlops.api.services import Services
 from nba_mlops.api.web import WebPage, find_web_dist
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, predictor: ShotScorer | None
     install_error_handlers(app)
     declare_error_bodies(app)
     # The hot route first: routes are matched in order.
-    for module in (predict, auth, root, verify, history, models):
+    for module in (predict, auth, root, verify, history, models, players):
         app.include_router(module.router)
     app.include_router(metrics_router(settings))
     if settings.serving.fast_path:
