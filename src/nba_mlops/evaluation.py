@@ -42,6 +42,7 @@ from nba_mlops.training.evaluate import (
     classification_metrics,
     quick_reference,
 )
+from nba_mlops.training.slices import slice_quality
 from nba_mlops.training.splits import season_label, time_split
 
 logger = get_logger(__name__)
@@ -57,6 +58,8 @@ class Evaluation:
     without_game: dict[str, float]
     without_context: dict[str, float]
     baselines: Baselines
+    # Quality by slice and reliability bins (``training.slices``).
+    quality: dict[str, Any] | None = None
 
     def rows_by_model(self) -> dict[str, dict[str, float]]:
         return {
@@ -99,6 +102,8 @@ def evaluate_version(
         return classification_metrics(y, model.predict_proba(frame)[:, 1])
 
     base = baselines(pd.concat([split.train, split.validation]), split.holdout, TARGET)
+    holdout_input = model_input(split.holdout)
+    quality = slice_quality(holdout_input, y, model.predict_proba(holdout_input)[:, 1])
     return Evaluation(
         version,
         split.holdout_label,
@@ -107,6 +112,7 @@ def evaluate_version(
         score(UNKNOWN_WITHOUT_GAME),
         score(UNKNOWN_WITHOUT_CONTEXT),
         base,
+        quality,
     )
 
 

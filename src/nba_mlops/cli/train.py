@@ -67,12 +67,19 @@ def evaluate_command(
         help="Instead: for each of the store's last K seasons, train on the seasons "
         "before it and score it through predict-batch.",
     ),
+    save_quality: bool = typer.Option(
+        False,
+        "--save-quality",
+        help="Keep the quality by slice in the version's run, where GET /models/current "
+        "and the Model page read it (for a version trained before it was kept).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Score a registered model on the store's holdout, beside the baselines; or backtest
-    the training on the last K seasons."""
+    """Score a registered model on the store's holdout, beside the baselines, and by
+    slice; or backtest the training on the last K seasons."""
     from nba_mlops.evaluation import BACKTEST_MODELS, evaluate_version
     from nba_mlops.evaluation import backtest as run_backtest
+    from nba_mlops.training.slices import save_quality as save_quality_of
 
     settings = prepare()
     metrics = ("log_loss", "roc_auc", "accuracy", "ece")
@@ -115,6 +122,9 @@ def evaluate_command(
     try:
         with steps("evaluate") as progress:
             evaluation = evaluate_version(settings, version, progress)
+            if save_quality and evaluation.quality is not None:
+                progress("keeping the quality by slice in the version's run")
+                save_quality_of(settings, evaluation.version, evaluation.quality)
     except (LookupError, ValueError) as error:
         fail(str(error))
     columns = ("log_loss", "brier", "roc_auc", "accuracy", "ece")
@@ -125,6 +135,7 @@ def evaluate_command(
                 "holdout": evaluation.holdout,
                 "shots": evaluation.rows,
                 "models": evaluation.rows_by_model(),
+                "quality": evaluation.quality,
             }
         )
         return
@@ -135,4 +146,19 @@ def evaluate_command(
     for name, values in evaluation.rows_by_model().items():
         listing.add_row(name, *(f"{values[m]:.4f}" for m in columns))
     out.print(listing)
+    if evaluation.quality is not None:
+        slices = table(f"v{evaluation.version} by slice of the holdout")
+        for name in ("slice", "value", "shots", "log_loss", "ece", "accuracy"):
+            slices.add_column(
+                name, no_wrap=True, justify="left" if name in {"slice", "value"} else "right"
+            )
+        for name, lines in evaluation.quality["slices"].items():
+            for line in lines:
+                slices.add_row(
+                    name,
+                    line["value"],
+                    f"{line['shots']:,}",
+                    *(f"{line[m]:.4f}" for m in ("log_loss", "ece", "accuracy")),
+                )
+        out.print(slices)
     summary(evaluation.summary())

@@ -40,6 +40,7 @@ from nba_mlops.training.calibration import choose_calibration
 from nba_mlops.training.dataset import UNKNOWN_WITHOUT_CONTEXT, UNKNOWN_WITHOUT_GAME, model_input
 from nba_mlops.training.evaluate import Baselines, baselines, classification_metrics
 from nba_mlops.training.models import FAMILIES
+from nba_mlops.training.slices import QUALITY_ARTIFACT, slice_quality
 from nba_mlops.training.splits import time_split
 from nba_mlops.training.tune import tune
 
@@ -314,6 +315,7 @@ def _log_candidate(
         metrics["fit_seconds"] = candidate.fit_seconds
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
         mlflow.log_artifacts(str(artifacts_dir))
+        mlflow.log_dict(report_bits["quality"][candidate.family], QUALITY_ARTIFACT)
         example = report_bits["input_example"]
         info = mlflow.sklearn.log_model(
             sk_model=candidate.model,
@@ -447,6 +449,14 @@ def train(
         cfg.promotion_margin,
     )
     example = frames["holdout_input"].head(5).reset_index(drop=True)
+    quality = {
+        c.family: slice_quality(
+            frames["holdout_input"],
+            frames["y_holdout"],
+            c.model.predict_proba(frames["holdout_input"])[:, 1],
+        )
+        for c in candidates
+    }
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = Path(tmp)
         (artifacts / "reference").mkdir()
@@ -466,6 +476,7 @@ def train(
             "baseline_metrics": {f"constant_{k}": v for k, v in base.constant.items()}
             | {f"distance_{k}": v for k, v in base.distance_only.items()},
             "input_example": example,
+            "quality": quality,
         }
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         with mlflow.start_run(run_name=f"training-{stamp}"):

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from nba_mlops.api.deps import AdminUser, PredictorDep
+from nba_mlops.api.deps import AdminUser, PredictorDep, SettingsDep
 from nba_mlops.api.schemas.common import ShortText
-from nba_mlops.api.schemas.models import CurrentModel, PlayerList, ReloadResult
+from nba_mlops.api.schemas.models import CurrentModel, ModelQuality, PlayerList, ReloadResult
+from nba_mlops.training.slices import load_quality
 
 router = APIRouter(tags=["models"])
 
 
 @router.get(
     "/models/current",
-    summary="The champion being served and its holdout metrics",
+    summary="The champion being served, its holdout metrics and its quality by slice",
     responses={503: {"description": "No model served"}},
 )
-async def current_model(predictor: PredictorDep) -> CurrentModel:
+async def current_model(predictor: PredictorDep, settings: SettingsDep) -> CurrentModel:
     info = await predictor.model_info()
     if info is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="No model is being served")
+    quality = await asyncio.to_thread(load_quality, settings, info.version)
     return CurrentModel(
-        name=info.name, version=info.version, metrics=info.metrics, promoted_at=info.promoted_at
+        name=info.name,
+        version=info.version,
+        metrics=info.metrics,
+        promoted_at=info.promoted_at,
+        quality=ModelQuality.model_validate(quality) if quality else None,
     )
 
 

@@ -5,7 +5,35 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class SliceFigures(BaseModel):
+    value: str | None = Field(default=None, description="The slice's value; none overall")
+    shots: int
+    log_loss: float
+    ece: float = Field(description="Expected calibration error over ten bins")
+    accuracy: float = Field(description="At a 0.5 threshold")
+    mean_predicted: float
+    make_rate: float
+
+
+class ReliabilityBin(BaseModel):
+    bin_low: float
+    bin_high: float
+    shots: int
+    mean_predicted: float | None
+    make_rate: float | None
+
+
+class ModelQuality(BaseModel):
+    """The champion's holdout quality by slice and its reliability diagram's data."""
+
+    overall: SliceFigures
+    reliability: list[ReliabilityBin]
+    slices: dict[str, list[SliceFigures]] = Field(
+        description="By zone, shot_type, period, playoffs, season and shooter_volume"
+    )
 
 
 class CurrentModel(BaseModel):
@@ -13,6 +41,9 @@ class CurrentModel(BaseModel):
     version: str
     metrics: dict[str, float]
     promoted_at: dt.datetime | None
+    quality: ModelQuality | None = Field(
+        default=None, description="Null for a version trained before quality was kept"
+    )
 
 
 class Player(BaseModel):
