@@ -4,8 +4,9 @@ Profiling under load showed FastAPI's routing and dependency resolution costing 
 three times the framework's bare floor per request, on the one route that carries
 nearly all traffic. This ASGI layer answers the *plain success case* of that route
 directly: JSON body, valid bearer token of an enabled user, a body the very same
-pydantic schema accepts. Anything else (no or bad token, odd content type, invalid or
-unparsable body, a body too large) is handed unchanged, with the buffered body
+pydantic schema accepts, no query string. Anything else (no or bad token, a query
+string such as ``?explain=true``, odd content type, invalid or unparsable body, a body
+too large) is handed unchanged, with the buffered body
 replayed, to the regular route, which produces the usual answer and error. Both paths
 share :func:`~nba_mlops.api.routes.predict.score_and_store`, so a prediction is scored
 and stored the same way whichever path answered it; the OpenAPI documentation is the
@@ -57,7 +58,12 @@ class PredictFastPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] != PATH
+            or scope.get("query_string")  # e.g. ?explain=true: the route answers it
+        ):
             await self.app(scope, receive, send)
             return
         services = getattr(getattr(scope.get("app"), "state", None), "services", None)

@@ -6,13 +6,15 @@ import datetime as dt
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from nba_mlops.api.deps import CurrentUser, ServicesDep
 from nba_mlops.api.errors import invalid_field, mapping_error
+from nba_mlops.api.explanations import explained_response
 from nba_mlops.api.schemas.errors import ErrorBody
+from nba_mlops.api.schemas.explain import ExplainedPrediction
 from nba_mlops.api.schemas.predictions import BatchPredictionResult, PredictionResult
 from nba_mlops.api.schemas.shots import (
     ORIGINAL_EXAMPLE,
@@ -132,15 +134,26 @@ async def score_and_store(
     return results, scored.model_version
 
 
-@router.post("", summary="Will this shot go in?", responses=_RESPONSES)
+@router.post(
+    "",
+    summary="Will this shot go in? (and, with explain=true, why)",
+    response_model=PredictionResult,
+    responses=_RESPONSES | {200: {"model": ExplainedPrediction}},
+)
 async def predict(
     shot: Annotated[ShotPayload, Body(openapi_examples=_EXAMPLES)],
     user: CurrentUser,
     services: ServicesDep,
-) -> PredictionResult:
+    explain: Annotated[
+        bool, Query(description="Also give the features' contributions, grouped")
+    ] = False,
+) -> Any:
     # The plain success path of this route is usually answered by
     # nba_mlops.api.fastpath before FastAPI routing; both share score_and_store.
-    (result,), _ = await score_and_store(services, user.id, [shot_record(shot)])
+    record = shot_record(shot)
+    (result,), _ = await score_and_store(services, user.id, [record])
+    if explain:
+        return await explained_response(services.predictor, record, result)
     return result
 
 
