@@ -4,13 +4,15 @@ import { describeError } from "./api/errors";
 import { AuthView } from "./components/AuthView";
 import { CourtView } from "./components/CourtView";
 import { HistoryView } from "./components/HistoryView";
+import { PlayersView } from "./analyst/PlayersView";
 import { ModelView } from "./components/ModelView";
 import { VerifyView } from "./components/VerifyView";
 
-export type View = "court" | "history" | "verify" | "model";
+export type View = "court" | "players" | "history" | "verify" | "model";
 
 const VIEWS: { id: View; label: string }[] = [
   { id: "court", label: "Court" },
+  { id: "players", label: "Players" },
   { id: "history", label: "History" },
   { id: "verify", label: "Verify" },
   { id: "model", label: "Model" },
@@ -111,6 +113,7 @@ export function App({ api = defaultApi }: { api?: ApiClient }) {
         <div hidden={view !== "court"}>
           <CourtView api={api} />
         </div>
+        {view === "players" && <PlayersView api={api} />}
         {view === "history" && <HistoryView api={api} />}
         {view === "verify" && <VerifyView api={api} />}
         {view === "model" && <ModelView api={api} />}

@@ -2,7 +2,10 @@ import { ApiError, errorFromResponse, networkError } from "./errors";
 import type {
   BatchPrediction,
   CurrentModel,
+  ExplainedPrediction,
   Player,
+  PlayerShots,
+  PlayerZones,
   Prediction,
   PredictionPage,
   ShotRequest,
@@ -153,6 +156,24 @@ export class ApiClient {
 
   currentModel(): Promise<CurrentModel> {
     return this.request("/models/current", { auth: true });
+  }
+
+  /** Score a shot and say why: the features' contributions, grouped. */
+  explain(shot: ShotRequest, signal?: AbortSignal): Promise<ExplainedPrediction> {
+    return this.request("/predict?explain=true", { json: shot, auth: true, signal });
+  }
+
+  /** A player's stored shots (one season, or the career), at most 5000 per page. */
+  playerShots(playerId: number, season?: string | null, limit = 5000, offset = 0): Promise<PlayerShots> {
+    const params = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+    if (season) params.set("season", season);
+    return this.request(`/players/${playerId}/shots?${params.toString()}`, { auth: true });
+  }
+
+  /** A player's zones: current season, the chosen season and career, beside the league. */
+  playerZones(playerId: number, season?: string | null): Promise<PlayerZones> {
+    const params = season ? `?season=${encodeURIComponent(season)}` : "";
+    return this.request(`/players/${playerId}/zones${params}`, { auth: true });
   }
 
   async players(limit = 500, query?: string): Promise<Player[]> {

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import type { ApiClient } from "../api/client";
 import type { CurrentModel } from "../api/types";
 import { formatDateTime } from "../format";
+import { QualityBySlice } from "../analyst/QualityBySlice";
 import { ErrorNotice } from "./ErrorNotice";
 import { Loading } from "./Spinner";
 
@@ -91,6 +92,7 @@ export function ModelView({ api }: { api: ApiClient }) {
               })}
             </tbody>
           </table>
+          <QualityBySlice quality={model.quality ?? null} />
         </>
       )}
     </section>
