@@ -66,6 +66,9 @@ class ServingSettings(BaseModel):
     # processes with the compiled forest; a smaller one in the command's own process by
     # LightGBM's predictor (see inference.batch).
     large_file_rows: int = 1_000_000
+    # predict-batch on a file of at least this many rows (estimated) starts compiling the
+    # champion's forest in the background when it is not compiled yet (inference.compiled).
+    compile_from_rows: int = 100_000
     token_ttl_minutes: int = 60
     min_password_length: int = 8
     # zxcvbn's 0-4 scale: 2 refuses common passwords, words and names alone, and short

@@ -349,15 +349,19 @@ def test_a_file_of_one_slice_is_scored_without_worker_processes(
 
 
 def test_a_small_file_is_scored_here_by_lightgbm_without_fork_server_or_compiling(
-    trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fresh_trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    trained_settings = fresh_trained_settings
+    shutil.rmtree(compiled_cache_dir(trained_settings), ignore_errors=True)
+
     def forbidden(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a small file started worker processes or a compilation")
 
-    for name in ("_start_pool", "_fork_server", "compile_model", "compile_in_background"):
+    for name in ("_start_pool", "_fork_server", "compile_in_background"):
         monkeypatch.setattr(batch_module, name, forbidden)
     report = _score_sample_with_two_workers(trained_settings, tmp_path)
     assert (report.workers, report.scorer, report.rows_scored) == (1, "LightGBM", 41_917)
+    assert not list(compiled_cache_dir(trained_settings).glob("forest-*.so"))  # nothing compiled
     assert "LightGBM, 1 worker(s)" in report.summary()
     plain = predict_batch(
         trained_settings,
@@ -376,7 +380,7 @@ def test_a_large_file_never_waits_for_its_forest_to_be_compiled(
     fresh_trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = fresh_trained_settings
-    settings.serving.large_file_rows = 0
+    settings.serving.large_file_rows = settings.serving.compile_from_rows = 0
     shutil.rmtree(compiled_cache_dir(settings), ignore_errors=True)
     started: list[int] = []
     monkeypatch.setattr(
@@ -434,3 +438,36 @@ def test_a_forest_whose_categories_differ_from_the_feature_step_is_not_compiled(
     monkeypatch.setattr(ShotFeatures, "categories", reordered)
     assert compile_model(model, tmp_path) is None
     assert not list(tmp_path.glob("forest-*"))
+
+
+def test_a_small_file_is_scored_from_the_champions_scoring_bundle(
+    fresh_trained_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nba_mlops.registry import serialization
+
+    settings = fresh_trained_settings
+    version = _version_of(settings, "lightgbm")
+    first = predict_batch(settings, bundled_sample_path(), tmp_path / "a.csv", version=version)
+
+    def no_unpickling(*args: Any) -> Any:
+        raise AssertionError("the champion was unpickled again")
+
+    monkeypatch.setattr(serialization, "load_model", no_unpickling)
+    second = predict_batch(settings, bundled_sample_path(), tmp_path / "b.csv", version=version)
+    assert first.scorer == second.scorer != "model"
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_a_small_file_uses_the_compiled_forest_once_there_is_one(
+    large: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = large.model_copy(deep=True)
+    settings.serving.large_file_rows = 10**9  # small: scored in this process
+
+    def no_pool(*args: Any) -> Any:
+        raise AssertionError("a small file started worker processes")
+
+    monkeypatch.setattr(batch_module, "_start_pool", no_pool)
+    version = _version_of(settings, "lightgbm")
+    report = predict_batch(settings, bundled_sample_path(), tmp_path / "out.csv", version=version)
+    assert (report.workers, report.scorer) == (1, "compiled forest")

@@ -17,7 +17,7 @@ from nba_mlops.features.online import OnlineFeatures
 from nba_mlops.features.serving import canonical_shots, model_frame
 from nba_mlops.inference import rows as rows_module
 from nba_mlops.inference.predictor import LoadedModel, load_model_version
-from nba_mlops.inference.rows import PROBES, row_scorer
+from nba_mlops.inference.rows import PROBES, RowScorer, row_scorer, scoring_cache_dir
 from nba_mlops.registry import client as registry
 
 pytestmark = pytest.mark.slow
@@ -144,3 +144,46 @@ def test_a_row_scorer_that_disagrees_with_the_model_is_not_used(
     with caplog.at_level(logging.WARNING, logger=rows_module.__name__):
         assert row_scorer(loaded["lightgbm"].model) is None
     assert "differs from the model" in caplog.text
+
+
+def test_a_champion_scored_before_is_scored_again_without_unpickling_it(
+    fresh_trained_settings: Settings, online: OnlineFeatures, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = fresh_trained_settings
+    version = _versions(settings)["lightgbm"]
+    first = load_model_version(settings, version)  # unpickles it, saves its scoring bundle
+    assert first.rows is not None
+    assert list(scoring_cache_dir(settings.home).glob("*/scorer.json"))
+    expected = first.score(SHOTS, online)
+
+    from nba_mlops.registry import serialization
+
+    unpickled: list[str] = []
+    real = serialization.load_model
+
+    def counting(folder: Any) -> Any:
+        unpickled.append(str(folder))
+        return real(folder)
+
+    monkeypatch.setattr(serialization, "load_model", counting)
+    again = load_model_version(settings, version)
+    assert again.rows is not None and unpickled == []
+    np.testing.assert_array_equal(again.score(SHOTS, online), expected)
+    alone = np.concatenate([again.score([shot], online) for shot in SHOTS])
+    np.testing.assert_allclose(alone, expected, rtol=0, atol=1e-12)
+    # the model itself is still there for whoever asks for it
+    np.testing.assert_allclose(
+        _dataframe_path(again.model, SHOTS, online), expected, rtol=0, atol=1e-9
+    )
+    assert len(unpickled) == 1
+
+
+def test_a_scoring_bundle_that_cannot_be_read_is_not_used(
+    trained_settings: Settings, tmp_path: Any
+) -> None:
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "scorer.json").write_text('{"format": 1, "actions": []}')
+    assert RowScorer.load(folder) is None
+    (folder / "scorer.json").write_text('{"format": 99}')
+    assert RowScorer.load(folder) is None

@@ -58,9 +58,10 @@ from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference.compiled import (
     TOLERANCE,
     compile_in_background,
-    compile_model,
+    compile_scorer,
     compiled_cache_dir,
 )
+from nba_mlops.inference.rows import RowScorer
 from nba_mlops.log import dump_stacks_on_sigusr1, get_logger
 
 logger = get_logger(__name__)
@@ -111,10 +112,19 @@ class BatchReport:
 
 def load_champion(settings: Settings, version: int | None = None) -> tuple[Any, int]:
     """The champion model (or ``version``) and its version number."""
+    from nba_mlops.registry.serialization import load_model
+
+    folder, version = champion_folder(settings, version)
+    return load_model(folder), version
+
+
+def champion_folder(settings: Settings, version: int | None = None) -> tuple[Path, int]:
+    """Where the champion (or ``version``) is stored, downloaded, and its version number."""
     # MLflow is imported here, not at the top: batch workers import this module, and
     # they need neither MLflow nor the registry (importing MLflow alone takes seconds).
+    import mlflow.artifacts
+
     from nba_mlops.registry import client as registry
-    from nba_mlops.registry.serialization import load_model_uri
 
     client = registry.configure_mlflow(settings)
     if version is None:
@@ -124,8 +134,8 @@ def load_champion(settings: Settings, version: int | None = None) -> tuple[Any, 
                 f"no champion for model {settings.model_name!r} yet: run `nba-mlops train` "
                 "or `nba-mlops pipeline` first"
             )
-    model = load_model_uri(f"models:/{settings.model_name}/{version}")
-    return model, version
+    uri = f"models:/{settings.model_name}/{version}"
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri)), version
 
 
 @dataclass(frozen=True)
@@ -442,7 +452,7 @@ def _trusted(model: Any, scorer: Any, rows: pd.DataFrame) -> bool:
     difference = scorer.agrees_with(model, to_model_frame(rows))
     if difference > TOLERANCE:
         logger.warning(
-            "the compiled forest differs from the model by %.2g: scoring with the model itself",
+            "the compiled forest differs from the model by %.2g: scoring without it",
             difference,
         )
         return False
@@ -478,31 +488,43 @@ def predict_batch(
     As with any multiprocessing code, a script that calls this must guard its entry
     point (``if __name__ == "__main__":``): the workers import the script's main module."""
     from nba_mlops.features.snapshots import context_for
-    from nba_mlops.inference.rows import row_scorer
+    from nba_mlops.inference.rows import cached_row_scorer
+    from nba_mlops.registry.serialization import load_model
 
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     if "forkserver" not in mp.get_all_start_methods():  # Windows: score in this process
         workers = 1
-    large = compiled and estimated_rows(open_source(source, require_label=False)) >= (
-        settings.serving.large_file_rows
-    )
+    estimate = estimated_rows(open_source(source, require_label=False)) if compiled else 0
+    large = compiled and estimate >= settings.serving.large_file_rows
     if not large:
         workers = 1
     if workers > 1:
         _fork_server()  # it imports the workers' modules while the model loads
     loading = time.perf_counter()
-    model, version = load_champion(settings, version)
+    folder, version = champion_folder(settings, version)
+    model: Any = None
     scorer: Any = None
-    if large:
-        scorer = compile_model(model, compiled_cache_dir(settings), cached_only=True)
-    if scorer is None and compiled:
-        scorer = row_scorer(model, n_jobs=1 if workers > 1 else (os.cpu_count() or 1))
-        if large and scorer is not None:
-            logger.info(
-                "the champion's trees are not compiled yet: scoring with LightGBM's own "
-                "predictor, compiling them in the background for the next large file"
-            )
-            compile_in_background(settings, version)
+    rows: RowScorer | None = None
+    if compiled:
+        # A champion scored before comes from its scoring bundle, without unpickling it.
+        threads = 1 if workers > 1 else (os.cpu_count() or 1)
+        rows, model = cached_row_scorer(
+            settings.home, folder, lambda: load_model(folder), n_jobs=threads
+        )
+    if rows is not None:
+        scorer = compile_scorer(
+            rows, compiled_cache_dir(settings), n_jobs=threads, cached_only=True
+        )
+        if scorer is None:
+            scorer = rows
+            if estimate >= settings.serving.compile_from_rows:
+                logger.info(
+                    "the champion's trees are not compiled yet: scoring with LightGBM's own "
+                    "predictor, compiling them in the background for the next file"
+                )
+                compile_in_background(settings, version)
+    if scorer is None and model is None:
+        model = load_model(folder)
     load_seconds = time.perf_counter() - loading
 
     started = time.perf_counter()
@@ -553,16 +575,20 @@ def predict_batch(
         del prepared
         context = context_for(settings, shots if shots is not None else pd.DataFrame())
         del shots
-        if scorer is not None:
+        if scorer is not None and scorer is not rows:  # a compiled forest: check it
             head = prepare_shots(
                 first.table.slice(0, AGREEMENT_ROWS), shot_source.mapping, require_label=False
             ).shots
             sample = pd.concat([head, context.reindex(head.index)], axis=1)
-            if not _trusted(model, scorer, sample):
+            if not _trusted(model if model is not None else rows, scorer, sample):
                 scorer = None
-        if scorer is None:
-            workers = 1  # the saved model scores in this process
-            job = dataclasses.replace(job, scorer=model)
+        if scorer is None or scorer is rows:
+            workers = 1  # the row scorer or the saved model scores in this process
+            if rows is not None:
+                scorer = rows = dataclasses.replace(rows, n_jobs=os.cpu_count() or 1)
+            elif model is None:
+                model = load_model(folder)
+            job = dataclasses.replace(job, scorer=scorer if scorer is not None else model)
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
                 pool = None

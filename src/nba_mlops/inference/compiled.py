@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from nba_mlops.config import Settings
-from nba_mlops.inference.rows import calibrated
+from nba_mlops.inference.rows import RowScorer, calibrated
 from nba_mlops.log import get_logger
 
 logger = get_logger(__name__)
@@ -184,13 +184,50 @@ def compile_model(
     parts = model_parts(model)
     if parts is None:
         return None
+    features, classifier, calibrators, margin = parts
+    return compile_forest(
+        features,
+        classifier.booster_,
+        calibrators,
+        margin,
+        cache_dir,
+        n_jobs=n_jobs,
+        cached_only=cached_only,
+    )
+
+
+def compile_scorer(
+    scorer: RowScorer, cache_dir: Path, *, n_jobs: int | None = None, cached_only: bool = False
+) -> CompiledModel | None:
+    """``compile_model`` of the model a row scorer (or its scoring bundle) stands for."""
+    return compile_forest(
+        scorer.features,
+        scorer.booster,
+        scorer.curves,
+        scorer.margin,
+        cache_dir,
+        n_jobs=n_jobs,
+        cached_only=cached_only,
+    )
+
+
+def compile_forest(
+    features: Any,
+    booster: Any,
+    calibrators: tuple[Any, ...],
+    margin: bool,
+    cache_dir: Path,
+    *,
+    n_jobs: int | None = None,
+    cached_only: bool = False,
+) -> CompiledModel | None:
+    """The compiled forest of ``booster`` (from the cache, or compiled now unless
+    ``cached_only``) between the feature step and the calibrators."""
     try:
         import lleaves
     except ImportError:  # pragma: no cover - lleaves is a dependency; kept for slim installs
         logger.warning("lleaves is not installed: batch scoring uses the saved model as is")
         return None
-    features, classifier, calibrators, margin = parts
-    booster = classifier.booster_
     model_text = booster.model_to_string()
     key = _cache_key(model_text, margin)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -258,8 +295,10 @@ def _compile_version(version: int) -> None:
     import fcntl
 
     from nba_mlops.config import get_settings
-    from nba_mlops.inference.batch import load_champion
+    from nba_mlops.inference.batch import champion_folder
+    from nba_mlops.inference.rows import cached_row_scorer
     from nba_mlops.log import setup_logging
+    from nba_mlops.registry.serialization import load_model
 
     os.nice(10)
     settings = get_settings()
@@ -272,8 +311,9 @@ def _compile_version(version: int) -> None:
         except BlockingIOError:
             logger.info("version %d's forest is being compiled by another process", version)
             return
-        model, _ = load_champion(settings, version)
-        if compile_model(model, cache_dir, n_jobs=1) is not None:
+        folder, _ = champion_folder(settings, version)
+        scorer, _model = cached_row_scorer(settings.home, folder, lambda: load_model(folder))
+        if scorer is not None and compile_scorer(scorer, cache_dir, n_jobs=1) is not None:
             logger.info("version %d's forest is compiled in %s", version, cache_dir)
 
 

@@ -27,7 +27,7 @@ from nba_mlops.aio import cancel_and_wait
 from nba_mlops.config import Settings
 from nba_mlops.features.online import OnlineFeatures
 from nba_mlops.inference.microbatch import MicroBatcher, Record, Scored
-from nba_mlops.inference.rows import RowScorer, row_scorer
+from nba_mlops.inference.rows import RowScorer, cached_row_scorer
 from nba_mlops.log import get_logger
 from nba_mlops.monitoring import metrics
 
@@ -61,7 +61,9 @@ class LoadedModel:
     name: str
     version: str
     run_id: str | None
-    model: Any = field(repr=False)
+    # The model, or a function that loads it when first needed (a champion scored by its
+    # row scorer need not be unpickled at all).
+    source: Any = field(repr=False)
     metrics: dict[str, float]
     promoted_at: dt.datetime | None
     created_at: dt.datetime | None
@@ -69,6 +71,14 @@ class LoadedModel:
     # Scores a request's rows without pandas (``inference.rows``); None: the model's own
     # predict_proba on a DataFrame.
     rows: RowScorer | None = field(default=None, repr=False)
+    _loaded: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def model(self) -> Any:
+        """The model itself (loaded on first use when it was not needed to score)."""
+        if "model" not in self._loaded:
+            self._loaded["model"] = self.source() if callable(self.source) else self.source
+        return self._loaded["model"]
 
     def info(self) -> ModelInfo:
         return ModelInfo(self.name, self.version, dict(self.metrics), self.promoted_at)
@@ -153,9 +163,13 @@ def load_model_version(settings: Settings, version: str) -> LoadedModel:
         artifact_uri=client.get_model_version_download_uri(name, version),
         tracking_uri=settings.tracking_uri,
     )
-    model = load_model(local)
-    single_threaded(model)
-    rows = row_scorer(model)
+
+    def unpickled() -> Any:
+        model = load_model(local)
+        single_threaded(model)
+        return model
+
+    rows, model = cached_row_scorer(settings.home, Path(local), unpickled)
     run_id = model_version.run_id
     run_metrics: dict[str, float] = {}
     players: list[dict[str, Any]] = []
@@ -172,7 +186,7 @@ def load_model_version(settings: Settings, version: str) -> LoadedModel:
         name=name,
         version=str(model_version.version),
         run_id=run_id,
-        model=model,
+        source=model if model is not None else unpickled,
         metrics=run_metrics,
         promoted_at=_promoted_at(dict(model_version.tags or {}), created),
         created_at=created,

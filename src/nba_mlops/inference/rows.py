@@ -14,8 +14,13 @@ shots (:data:`PROBES`, missing and unknown fields included); any other model kee
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -72,66 +77,98 @@ def _average(curves: Sequence[Callable[[np.ndarray], np.ndarray]], raw: np.ndarr
     return np.asarray(made, dtype="float64")
 
 
-def curve(calibrator: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """``calibrator.predict`` for a one-dimensional float64 array, without scikit-learn's
-    input checks (a third of a one-shot request's scoring): the same arithmetic on the
-    fitted parameters for the two calibrators ``CalibratedClassifierCV`` fits, the
-    calibrator's own ``predict`` for anything else."""
-    from scipy.special import expit
-    from sklearn.calibration import _SigmoidCalibration
-    from sklearn.isotonic import IsotonicRegression
+@dataclass(frozen=True)
+class Curve:
+    """One fitted calibration curve as data: ``sigmoid`` (``a``, ``b``) or ``isotonic``
+    (thresholds ``x``, ``y`` and the clipping bounds ``low``, ``high``), applied with
+    the arithmetic scikit-learn's calibrators use, without their input checks (a third
+    of a one-shot request's scoring)."""
 
-    if type(calibrator) is _SigmoidCalibration:
-        a, b = calibrator.a_, calibrator.b_
+    kind: str
+    params: dict[str, Any]
+    apply: Callable[[np.ndarray], np.ndarray] = field(init=False, repr=False, compare=False)
 
-        def sigmoid(raw: np.ndarray) -> np.ndarray:
-            return np.asarray(expit(-(a * raw + b)))
+    def __post_init__(self) -> None:
+        from scipy.interpolate import interp1d
+        from scipy.special import expit
 
-        return sigmoid
-    interpolate = getattr(calibrator, "f_", None)
-    if (
-        type(calibrator) is IsotonicRegression
-        and calibrator.out_of_bounds == "clip"
-        and calibrator.X_thresholds_.dtype == np.float64
-        and interpolate is not None
-    ):
-        low, high = calibrator.X_min_, calibrator.X_max_
+        p = self.params
+        if self.kind == "sigmoid":
+            a, b = np.float64(p["a"]), np.float64(p["b"])
 
-        def isotonic(raw: np.ndarray) -> np.ndarray:
-            return np.asarray(interpolate(np.clip(raw, low, high)), dtype="float64")
+            def sigmoid(raw: np.ndarray) -> np.ndarray:
+                return np.asarray(expit(-(a * raw + b)))
 
-        return isotonic
-    predict: Callable[[np.ndarray], np.ndarray] = calibrator.predict
-    return predict
+            apply: Callable[[np.ndarray], np.ndarray] = sigmoid
+        elif self.kind == "isotonic":
+            x = np.asarray(p["x"], dtype="float64")
+            y = np.asarray(p["y"], dtype="float64")
+            low, high = np.float64(p["low"]), np.float64(p["high"])
+            if len(y) == 1:
+
+                def interpolate(t: np.ndarray) -> np.ndarray:
+                    return y.repeat(t.shape)
+
+            else:
+                interpolate = interp1d(x, y, kind="linear", bounds_error=False)
+
+            def isotonic(raw: np.ndarray) -> np.ndarray:
+                return np.asarray(interpolate(np.clip(raw, low, high)), dtype="float64")
+
+            apply = isotonic
+        else:
+            raise ValueError(f"unknown calibration curve {self.kind!r}")
+        object.__setattr__(self, "apply", apply)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Curve, (self.kind, self.params))  # the function is rebuilt, not pickled
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        """The calibrated probability of each raw forest output (a calibrator's API)."""
+        return self.apply(np.asarray(raw, dtype="float64"))
+
+    @classmethod
+    def of(cls, calibrator: Any) -> Curve | None:
+        """The curve of one of ``CalibratedClassifierCV``'s calibrators (None for any
+        other kind)."""
+        from sklearn.calibration import _SigmoidCalibration
+        from sklearn.isotonic import IsotonicRegression
+
+        if type(calibrator) is _SigmoidCalibration:
+            return cls("sigmoid", {"a": float(calibrator.a_), "b": float(calibrator.b_)})
+        if (
+            type(calibrator) is IsotonicRegression
+            and calibrator.out_of_bounds == "clip"
+            and calibrator.X_thresholds_.dtype == np.float64
+        ):
+            return cls(
+                "isotonic",
+                {
+                    "x": [float(v) for v in calibrator.X_thresholds_],
+                    "y": [float(v) for v in calibrator.y_thresholds_],
+                    "low": float(calibrator.X_min_),
+                    "high": float(calibrator.X_max_),
+                },
+            )
+        return None
 
 
 @dataclass(frozen=True)
 class RowScorer:
-    """Feature step -> LightGBM's predictor on one thread -> the model's calibrators."""
+    """Feature step -> LightGBM's predictor -> the model's calibration curves, averaged."""
 
     features: Any  # a ShotFeatures
     booster: Any  # the fitted lightgbm.Booster
-    calibrators: tuple[Any, ...]
-    margin: bool  # whether the calibrators read the raw margin (else the probability)
+    curves: tuple[Curve, ...]
+    margin: bool  # whether the curves read the raw margin (else the probability)
     n_jobs: int = 1  # LightGBM's threads: one per request; a file's slices may use more
-    curves: tuple[Callable[[np.ndarray], np.ndarray], ...] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "curves", tuple(curve(c) for c in self.calibrators))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # the curves are closures: a worker process rebuilds them from the calibrators
-        return (
-            RowScorer,
-            (self.features, self.booster, self.calibrators, self.margin, self.n_jobs),
-        )
 
     def probabilities(self, columns: Mapping[str, np.ndarray] | pd.DataFrame) -> np.ndarray:
         """Make probabilities of ``features.serving.model_columns``' arrays (or of a model
         input frame)."""
         matrix = self.features.feature_matrix(columns)
         raw = self.booster.predict(matrix, raw_score=self.margin, num_threads=self.n_jobs)
-        return _average(self.curves, np.asarray(raw, dtype="float64"))
+        return _average([c.apply for c in self.curves], np.asarray(raw, dtype="float64"))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's ``predict_proba`` of a model input frame (batch scoring)."""
@@ -144,6 +181,49 @@ class RowScorer:
         expected = model.predict_proba(frame)[:, 1]
         return float(np.max(np.abs(self.probabilities(frame) - expected), initial=0.0))
 
+    # -- the scoring bundle: this scorer as data, loaded without the model -----------------
+    def save(self, folder: Path) -> None:
+        """Write the scorer into ``folder`` (created whole, or not at all)."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        try:
+            description = {
+                "format": BUNDLE_FORMAT,
+                "actions": list(self.features.actions_),
+                "rare_action_min_count": int(self.features.rare_action_min_count),
+                "margin": self.margin,
+                "curves": [{"kind": c.kind, "params": c.params} for c in self.curves],
+            }
+            (partial / "booster.txt").write_text(self.booster.model_to_string())
+            (partial / "scorer.json").write_text(json.dumps(description))
+            partial.rename(folder)
+        except OSError:  # another process wrote it meanwhile: theirs is as good
+            shutil.rmtree(partial, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path, *, n_jobs: int = 1) -> RowScorer | None:
+        """The scorer ``save`` wrote into ``folder``, or None when there is none."""
+        import lightgbm as lgb
+
+        from nba_mlops.features.transformers import ShotFeatures
+
+        try:
+            description = json.loads((folder / "scorer.json").read_text())
+            if description.get("format") != BUNDLE_FORMAT:
+                return None
+            features = ShotFeatures(int(description["rare_action_min_count"]))
+            features.actions_ = list(description["actions"])
+            booster = lgb.Booster(model_file=str(folder / "booster.txt"))
+            curves = tuple(Curve(c["kind"], c["params"]) for c in description["curves"])
+        except (OSError, ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as exc:
+            logger.warning("the scoring bundle in %s cannot be read (%s): not used", folder, exc)
+            return None
+        return cls(features, booster, curves, bool(description["margin"]), n_jobs)
+
+
+# Bumped whenever what ``RowScorer.save`` writes changes meaning.
+BUNDLE_FORMAT: Final = 1
+
 
 def row_scorer(model: Any, *, n_jobs: int = 1) -> RowScorer | None:
     """A :class:`RowScorer` for ``model`` when it is a calibrated LightGBM pipeline and
@@ -155,7 +235,10 @@ def row_scorer(model: Any, *, n_jobs: int = 1) -> RowScorer | None:
     if parts is None:
         return None
     features, classifier, calibrators, margin = parts
-    scorer = RowScorer(features, classifier.booster_, calibrators, margin, n_jobs)
+    curves = tuple(Curve.of(c) for c in calibrators)
+    if any(c is None for c in curves):
+        return None
+    scorer = RowScorer(features, classifier.booster_, curves, margin, n_jobs)  # type: ignore[arg-type]
     columns = model_columns(shot_columns(PROBES))
     try:
         ours = scorer.probabilities(columns)
@@ -171,3 +254,36 @@ def row_scorer(model: Any, *, n_jobs: int = 1) -> RowScorer | None:
         )
         return None
     return scorer
+
+
+def scoring_cache_dir(home: Path) -> Path:
+    """Where a home keeps its champions' scoring bundles."""
+    return home / "cache" / "scoring"
+
+
+def cached_row_scorer(
+    home: Path, model_dir: Path, load: Callable[[], Any], *, n_jobs: int = 1
+) -> tuple[RowScorer | None, Any]:
+    """``(scorer, model)`` of the model stored in ``model_dir``.
+
+    The first time, ``load()`` loads the model and its scorer is saved as a bundle keyed
+    by the stored model file's content. After that the bundle alone is read: no
+    unpickling of the model (skops' loader imports every scikit-learn estimator to know
+    what to trust, seconds per process), and ``model`` is None. Models without a row
+    scorer are loaded each time."""
+    from nba_mlops.registry.serialization import stored_model_file
+
+    stored = stored_model_file(model_dir)
+    folder = None
+    if stored is not None:
+        digest = hashlib.sha256(stored.read_bytes()).hexdigest()[:32]
+        folder = scoring_cache_dir(home) / digest
+        if folder.is_dir():
+            found = RowScorer.load(folder, n_jobs=n_jobs)
+            if found is not None:
+                return found, None
+    model = load()
+    scorer = row_scorer(model, n_jobs=n_jobs)
+    if scorer is not None and folder is not None:
+        scorer.save(folder)
+    return scorer, model

@@ -92,6 +92,18 @@ def load_model(model_dir: str | Path) -> Any:
     return mlflow.sklearn.load_model(str(folder))
 
 
+def stored_model_file(model_dir: str | Path) -> Path | None:
+    """The file holding the model of a downloaded MLflow model folder in skops' format
+    (None for another format)."""
+    from mlflow.models import Model
+
+    folder = Path(model_dir)
+    flavor = Model.load(folder).flavors.get("sklearn")
+    if flavor is None or flavor.get("serialization_format") != MODEL_FORMAT:
+        return None
+    return folder / str(flavor["pickled_model"])
+
+
 def load_model_uri(model_uri: str) -> Any:
     """The scikit-learn model at an MLflow URI (``models:/NAME/VERSION``, ``runs:/...``),
     with MLflow pointed at the right store already (``registry.client.configure_mlflow``)."""
