@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { ModelQuality } from "../api/types";
+import type { ModelQuality, ReliabilityBin } from "../api/types";
 import { ReliabilityDiagram } from "./ReliabilityDiagram";
 
 const SLICE_LABEL: Record<string, string> = {
@@ -11,22 +11,47 @@ const SLICE_LABEL: Record<string, string> = {
   shooter_volume: "Shooter volume",
 };
 
-/** The champion's reliability diagram and its holdout figures by slice. */
-export function QualityBySlice({ quality }: { quality: ModelQuality | null }) {
+/** Live predictions' reliability, once some of their outcomes are known. */
+function LiveReliability({ live }: { live: ReliabilityBin[] | null }) {
+  const shots = live ? live.reduce((n, b) => n + b.shots, 0) : 0;
+  if (!live || shots === 0) {
+    return (
+      <p className="muted" data-testid="live-reliability-empty">
+        No live prediction of this version has a known outcome yet.
+      </p>
+    );
+  }
+  return <ReliabilityDiagram bins={live} title={`Live predictions with a known outcome, ${shots.toLocaleString()} shots`} />;
+}
+
+/** The champion's reliability diagrams (holdout, live) and its holdout figures by slice. */
+export function QualityBySlice({
+  quality,
+  live = null,
+}: {
+  quality: ModelQuality | null;
+  live?: ReliabilityBin[] | null;
+}) {
   const names = quality ? Object.keys(quality.slices) : [];
   const [slice, setSlice] = useState(names[0] ?? "zone");
   if (!quality) {
     return (
-      <p className="muted" data-testid="quality-missing">
-        No quality by slice for this version: run <code>nba-mlops evaluate --save-quality</code>.
-      </p>
+      <>
+        <p className="muted" data-testid="quality-missing">
+          No quality by slice for this version: run <code>nba-mlops evaluate --save-quality</code>.
+        </p>
+        <LiveReliability live={live} />
+      </>
     );
   }
   const rows = quality.slices[slice] ?? [];
   return (
     <div className="quality" data-testid="quality">
       <h3>Calibration on the holdout</h3>
-      <ReliabilityDiagram bins={quality.reliability} title={`Holdout, ${quality.overall.shots.toLocaleString()} shots`} />
+      <div className="quality__diagrams">
+        <ReliabilityDiagram bins={quality.reliability} title={`Holdout, ${quality.overall.shots.toLocaleString()} shots`} />
+        <LiveReliability live={live} />
+      </div>
       <h3>Quality by slice</h3>
       <div className="button-row" role="group" aria-label="Slice">
         {names.map((name) => (

@@ -133,9 +133,11 @@ describe("reliability diagram", () => {
     expect(within(screen.getByTestId("slice-table")).getByText("Mid-Range")).toBeTruthy();
     await user.click(screen.getByRole("button", { name: "Period" }));
     expect(within(screen.getByTestId("slice-table")).getAllByRole("row")).toHaveLength(3);
+    expect(screen.getByTestId("live-reliability-empty")).toBeTruthy();
     unmount();
-    render(<QualityBySlice quality={null} />);
+    render(<QualityBySlice quality={null} live={QUALITY.reliability} />);
     expect(screen.getByTestId("quality-missing")).toBeTruthy();
+    expect(screen.getByRole("img", { name: /Live predictions with a known outcome, 100 shots/ })).toBeTruthy();
   });
 });
 

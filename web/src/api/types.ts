@@ -71,6 +71,7 @@ export interface CurrentModel {
   metrics: ModelMetrics;
   promoted_at: string | null;
   quality?: ModelQuality | null;
+  live_reliability?: ReliabilityBin[] | null;
 }
 
 export interface Player {

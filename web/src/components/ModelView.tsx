@@ -92,7 +92,7 @@ export function ModelView({ api }: { api: ApiClient }) {
               })}
             </tbody>
           </table>
-          <QualityBySlice quality={model.quality ?? null} />
+          <QualityBySlice quality={model.quality ?? null} live={model.live_reliability ?? null} />
         </>
       )}
     </section>

@@ -7,9 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from nba_mlops.api.deps import AdminUser, PredictorDep, SettingsDep
+from nba_mlops.api.deps import AdminUser, PredictorDep, ServicesDep
+from nba_mlops.api.live_quality import live_reliability
 from nba_mlops.api.schemas.common import ShortText
-from nba_mlops.api.schemas.models import CurrentModel, ModelQuality, PlayerList, ReloadResult
+from nba_mlops.api.schemas.models import (
+    CurrentModel,
+    ModelQuality,
+    PlayerList,
+    ReliabilityBin,
+    ReloadResult,
+)
 from nba_mlops.training.slices import load_quality
 
 router = APIRouter(tags=["models"])
@@ -20,17 +27,19 @@ router = APIRouter(tags=["models"])
     summary="The champion being served, its holdout metrics and its quality by slice",
     responses={503: {"description": "No model served"}},
 )
-async def current_model(predictor: PredictorDep, settings: SettingsDep) -> CurrentModel:
+async def current_model(predictor: PredictorDep, services: ServicesDep) -> CurrentModel:
     info = await predictor.model_info()
     if info is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="No model is being served")
-    quality = await asyncio.to_thread(load_quality, settings, info.version)
+    quality = await asyncio.to_thread(load_quality, services.settings, info.version)
+    live = await asyncio.to_thread(live_reliability, services.db, info.version)
     return CurrentModel(
         name=info.name,
         version=info.version,
         metrics=info.metrics,
         promoted_at=info.promoted_at,
         quality=ModelQuality.model_validate(quality) if quality else None,
+        live_reliability=[ReliabilityBin.model_validate(b) for b in live] if live else None,
     )
 
 

@@ -44,6 +44,11 @@ class CurrentModel(BaseModel):
     quality: ModelQuality | None = Field(
         default=None, description="Null for a version trained before quality was kept"
     )
+    live_reliability: list[ReliabilityBin] | None = Field(
+        default=None,
+        description="The same bins for this version's live predictions whose outcome is "
+        "known (from the data or a verification); null when the database cannot answer",
+    )
 
 
 class Player(BaseModel):
