@@ -6,7 +6,9 @@
 ``--model-home``: a home whose MLflow registry has a champion (e.g. the test suite's
 trained sample). The API runs in this process on a temporary home that links the store;
 each of the season's most frequent shooters is asked for once with an empty cache (the
-answer is read, scored and serialised) and once more from the cache. Prints the times.
+answer is read, scored and serialised) and once more from the cache; then, as the page
+asks, the next shooters' zones (their careers, read and scored) and then their season's
+shots. Prints the times.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ def main() -> None:
         cold: list[float] = []
         warm: list[float] = []
         sizes: list[int] = []
+        zones: list[float] = []
+        after_zones: list[float] = []
+        others = _top_shooters(settings, args.season, 2 * args.players)[args.players :]
         with TestClient(create_app(settings)) as client:
             # the first request of a process also imports and warms what every one uses
             client.get(f"/players/{players[-1]}/shots", params={"season": args.season})
@@ -68,11 +73,32 @@ def main() -> None:
                     times.append(time.perf_counter() - started)
                     response.raise_for_status()
                 sizes.append(int(response.json()["total"]))
+            # The page's order: a player's zones (career and league), then the season's shots.
+            started = time.perf_counter()
+            client.get(f"/players/{others[0]}/zones").raise_for_status()
+            league_and_first = time.perf_counter() - started
+            for player in others[1:]:
+                started = time.perf_counter()
+                client.get(
+                    f"/players/{player}/zones", params={"season": args.season}
+                ).raise_for_status()
+                zones.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                client.get(
+                    f"/players/{player}/shots", params={"season": args.season, "limit": 5000}
+                ).raise_for_status()
+                after_zones.append(time.perf_counter() - started)
         print(f"{len(players)} most frequent shooters of {args.season}, one season each")
         print(f"shots per answer: {min(sizes)}-{max(sizes)}")
-        for name, times in (("first ask (read, score)", cold), ("again (cached)", warm)):
+        print(f"first zones of the process (league's zones, a career): {league_and_first:.2f} s")
+        for name, times in (
+            ("first ask (read, score)", cold),
+            ("again (cached)", warm),
+            ("zones (a career, scored)", zones),
+            ("shots after the zones", after_zones),
+        ):
             ms = sorted(t * 1000 for t in times)
-            print(f"{name:24s} median {statistics.median(ms):6.1f} ms  max {ms[-1]:6.1f} ms")
+            print(f"{name:26s} median {statistics.median(ms):6.1f} ms  max {ms[-1]:6.1f} ms")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -88,6 +89,10 @@ class ScopeFigures:
     total: ZoneFigures
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
 def _value(shot_type: pd.Series) -> np.ndarray:
     return np.where(shot_type.astype("object").to_numpy() == "3PT Field Goal", 3, 2)
 
@@ -129,15 +134,27 @@ class ShotChart:
 
     def _read_player(self, player_id: int, seasons: Sequence[str] | None) -> pd.DataFrame:
         """The player's stored shots. Text columns are read as the Parquet file's own
-        dictionaries, not as a string per row: a third of the time of a season's file."""
-        tables = []
-        for path in self._files(seasons):
+        dictionaries, not as a string per row (a third of the time of a season's file);
+        a file is read at all only when its player ids hold the player, and a career's
+        files are read two at a time."""
+
+        def read(path: str) -> pa.Table | None:
+            ids = pq.read_table(path, columns=["player_id"])["player_id"]
+            if not pc.any(pc.equal(ids, player_id)).as_py():
+                return None
             schema = pq.read_schema(path)
-            text = [c for c in CHART_COLUMNS if pa.types.is_string(schema.field(c).type)]
+            text = [c for c in CHART_COLUMNS if _is_text(schema.field(c).type)]
             table = pq.read_table(path, columns=list(CHART_COLUMNS), read_dictionary=text)
             table = table.filter(pc.equal(table["player_id"], player_id))
-            if table.num_rows:
-                tables.append(table.combine_chunks().unify_dictionaries())
+            return table.combine_chunks().unify_dictionaries()
+
+        files = self._files(seasons)
+        if len(files) > 1:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                found = list(pool.map(read, files))
+        else:
+            found = [read(path) for path in files]
+        tables = [t for t in found if t is not None and t.num_rows]
         if not tables:
             return pd.DataFrame(columns=list(CHART_COLUMNS))
         frame: pd.DataFrame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
@@ -179,11 +196,18 @@ class ShotChart:
         """The player's shots (of ``season``, or the career) in time order, with ``zone``,
         ``value`` and the model's ``expected`` (NaN without a model)."""
         key = (self._stamp(), model_version, player_id, season)
+        career_key = (*key[:3], None)
         with self._lock:
             cached = self._players.get(key)
+            career = self._players.get(career_key) if season is not None else None
             if cached is not None:
                 self._players.move_to_end(key)
                 return cached
+        if career is not None:  # the career is scored already: a season is a slice of it
+            shots = career[career["season"] == season].reset_index(drop=True)
+            if shots.empty:
+                raise PlayerNotFoundError(f"no shot of player {player_id} in {season}")
+            return shots
         shots = self._read_player(player_id, [season] if season else None)
         if shots.empty:
             raise PlayerNotFoundError(
