@@ -78,9 +78,10 @@ export function CourtView({ api }: { api: ApiClient }) {
       ]);
       setResult({ shot, contextLabel: label, prediction: null, error: null, loading: true });
       try {
-        const prediction = await api.predict(buildShotRequest(rounded, context, player));
+        const request = buildShotRequest(rounded, context, player);
+        const prediction = await api.predict(request);
         setMarkers((all) => all.map((m) => (m.key === key ? { ...m, probability: prediction.probability } : m)));
-        setResult({ shot, contextLabel: label, prediction, error: null, loading: false });
+        setResult({ shot, contextLabel: label, prediction, error: null, loading: false, request });
       } catch (err) {
         setMarkers((all) => all.filter((m) => m.key !== key));
         setResult({ shot, contextLabel: label, prediction: null, error: err, loading: false });
@@ -149,7 +150,11 @@ export function CourtView({ api }: { api: ApiClient }) {
         </div>
       </div>
       <div className="court-layout__side">
-        <ResultPanel result={result} onRetry={() => lastPoint && void shoot(lastPoint)} />
+        <ResultPanel
+          result={result}
+          onRetry={() => lastPoint && void shoot(lastPoint)}
+          onExplain={(request) => api.explain(request)}
+        />
         <ShotContextForm
           context={context}
           onChange={setContext}

@@ -1,4 +1,6 @@
-import type { Prediction } from "../api/types";
+import { useState } from "react";
+import { ExplanationBars } from "../analyst/ExplanationBars";
+import type { ExplainedPrediction, Prediction, ShotRequest } from "../api/types";
 import { type ShotLocation, expectedPoints } from "../court/geometry";
 import { formatFeet, formatPercent, formatPoints } from "../format";
 import { ErrorNotice } from "./ErrorNotice";
@@ -10,15 +12,47 @@ export interface ShotResult {
   prediction: Prediction | null;
   error: unknown;
   loading: boolean;
+  /** What was sent, to ask again with an explanation. */
+  request?: ShotRequest;
 }
 
 interface ResultPanelProps {
   result: ShotResult | null;
   onRetry: () => void;
+  onExplain?: (request: ShotRequest) => Promise<ExplainedPrediction>;
+}
+
+/** "Why this probability?": the model's contributions for the shot, on request. */
+function Why({ request, onExplain }: { request: ShotRequest; onExplain: (r: ShotRequest) => Promise<ExplainedPrediction> }) {
+  const [state, setState] = useState<{ loading: boolean; found: ExplainedPrediction | null; error: unknown }>({
+    loading: false,
+    found: null,
+    error: null,
+  });
+  async function ask() {
+    setState({ loading: true, found: null, error: null });
+    try {
+      setState({ loading: false, found: await onExplain(request), error: null });
+    } catch (error) {
+      setState({ loading: false, found: null, error });
+    }
+  }
+  return (
+    <div className="result__why" data-testid="result-why">
+      {!state.found && (
+        <button type="button" className="button button--small" onClick={() => void ask()} disabled={state.loading}>
+          Why this probability?
+        </button>
+      )}
+      {state.loading && <Loading text="Explaining…" />}
+      <ErrorNotice error={state.error} onRetry={() => void ask()} testId="why-error" />
+      {state.found && <ExplanationBars explanation={state.found.explanation} />}
+    </div>
+  );
 }
 
 /** The latest shot: probability, value, zone, distance, expected points. */
-export function ResultPanel({ result, onRetry }: ResultPanelProps) {
+export function ResultPanel({ result, onRetry, onExplain }: ResultPanelProps) {
   return (
     <section className="panel result" aria-labelledby="result-title" data-testid="result-panel">
       <h2 className="panel__title" id="result-title">
@@ -87,6 +121,9 @@ export function ResultPanel({ result, onRetry }: ResultPanelProps) {
               </>
             )}
           </dl>
+          {result.prediction && result.request && onExplain && (
+            <Why key={result.prediction.prediction_id} request={result.request} onExplain={onExplain} />
+          )}
         </>
       )}
     </section>
