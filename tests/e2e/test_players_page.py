@@ -1,8 +1,8 @@
 """The analyst's view in a real headless Chromium against a real API and shot store.
 
 Open a player, see the shot chart and the zone tables, put a second player beside them,
-click a shot and see why the model rates it so, then open the Model section's
-reliability diagram. Screenshots land in ``E2E_SCREENSHOT_DIR``.
+click a shot and see why the model rates it so, open the Model section's reliability
+diagram, and ask why for a shot on the court. Screenshots land in ``E2E_SCREENSHOT_DIR``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_court_page import TIMEOUT_MS, log_in, shoot_screen
+from test_court_page import TIMEOUT_MS, court_click, log_in, shoot_screen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -78,4 +78,16 @@ def test_players_explanations_and_reliability(
     page.get_by_role("button", name="Shooter volume").click()
     assert page.get_by_test_id("slice-table").locator("tbody tr").count() > 0
     shoot_screen(page, screenshot_dir, "17-model-reliability-1400")
+
+    # On the court: why the latest shot's probability is what it is.
+    page.get_by_role("button", name="Court").click()
+    court_click(page, 0, 250)
+    page.get_by_test_id("result-probability").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_role("button", name="Why this probability?").click()
+    page.wait_for_selector(
+        "[data-testid=result-why] [data-testid=explanation], "
+        "[data-testid=result-why] [data-testid=explanation-unavailable]",
+        timeout=TIMEOUT_MS,
+    )
+    shoot_screen(page, screenshot_dir, "18-court-why-1400")
     assert not errors, errors
