@@ -15,6 +15,7 @@ from nba_mlops.config import Settings
 from nba_mlops.data.ingest import IngestReport, ingest_file, ingest_incoming
 from nba_mlops.inference.batch import BatchReport, predict_batch
 from nba_mlops.log import get_logger, stage
+from nba_mlops.training.lock import training_lock
 from nba_mlops.training.train import TrainingReport, train
 
 logger = get_logger(__name__)
@@ -28,18 +29,23 @@ def load_training_shots(settings: Settings) -> tuple[pd.DataFrame, str]:
     return load_shots(settings)
 
 
-def run_training(settings: Settings, progress: Progress | None = None) -> TrainingReport:
-    """Train candidates on the whole store and decide on promotion."""
-    with stage(logger, "load shots"):
-        if progress:
-            progress("reading the store and its shot history")
-        shots, version = load_training_shots(settings)
-        logger.info("read %d shots from the store (data version %s)", len(shots), version[:12])
-    # Hand the frame over without keeping a reference in this frame, so training can
-    # free the shots once it has split them.
-    box = [shots]
-    del shots
-    return train(settings, box.pop(), version, progress=progress)
+def run_training(
+    settings: Settings, progress: Progress | None = None, *, owner: str = ""
+) -> TrainingReport:
+    """Train candidates on the whole store and decide on promotion, holding the training
+    lock of the home (``TrainingInProgressError`` when another training holds it;
+    ``owner`` says who holds it, for the one refused)."""
+    with training_lock(settings, owner=owner or "nba-mlops training"):
+        with stage(logger, "load shots"):
+            if progress:
+                progress("reading the store and its shot history")
+            shots, version = load_training_shots(settings)
+            logger.info("read %d shots from the store (data version %s)", len(shots), version[:12])
+        # Hand the frame over without keeping a reference in this frame, so training can
+        # free the shots once it has split them.
+        box = [shots]
+        del shots
+        return train(settings, box.pop(), version, progress=progress)
 
 
 def refresh_features(settings: Settings) -> str:

@@ -152,3 +152,31 @@ def test_training_on_an_empty_store_says_what_to_do(tmp_path: Path) -> None:
 
     with pytest.raises(LookupError, match="nba-mlops ingest"):
         run_training(Settings(home=tmp_path / "empty"))
+
+
+@pytest.mark.parametrize("command", [["train"], ["pipeline", "--sample"]])
+def test_a_hand_run_training_is_refused_while_another_holds_the_lock(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    command: list[str],
+) -> None:
+    from nba_mlops.config import get_settings
+    from nba_mlops.training.lock import training_lock
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("NBA_MLOPS_HOME", str(home))
+    get_settings.cache_clear()  # the command line reads this home, not an earlier one
+    request.addfinalizer(get_settings.cache_clear)
+    run_ingest(Settings(home=home), [bundled_sample_path()])
+    with training_lock(Settings(home=home), owner="dagster run scheduled"):
+        result = CliRunner().invoke(app, command)
+    assert result.exit_code == 1, result.output
+    assert "another training run is in progress (pid" in result.output
+    assert "dagster run scheduled" in result.output
+    assert (
+        registry.champion_version(
+            registry.configure_mlflow(Settings(home=home)), Settings(home=home).model_name
+        )
+        is None
+    )  # nothing trained, nothing promoted

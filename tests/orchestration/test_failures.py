@@ -21,7 +21,7 @@ from orchestration_support import (
 
 from nba_mlops.config import Settings
 from nba_mlops.data.store import ShotStore
-from nba_mlops.orchestration.locks import TrainingInProgressError, training_lock
+from nba_mlops.training.lock import TrainingInProgressError, training_lock
 
 
 def test_the_training_lock_holds_within_one_process(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ def pipeline_command(
     from nba_mlops.config import bundled_sample_path
     from nba_mlops.data.ingest import ShotFileError
     from nba_mlops.pipeline import run_pipeline
+    from nba_mlops.training.lock import TrainingInProgressError
 
     settings = prepare()
     if profile is None and sample and trials is None:
@@ -39,6 +40,6 @@ def pipeline_command(
             report = run_pipeline(settings, paths, progress=progress)
     except ShotFileError as error:
         fail(str(error), code=2)
-    except (LookupError, ValueError) as error:
+    except (LookupError, ValueError, TrainingInProgressError) as error:
         fail(str(error))
     summary(report.summary())

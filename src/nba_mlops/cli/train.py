@@ -44,6 +44,7 @@ def train_command(
     """Train every candidate family on the shot store, register them, promote the best
     one if it beats the champion on the holdout."""
     from nba_mlops.pipeline import run_training
+    from nba_mlops.training.lock import TrainingInProgressError
 
     settings = prepare()
     apply_training_options(settings, trials=trials, profile=profile)
@@ -51,8 +52,8 @@ def train_command(
         settings.training.families = [f.strip() for f in families.split(",") if f.strip()]
     try:
         with steps("train") as progress:
-            report = run_training(settings, progress)
-    except (LookupError, ValueError) as error:
+            report = run_training(settings, progress, owner="nba-mlops train")
+    except (LookupError, ValueError, TrainingInProgressError) as error:
         fail(str(error))
     summary(report.summary())
 

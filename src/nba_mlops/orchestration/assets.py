@@ -20,9 +20,9 @@ from dagster import AssetExecutionContext
 from nba_mlops.config import Settings
 from nba_mlops.data.store import ShotStore
 from nba_mlops.orchestration.failures import retry_only_transient
-from nba_mlops.orchestration.locks import TrainingInProgressError, training_lock
 from nba_mlops.orchestration.resources import NbaMlopsResource
 from nba_mlops.orchestration.settings import OrchestrationSettings
+from nba_mlops.training.lock import TrainingInProgressError
 
 GROUP = "shot_pipeline"
 #: An asset that records metadata only; its state lives in the data directory.
@@ -176,8 +176,9 @@ def train_candidates(
 
     settings = nba.settings()
     try:
-        with training_lock(settings, owner=f"dagster run {context.run_id}"):
-            report = run_training(settings, progress=context.log.info)
+        report = run_training(
+            settings, progress=context.log.info, owner=f"dagster run {context.run_id}"
+        )
     except TrainingInProgressError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     challenger = report.challenger

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from nba_mlops.db.session import is_unavailable
-from nba_mlops.orchestration.locks import TrainingInProgressError
+from nba_mlops.training.lock import TrainingInProgressError
 
 # MLflow error codes of a tracking server that is overloaded or restarting. (MLflow wraps an
 # unreachable server in a plain INTERNAL_ERROR raised while handling the connection error:

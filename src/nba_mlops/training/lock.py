@@ -1,9 +1,11 @@
 """One training at a time per data directory, in this process and across processes.
 
-Dagster's run queue already starts at most one retraining run at a time (the
-``nba-mlops/training`` tag limit in the generated ``dagster.yaml``); this lock also
-holds for runs started by hand, in-process runs in tests, and runs under a different
-Dagster instance sharing the same ``NBA_MLOPS_HOME``.
+Every training takes it, inside the stage itself (``pipeline.run_training``): a run
+started by hand (``nba-mlops train``, ``pipeline``), a scheduled Dagster run, a test.
+Dagster's run queue also starts at most one retraining run at a time (the
+``nba-mlops/training`` tag limit in the generated ``dagster.yaml``), but only among its
+own runs; this lock is what keeps a hand-run training from racing a scheduled one over
+the champion alias.
 """
 
 from __future__ import annotations
