@@ -72,13 +72,15 @@ class LoadedModel:
     # predict_proba on a DataFrame.
     rows: RowScorer | None = field(default=None, repr=False)
     _loaded: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def model(self) -> Any:
         """The model itself (loaded on first use when it was not needed to score)."""
-        if "model" not in self._loaded:
-            self._loaded["model"] = self.source() if callable(self.source) else self.source
-        return self._loaded["model"]
+        with self._lock:
+            if "model" not in self._loaded:
+                self._loaded["model"] = self.source() if callable(self.source) else self.source
+            return self._loaded["model"]
 
     def info(self) -> ModelInfo:
         return ModelInfo(self.name, self.version, dict(self.metrics), self.promoted_at)
@@ -193,6 +195,13 @@ def load_model_version(settings: Settings, version: str) -> LoadedModel:
         players=players,
         rows=rows,
     )
+
+
+def _unpickle(loaded: LoadedModel) -> None:
+    try:
+        loaded.model  # noqa: B018 - loads it
+    except Exception:  # whoever asks for it later gets the error then
+        logger.warning("could not load model version %s itself", loaded.version, exc_info=True)
 
 
 def settle_heap() -> None:
@@ -315,6 +324,7 @@ class Predictor:
             inline_max=settings.serving.batch_inline_shots,
         )
         self._watcher: asyncio.Task[None] | None = None
+        self._unpickling: asyncio.Future[Any] | None = None
         self.last_error: str | None = None
         # The online feature table (shooter skill, recent games) and its database.
         self._online: OnlineFeatures | None = None
@@ -399,6 +409,11 @@ class Predictor:
             self._current = loaded  # the swap: one reference assignment
             self.last_error = None
             settle_heap()
+            if callable(loaded.source):  # scored from its bundle: the model itself (for
+                # explanations and players' charts) loads in the background, once
+                self._unpickling = asyncio.get_running_loop().run_in_executor(
+                    None, _unpickle, loaded
+                )
             metrics.set_model(
                 loaded.name, loaded.version, previous if previous != version else None
             )
