@@ -107,3 +107,28 @@ def test_unknown_players_and_bad_seasons(client: httpx.Client) -> None:
         assert client.get(f"/players/{player_id}/zones", params={"season": bad}).status_code == 422
     assert client.get(f"/players/{player_id}/shots?limit=0").status_code == 422
     assert client.get("/players/0/shots").status_code == 422
+
+
+def test_a_stored_shot_is_explained_with_its_own_context(
+    client: httpx.Client, live: LiveServer
+) -> None:
+    from nba_mlops.explain import GROUPS, family_of
+
+    player_id = _top_player(client)["player_id"]
+    page = client.get(f"/players/{player_id}/shots", params={"limit": 1}).json()
+    shot = page["shots"][0]
+    url = f"/players/{player_id}/shots/{shot['game_id']}/{shot['game_event_id']}/explanation"
+    body = client.get(url, params={"season": shot["season"]}).json()
+    assert body["made"] == shot["made"] and body["expected"] == shot["expected"]
+    assert body["model_version"] == page["model_version"]
+    explanation = body["explanation"]
+    family = family_of(live.services.predictor.current.model)
+    assert explanation["family"] == family
+    if family == "lightgbm":
+        assert [g["group"] for g in explanation["groups"]] == list(GROUPS)
+    else:
+        assert explanation["available"] is False
+    # without the season the career is searched; an unknown event is 404
+    assert client.get(url).json()["expected"] == shot["expected"]
+    missing = f"/players/{player_id}/shots/{shot['game_id']}/999999/explanation"
+    assert client.get(missing).status_code == 404

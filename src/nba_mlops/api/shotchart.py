@@ -234,6 +234,30 @@ class ShotChart:
                 self._players.popitem(last=False)
         return shots
 
+    def shot_inputs(
+        self,
+        player_id: int,
+        season: str | None,
+        game_id: int,
+        game_event_id: int,
+        model: Any,
+        model_version: str | None,
+    ) -> tuple[pd.Series, pd.DataFrame]:
+        """One of the player's shots and its model input row (with its stored context)."""
+        shots = self.player_shots(player_id, season, model, model_version)
+        match = np.flatnonzero(
+            (shots[GAME_ID].to_numpy() == game_id)
+            & (shots[GAME_EVENT_ID].to_numpy() == game_event_id)
+        )
+        if len(match) == 0:
+            raise PlayerNotFoundError(
+                f"no shot {game_id}/{game_event_id} of player {player_id}"
+                + (f" in {season}" if season else "")
+            )
+        row = shots.iloc[[int(match[0])]]
+        frame = pd.concat([row, self._context(row)], axis=1)
+        return row.iloc[0], to_model_frame(frame)
+
     # --- the league's zones ---------------------------------------------------------------
     def league_zones(self) -> pd.DataFrame:
         """Attempts and makes by season and zone over every stored shot."""

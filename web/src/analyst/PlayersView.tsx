@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import type { ApiClient } from "../api/client";
-import type { ChartShot, ExplainedPrediction, Player, PlayerShots, PlayerZones } from "../api/types";
+import type { ChartShot, Player, PlayerShots, PlayerZones, ShotExplanation } from "../api/types";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Loading } from "../components/Spinner";
 import { ExplanationBars } from "./ExplanationBars";
@@ -23,7 +23,7 @@ export function PlayerPanel({ api, players, initial, side }: PanelProps) {
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [selected, setSelected] = useState<ChartShot | null>(null);
-  const [explained, setExplained] = useState<ExplainedPrediction | null>(null);
+  const [explained, setExplained] = useState<ShotExplanation | null>(null);
   const [explaining, setExplaining] = useState(false);
 
   useEffect(() => setPlayerId((current) => current ?? initial), [initial]);
@@ -57,23 +57,12 @@ export function PlayerPanel({ api, players, initial, side }: PanelProps) {
   }, [playerId, load]);
 
   async function explain(shot: ChartShot) {
+    if (playerId === null) return;
     setSelected(shot);
     setExplained(null);
     setExplaining(true);
     try {
-      setExplained(
-        await api.explain({
-          loc_x: shot.loc_x,
-          loc_y: shot.loc_y,
-          period: shot.period,
-          minutes_remaining: shot.minutes_remaining,
-          seconds_remaining: shot.seconds_remaining,
-          action_type: shot.action_type,
-          player_id: playerId ?? undefined,
-          season_type: shot.season_type,
-          game_date: shot.game_date ?? undefined,
-        }),
-      );
+      setExplained(await api.shotExplanation(playerId, shot.game_id, shot.game_event_id, shot.season));
     } catch (err) {
       setError(err);
     } finally {
@@ -136,7 +125,7 @@ export function PlayerPanel({ api, players, initial, side }: PanelProps) {
           {selected && (
             <div className="player-panel__why" data-testid={`why-${side}`}>
               <h3>
-                Why {explained ? `${(explained.probability * 100).toFixed(0)}%` : "…"}: {selected.action_type},{" "}
+                Why {explained?.expected != null ? `${(explained.expected * 100).toFixed(0)}%` : "…"}: {selected.action_type},{" "}
                 {selected.zone} ({selected.made ? "made" : "missed"})
               </h3>
               {explaining && <Loading text="Explaining…" />}

@@ -180,6 +180,16 @@ describe("players view", () => {
           scopes: [scope("current", "2022-23"), ...(season ? [scope("season", season)] : []), scope("career", null)],
         });
       }
+      if (url === "/players/201939/shots/1/2/explanation?season=2015-16")
+        return json(200, {
+          player_id: 201939,
+          game_id: 1,
+          game_event_id: 2,
+          made: 0,
+          expected: 0.35,
+          model_version: "3",
+          explanation: EXPLANATION,
+        });
       if (/^\/players\/\d+\/shots/.test(url))
         return json(200, {
           player_id: 1,
@@ -192,8 +202,6 @@ describe("players view", () => {
           next_offset: null,
           shots: [shot({ game_event_id: 1, made: 1 }), shot({ game_event_id: 2, made: 0, loc_x: -100, loc_y: 50 })],
         });
-      if (url === "/predict?explain=true")
-        return json(200, { prediction: 0, probability: 0.35, model_version: "3", prediction_id: 5, explanation: EXPLANATION });
       return json(404, { detail: "Not Found" });
     }) as typeof fetch;
     const user = userEvent.setup();
@@ -215,7 +223,8 @@ describe("players view", () => {
     const why = await within(left).findByTestId("why-left");
     await waitFor(() => expect(within(why).getAllByTestId("explanation-group")).toHaveLength(5));
     expect(why.textContent).toContain("Why 35%");
-    expect(requests).toContain("POST /predict?explain=true");
+    expect(requests).toContain("GET /players/201939/shots/1/2/explanation?season=2015-16");
+    expect(requests.some((r) => r.startsWith("POST /predict"))).toBe(false);
     expect(requests.some((r) => r.startsWith("GET /players/201939/shots?") && r.includes("season=2015-16"))).toBe(true);
   });
 });

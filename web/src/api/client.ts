@@ -7,6 +7,7 @@ import type {
   PlayerShots,
   PlayerZones,
   Prediction,
+  ShotExplanation,
   PredictionPage,
   ShotRequest,
   Token,
@@ -168,6 +169,12 @@ export class ApiClient {
     const params = new URLSearchParams({ limit: String(limit), offset: String(offset) });
     if (season) params.set("season", season);
     return this.request(`/players/${playerId}/shots?${params.toString()}`, { auth: true });
+  }
+
+  /** Why the model expected what it did of a stored shot (with the shot's own context). */
+  shotExplanation(playerId: number, gameId: number, eventId: number, season?: string | null): Promise<ShotExplanation> {
+    const params = season ? `?season=${encodeURIComponent(season)}` : "";
+    return this.request(`/players/${playerId}/shots/${gameId}/${eventId}/explanation${params}`, { auth: true });
   }
 
   /** A player's zones: current season, the chosen season and career, beside the league. */

@@ -197,3 +197,14 @@ export interface Explanation {
 export interface ExplainedPrediction extends Prediction {
   explanation: Explanation;
 }
+
+/** Why the model expected what it did of one of a player's stored shots. */
+export interface ShotExplanation {
+  player_id: number;
+  game_id: number;
+  game_event_id: number;
+  made: 0 | 1;
+  expected: number | null;
+  model_version: string | null;
+  explanation: Explanation;
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 from typing import Annotated, Any
 
@@ -11,8 +12,10 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from nba_mlops.api.deps import PredictorDep, ServicesDep
+from nba_mlops.api.schemas.explain import ExplanationBody, ShotExplanation
 from nba_mlops.api.schemas.players import ChartShot, PlayerShots, PlayerZones, ZoneLine, ZoneScope
 from nba_mlops.api.shotchart import PlayerNotFoundError, ShotChart, ZoneFigures, season_label_ok
+from nba_mlops.explain import Explanation, explain
 from nba_mlops.inference.predictor import ShotScorer
 
 router = APIRouter(prefix="/players", tags=["players"])
@@ -184,3 +187,48 @@ async def player_zones(
             for s in scopes
         ],
     )
+
+
+@router.get(
+    "/{player_id}/shots/{game_id}/{game_event_id}/explanation",
+    summary="Why the model expected what it did of one of the player's stored shots",
+    responses={404: {"description": "No such shot of this player"}},
+)
+async def shot_explanation(
+    request: Request,
+    services: ServicesDep,
+    predictor: PredictorDep,
+    player_id: PlayerId,
+    game_id: Annotated[int, Path(ge=1, le=2**62)],
+    game_event_id: Annotated[int, Path(ge=0, le=999_999)],
+    season: Season = None,
+) -> ShotExplanation:
+    _check_season(season)
+    chart = _chart(request, services)
+    model, version = _model(predictor)
+
+    def answer() -> ShotExplanation:
+        shot, inputs = chart.shot_inputs(player_id, season, game_id, game_event_id, model, version)
+        found = (
+            explain(model, inputs)
+            if model is not None
+            else Explanation(
+                available=False,
+                family="unknown",
+                reason="No model in this process: scoring is remote or no champion is loaded",
+            )
+        )
+        return ShotExplanation(
+            player_id=player_id,
+            game_id=game_id,
+            game_event_id=game_event_id,
+            made=1 if int(shot["shot_made_flag"]) else 0,
+            expected=_number(float(shot["expected"])),
+            model_version=version,
+            explanation=ExplanationBody.model_validate(dataclasses.asdict(found)),
+        )
+
+    try:
+        return await asyncio.to_thread(answer)
+    except PlayerNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None

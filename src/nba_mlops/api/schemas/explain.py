@@ -36,3 +36,13 @@ class ExplanationBody(BaseModel):
 
 class ExplainedPrediction(PredictionResult):
     explanation: ExplanationBody
+
+
+class ShotExplanation(BaseModel):
+    player_id: int
+    game_id: int
+    game_event_id: int
+    made: int = Field(description="1: it went in")
+    expected: float | None = Field(description="The model's make probability for the shot")
+    model_version: str | None
+    explanation: ExplanationBody
