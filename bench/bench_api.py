@@ -2,18 +2,24 @@
 
     uv run python bench/bench_api.py [--duration 15] [--levels 1,64,1000] [--workers 2]
                                      [--timeout 2] [--model-home DIR] [--skip-bare]
+                                     [--payload original|raw]
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and PostgreSQL at
 ``--postgres`` (default postgresql://postgres@127.0.0.1:5432/test): a fresh database is
 created for the run and dropped after. The champion comes from ``--model-home`` (a home
-where the pipeline ran), else the pipeline is run on the bundled sample first.
+where the pipeline ran); by default the full-data home beside the repository
+(``../full``, the production model), and where that has no champion, the script says so
+and runs the pipeline on the bundled sample first.
 
-For each concurrency level ``wrk`` sends authenticated ``POST /predict`` requests with
-raw shot bodies for ``--duration`` seconds. Printed per level: throughput, p50/p99
-latency, errors (non-2xx answers plus socket errors: connect, read, write, and time-outs,
-a request unanswered after ``--timeout`` seconds, wrk's default 2),
+For each concurrency level ``wrk`` sends authenticated ``POST /predict`` requests for
+``--duration`` seconds: the original project's 39-field payload (``--payload original``,
+the default) or raw shot fields (``raw``), 64 different shots. Printed per level:
+throughput, p50/p99 latency, errors (non-2xx answers plus socket errors: connect, read,
+write, and time-outs, a request unanswered after ``--timeout`` seconds, wrk's default 2),
 and rows stored in ``predictions`` against 2xx answers (a lost row would be a 2xx with no
 row). The bare app (bench/bare_app.py) parses the same bodies and answers a constant.
+Also printed: how long ``serve`` took to answer ``/ready``, and each API worker's
+resident memory after the run.
 """
 
 from __future__ import annotations
@@ -40,10 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
+FULL_HOME = ROOT.parent / "full"
 BIN = Path(sys.executable).parent
 PASSWORD = "bench password 123"
 
@@ -77,8 +85,11 @@ end
 """
 
 
-def shot_bodies(n: int = 64) -> list[str]:
-    """Raw shot bodies spread over the court, as a client would send them."""
+def shot_bodies(n: int = 64, payload: str = "raw") -> list[str]:
+    """Shot bodies spread over the court, as a client would send them: raw fields, or
+    the same shots in the original project's 39-field payload."""
+    if payload == "original":
+        return original_bodies(n)
     bodies = []
     for i in range(n):
         shot = {
@@ -96,6 +107,63 @@ def shot_bodies(n: int = 64) -> list[str]:
     return bodies
 
 
+def original_bodies(n: int = 64) -> list[str]:
+    """The original 39-field payload (api/schemas/shots.py's ORIGINAL_EXAMPLE) for ``n``
+    shots over the court: one-hot zones left to be derived on every other shot."""
+    from nba_mlops.api.schemas.shots import ONE_HOT_FIELDS, ORIGINAL_EXAMPLE
+
+    bodies = []
+    for i in range(n):
+        shot = dict(ORIGINAL_EXAMPLE)
+        shot.update(
+            {
+                "X_Location": (i * 37) % 480 - 240,
+                "Y_Location": (i * 53) % 300 - 40,
+                "Period": i % 4 + 1,
+                "Minutes_Remaining": i % 12,
+                "Seconds_Remaining": (i * 7) % 60,
+                "Shot_Distance": None,
+                "Year": 2023 if i % 2 else 2022,
+                "Month": 3 if i % 2 else 11,
+                "Day": i % 28 + 1,
+            }
+        )
+        if i % 2:
+            shot.update({name: 0 for name in ONE_HOT_FIELDS})
+            shot["SeasonType_Regular_Season"] = 1
+        bodies.append(json.dumps(shot))
+    return bodies
+
+
+def default_model_home() -> Path | None:
+    """The full-data home when it has a champion (else None, and says so)."""
+    if has_champion(FULL_HOME):
+        return FULL_HOME
+    print(
+        f"no full-data champion in {FULL_HOME}: using a champion trained on the bundled "
+        "sample instead (a smaller model than the production one)",
+        flush=True,
+    )
+    return None
+
+
+def has_champion(home: Path) -> bool:
+    if not (home / "mlflow" / "mlflow.db").exists():
+        return False
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    listed = subprocess.run(
+        [str(BIN / "nba-mlops"), "models", "list", "--json"],
+        env={**env, "NBA_MLOPS_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        return listed.returncode == 0 and json.loads(listed.stdout).get("champion") is not None
+    except ValueError:
+        return False
+
+
 def lua_list(values: list[str]) -> str:
     return "{" + ", ".join("[[" + v + "]]" for v in values) + "}"
 
@@ -107,7 +175,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[None]:
+def process(
+    args: list[str], env: dict[str, str], log: Path, ready_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``args`` until the block ends; the block starts once ``ready_url`` answers
+    (the process's ``ready_s`` attribute: how long that took)."""
+    started = time.monotonic()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             args,
@@ -127,8 +200,9 @@ def process(args: list[str], env: dict[str, str], log: Path, ready_url: str) -> 
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{args[0]} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield
+            time.sleep(0.1)
+        proc.ready_s = time.monotonic() - started  # type: ignore[attr-defined]
+        yield proc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -242,6 +316,24 @@ def measure(
     return results
 
 
+def worker_rss_mb(proc: subprocess.Popen[bytes]) -> list[float]:
+    """Resident memory of each of the server's worker processes (MB)."""
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    sizes = []
+    for child in children:
+        try:
+            if "multiprocessing" in " ".join(child.cmdline()) and "spawn_main" in " ".join(
+                child.cmdline()
+            ):
+                sizes.append(child.memory_info().rss / 2**20)
+        except psutil.Error:
+            continue
+    return sorted(sizes)
+
+
 def trained_home(model_home: Path | None, work: Path) -> Path:
     if model_home is not None:
         return model_home
@@ -272,7 +364,14 @@ def main() -> None:
         help="seconds before wrk gives up on a request and counts it as an error (wrk's default)",
     )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--model-home", type=Path, default=None)
+    parser.add_argument(
+        "--model-home",
+        type=Path,
+        default=None,
+        help=f"a home with a champion (default: {FULL_HOME} when it has one, else the sample)",
+    )
+    parser.add_argument("--sample", action="store_true", help="train on the bundled sample")
+    parser.add_argument("--payload", choices=("original", "raw"), default="original")
     parser.add_argument("--skip-bare", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -283,7 +382,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="nba-bench-") as tmp:
         work = Path(tmp)
-        model_home = trained_home(args.model_home, work)
+        chosen = args.model_home
+        if chosen is None and not args.sample:
+            chosen = default_model_home()
+        model_home = trained_home(chosen, work)
         tracking = f"sqlite:///{(model_home / 'mlflow' / 'mlflow.db').resolve()}"
         results: list[Level] = []
         with postgres_database(args.postgres) as db_url:
@@ -306,7 +408,12 @@ def main() -> None:
             ]
             database = db_url.rsplit("/", 1)[1]
             print(f"API: {args.workers} workers on {base}, PostgreSQL database {database}")
-            with process(serve, env, work / "api.log", f"{base}/ready"):
+            # A first start fills the home's caches (the champion's scoring bundle), as a
+            # server's first start does; the start measured is the next one.
+            with process(serve, env, work / "api-first.log", f"{base}/ready") as server:
+                first_ready_s = server.ready_s  # type: ignore[attr-defined]
+            with process(serve, env, work / "api.log", f"{base}/ready") as server:
+                ready_s = server.ready_s  # type: ignore[attr-defined]
                 with httpx.Client(base_url=base, timeout=30) as http:
                     http.post(
                         "/signup", json={"username": "bench", "password": PASSWORD}
@@ -315,13 +422,18 @@ def main() -> None:
                     token.raise_for_status()
                     model = http.get("/models/current").json()
                 script = work / "predict.lua"
-                script.write_text(
-                    LUA % {"bodies": lua_list(shot_bodies()), "token": token.json()["access_token"]}
+                bodies = lua_list(shot_bodies(payload=args.payload))
+                script.write_text(LUA % {"bodies": bodies, "token": token.json()["access_token"]})
+                print(
+                    f"champion: {model['name']} v{model['version']} from {model_home}; "
+                    f"/ready answered {first_ready_s:.1f} s after the first start, "
+                    f"{ready_s:.1f} s after a restart; {args.payload} payload"
                 )
-                print(f"champion: {model['name']} v{model['version']}")
                 results += measure(
                     "api", base, script, levels, args.duration, args.threads, args.timeout, db_url
                 )
+                rss = worker_rss_mb(server)
+                print(f"API worker RSS after the run: {', '.join(f'{r:,.0f} MB' for r in rss)}")
         if not args.skip_bare:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
@@ -344,7 +456,9 @@ def main() -> None:
             ]
             print(f"bare app: {args.workers} workers on {base}")
             script = work / "bare.lua"
-            script.write_text(LUA % {"bodies": lua_list(shot_bodies()), "token": "none"})
+            script.write_text(
+                LUA % {"bodies": lua_list(shot_bodies(payload=args.payload)), "token": "none"}
+            )
             with process(bare, {"PYTHONPATH": str(ROOT)}, work / "bare.log", f"{base}/docs"):
                 results += measure(
                     "bare", base, script, levels, args.duration, args.threads, args.timeout, None
