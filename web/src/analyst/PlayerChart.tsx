@@ -1,3 +1,4 @@
+import { useId } from "react";
 import type { ChartShot } from "../api/types";
 import { ARC_CORNER_Y, COURT, COURT_VIEW } from "../court/geometry";
 import { colorFor } from "../court/heatmap";
@@ -45,10 +46,16 @@ export function PlayerChart({ shots, selected, onSelect, label }: Props) {
     A ${COURT.arcRadius} ${COURT.arcRadius} 0 0 0 ${COURT.cornerX} ${ARC_CORNER_Y}
     L ${COURT.cornerX} ${COURT.baselineY}`;
   const onCourt = shots.filter((s) => s.loc_y < COURT.halfCourtY);
+  const clip = `court-${useId().replace(/[^a-zA-Z0-9_-]/g, "")}`;
   return (
     <svg className="player-chart" viewBox={view} role="img" aria-label={label} data-testid="player-chart">
+      <defs>
+        <clipPath id={clip}>
+          <rect x={COURT.xMin} y={COURT.baselineY} width={500} height={COURT.halfCourtY - COURT.baselineY} />
+        </clipPath>
+      </defs>
       <rect x={COURT.xMin} y={COURT.baselineY} width={500} height={COURT.halfCourtY - COURT.baselineY} className="player-chart__floor" />
-      <g aria-hidden="true" data-testid="expected-map">
+      <g aria-hidden="true" data-testid="expected-map" clipPath={`url(#${clip})`}>
         {expectedBins(onCourt).map((b) => (
           <rect
             key={`${b.x0},${b.y0}`}
