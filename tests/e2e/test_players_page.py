@@ -42,8 +42,12 @@ def test_players_explanations_and_reliability(
     made = left.get_by_test_id("shot-made").count()
     missed = left.get_by_test_id("shot-missed").count()
     assert made + missed > 0
-    for scope in ("current", "season", "career"):
+    for scope in ("current", "career"):
         assert left.get_by_test_id(f"zones-{scope}").is_visible()
+    # the chosen season's table, unless it is the current season's
+    season = left.get_by_label("Season").input_value()
+    current = left.get_by_test_id("zones-current").locator("caption").inner_text()
+    assert left.get_by_test_id("zones-season").count() == (0 if season in current else 1)
     assert "shots" in left.get_by_test_id("player-summary-left").inner_text()
 
     # A second player beside the first.

@@ -132,9 +132,11 @@ export function PlayerPanel({ api, players, initial, side }: PanelProps) {
               {explained && <ExplanationBars explanation={explained.explanation} />}
             </div>
           )}
-          {zones.scopes.map((scope) => (
-            <ZoneTable key={scope.scope} scope={scope} />
-          ))}
+          {zones.scopes
+            .filter((scope, _, all) => scope.scope !== "season" || !all.some((o) => o.scope === "current" && o.season === scope.season))
+            .map((scope) => (
+              <ZoneTable key={scope.scope} scope={scope} />
+            ))}
         </>
       )}
     </section>
