@@ -62,7 +62,10 @@ CHART_COLUMNS: Final = (
     "is_home",
 )
 ZONES: Final = tuple(z for z in SHOT_ZONE_BASIC)
+# The scored shots kept: at most 64 answers and 200,000 shots (a star's career is
+# ~30,000 shots, 24 MB; a season ~2,000).
 _CACHE_SIZE: Final = 64
+_CACHE_ROWS: Final = 200_000
 
 
 class PlayerNotFoundError(LookupError):
@@ -230,7 +233,10 @@ class ShotChart:
         shots["expected"] = expected
         with self._lock:
             self._players[key] = shots
-            while len(self._players) > _CACHE_SIZE:
+            while len(self._players) > 1 and (
+                len(self._players) > _CACHE_SIZE
+                or sum(len(f) for f in self._players.values()) > _CACHE_ROWS
+            ):
                 self._players.popitem(last=False)
         return shots
 
