@@ -12,6 +12,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from nba_mlops.api.deps import PredictorDep, ServicesDep
+from nba_mlops.api.errors import invalid_field
 from nba_mlops.api.schemas.explain import ExplanationBody, ShotExplanation
 from nba_mlops.api.schemas.players import ChartShot, PlayerShots, PlayerZones, ZoneLine, ZoneScope
 from nba_mlops.api.shotchart import PlayerNotFoundError, ShotChart, ZoneFigures, season_label_ok
@@ -45,9 +46,7 @@ def _model(predictor: ShotScorer) -> tuple[Any, str | None]:
 
 def _check_season(season: str | None) -> None:
     if season is not None and not season_label_ok(season):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{season!r} is not a season like 2015-16"
-        )
+        raise invalid_field("season", f"{season!r} is not a season like 2015-16", "query")
 
 
 def _number(value: float | None) -> float | None:

@@ -35,7 +35,9 @@ class ExplanationBody(BaseModel):
 
 
 class ExplainedPrediction(PredictionResult):
-    explanation: ExplanationBody
+    explanation: ExplanationBody | None = Field(
+        default=None, description="Only with `?explain=true`"
+    )
 
 
 class ShotExplanation(BaseModel):
