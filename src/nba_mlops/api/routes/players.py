@@ -37,7 +37,10 @@ def _chart(request: Request, services: ServicesDep) -> ShotChart:
 
 
 def _model(predictor: ShotScorer) -> tuple[Any, str | None]:
-    """The champion this process holds (none when scoring is remote)."""
+    """The champion this process holds and its version (none when scoring is remote).
+
+    Blocking: the model itself may still be loading (a champion scored from its bundle
+    loads it in the background), so call this in a worker thread, never on the loop."""
     loaded = getattr(predictor, "current", None)
     if loaded is None:
         return None, None
@@ -138,9 +141,9 @@ async def player_shots(
 ) -> Response:
     _check_season(season)
     chart = _chart(request, services)
-    model, version = _model(predictor)
 
     def answer() -> bytes:
+        model, version = _model(predictor)
         shots = chart.player_shots(player_id, season, model, version)
         return _shots_body(shots, player_id, season, version, offset, limit)
 
@@ -165,8 +168,8 @@ async def player_zones(
 ) -> PlayerZones:
     _check_season(season)
     chart = _chart(request, services)
-    model, version = _model(predictor)
     try:
+        model, version = await asyncio.to_thread(_model, predictor)
         name, scopes = await asyncio.to_thread(chart.scopes, player_id, season, model, version)
         career = await asyncio.to_thread(chart.player_shots, player_id, None, model, version)
     except PlayerNotFoundError as exc:
@@ -204,9 +207,9 @@ async def shot_explanation(
 ) -> ShotExplanation:
     _check_season(season)
     chart = _chart(request, services)
-    model, version = _model(predictor)
 
     def answer() -> ShotExplanation:
+        model, version = _model(predictor)
         shot, inputs = chart.shot_inputs(player_id, season, game_id, game_event_id, model, version)
         found = (
             explain(model, inputs)
