@@ -23,7 +23,8 @@ from nba_mlops.features.columns import CONTEXT_COLUMNS, SEQUENCE_COLUMNS
 from nba_mlops.features.online import OnlineFeatures
 from nba_mlops.features.serving import canonical_shots, to_model_frame
 from nba_mlops.features.snapshots import FeatureSnapshots, context_for
-from nba_mlops.inference.batch import predict_batch
+from nba_mlops.inference.batch import load_champion, predict_batch
+from nba_mlops.inference.compiled import compile_model, compiled_cache_dir
 from nba_mlops.inference.predictor import load_model_version
 from nba_mlops.pipeline import run_ingest, run_training
 from nba_mlops.registry import client as registry
@@ -293,6 +294,8 @@ def test_new_shots_are_prepared_on_the_workers_and_scored_alike(
     b = homes["b"]
     assert isinstance(b, Settings)
     home = Settings(home=tmp_path / "b")
+    # score this small file as a large one is: compiled forest on worker processes
+    home.serving.large_file_rows = 0
     shutil.copytree(b.home, home.home)
     shutil.copytree(trained_settings.mlflow_dir, home.mlflow_dir, dirs_exist_ok=True)
     source = Path(str(homes["season_file"]))
@@ -302,6 +305,8 @@ def test_new_shots_are_prepared_on_the_workers_and_scored_alike(
         for v in client.search_model_versions(f"name='{home.model_name}'")
         if v.tags.get("family") == "lightgbm"
     )  # a compiled forest: scored on worker processes
+    model, _ = load_champion(home, version)
+    assert compile_model(model, compiled_cache_dir(home)) is not None  # as at a first file
     kwargs = {"chunk_rows": 3_000, "version": version}
     one = predict_batch(home, source, tmp_path / "one.csv", workers=1, **kwargs)
     two = predict_batch(home, source, tmp_path / "two.csv", workers=2, **kwargs)
