@@ -388,10 +388,17 @@ def test_a_large_file_never_waits_for_its_forest_to_be_compiled(
     )
     version = _version_of(settings, "lightgbm")
     report = predict_batch(
-        settings, bundled_sample_path(), tmp_path / "out.csv", version=version, workers=2
+        settings,
+        bundled_sample_path(),
+        tmp_path / "out.csv",
+        version=version,
+        workers=2,
+        chunk_rows=10_000,
     )
-    # scored by LightGBM's predictor meanwhile, the compilation left to a process of its own
-    assert (report.scorer, report.rows_scored, started) == ("LightGBM", 41_917, [version])
+    # scored by LightGBM's predictor on the workers meanwhile, the compilation left to a
+    # process of its own
+    assert (report.scorer, report.workers) == ("LightGBM", 2)
+    assert (report.rows_scored, started) == (41_917, [version])
     assert not list(compiled_cache_dir(settings).glob("forest-*.so"))
 
 

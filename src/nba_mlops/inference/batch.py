@@ -582,7 +582,7 @@ def predict_batch(
             sample = pd.concat([head, context.reindex(head.index)], axis=1)
             if not _trusted(model if model is not None else rows, scorer, sample):
                 scorer = None
-        if scorer is None or scorer is rows:
+        if scorer is None:
             workers = 1  # the row scorer or the saved model scores in this process
             if rows is not None:
                 scorer = rows = dataclasses.replace(rows, n_jobs=os.cpu_count() or 1)
