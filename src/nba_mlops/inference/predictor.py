@@ -202,6 +202,8 @@ def _unpickle(loaded: LoadedModel) -> None:
         loaded.model  # noqa: B018 - loads it
     except Exception:  # whoever asks for it later gets the error then
         logger.warning("could not load model version %s itself", loaded.version, exc_info=True)
+        return
+    settle_heap()  # what loading it left behind joins the objects no collection scans
 
 
 def settle_heap() -> None:
