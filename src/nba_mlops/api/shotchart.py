@@ -35,32 +35,10 @@ from nba_mlops.data.store import ShotStore, shot_keys
 from nba_mlops.features.columns import CONTEXT_COLUMNS
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.features.snapshots import FeatureSnapshots, season_start
+from nba_mlops.training.dataset import TRAINING_COLUMNS
 
-# What a shot chart reads from the store.
-CHART_COLUMNS: Final = (
-    "game_id",
-    "game_event_id",
-    "player_id",
-    "player_name",
-    "team_id",
-    "team_name",
-    "period",
-    "minutes_remaining",
-    "seconds_remaining",
-    "action_type",
-    "shot_type",
-    "shot_zone_basic",
-    "shot_zone_area",
-    "shot_zone_range",
-    "loc_x",
-    "loc_y",
-    "shot_made_flag",
-    "game_date",
-    "season_type",
-    "season",
-    "season_start_year",
-    "is_home",
-)
+# What a shot chart reads from the store: what training reads, and the season's label.
+CHART_COLUMNS: Final = (*TRAINING_COLUMNS, "season")
 ZONES: Final = tuple(z for z in SHOT_ZONE_BASIC)
 # The scored shots kept: at most 64 answers and 200,000 shots (a star's career is
 # ~30,000 shots, 24 MB; a season ~2,000).
@@ -174,15 +152,7 @@ class ShotChart:
         if snapshot is None or shots.empty:
             return empty
         years = sorted(int(s) for s in np.unique(shots["season_start_year"].to_numpy()))
-        files = [snapshot.path / "context" / f"{y}.parquet" for y in years if y in snapshot.seasons]
-        files = [f for f in files if f.exists()]
-        if not files:
-            return empty
-        games = pa.array(np.unique(shots[GAME_ID].to_numpy("int64")))
-        table = ds.dataset([str(f) for f in files], format="parquet").to_table(
-            columns=[GAME_ID, GAME_EVENT_ID, *columns], filter=pc.field(GAME_ID).isin(games)
-        )
-        found = table.to_pandas()
+        found = snapshot.context(years, games=shots[GAME_ID].to_numpy("int64"))
         keys = shot_keys(shots[GAME_ID].to_numpy(), shots[GAME_EVENT_ID].to_numpy())
         found_keys = shot_keys(found[GAME_ID].to_numpy(), found[GAME_EVENT_ID].to_numpy())
         position = pd.Index(found_keys).get_indexer(pd.Index(keys))

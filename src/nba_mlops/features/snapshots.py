@@ -30,8 +30,11 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from nba_mlops.config import Settings
@@ -94,13 +97,21 @@ class Snapshot:
     rows: int
     seconds: float
 
-    def context(self, seasons: Sequence[int] | None = None) -> pd.DataFrame:
-        """Stored shots' context with their ``game_id``/``game_event_id``."""
+    def context(
+        self, seasons: Sequence[int] | None = None, games: npt.ArrayLike | None = None
+    ) -> pd.DataFrame:
+        """Stored shots' context with their ``game_id``/``game_event_id`` (of ``games``
+        only, when given: read with the filter pushed down to the files)."""
         wanted = self.seasons if seasons is None else [s for s in seasons if s in self.seasons]
-        frames = [pd.read_parquet(self.path / "context" / f"{s}.parquet") for s in wanted]
-        if not frames:
+        files = [self.path / "context" / f"{s}.parquet" for s in wanted]
+        if not files:
             return _empty_context()
-        return pd.concat(frames, ignore_index=True)
+        if games is None:
+            return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        chosen = pc.field(GAME_ID).isin(pa.array(np.unique(np.asarray(games, dtype="int64"))))
+        table = ds.dataset([str(f) for f in files], format="parquet").to_table(filter=chosen)
+        frame: pd.DataFrame = table.to_pandas()
+        return frame
 
     def ledger(self) -> HistoryState:
         """The ledgers: checkpoints of the history at the start of every season."""
