@@ -302,6 +302,13 @@ def test_the_command_line_is_light_to_import() -> None:
     assert _in_a_fresh_interpreter(probe).strip() == "[]"
 
 
+def test_the_api_does_not_load_scikit_learn_at_start() -> None:
+    # Every API worker imports the app: the model routes' reliability bins come from the
+    # training package, whose metrics load scikit-learn only where they are computed.
+    probe = "import sys; import nba_mlops.api.app; print('sklearn' in sys.modules)"
+    assert _in_a_fresh_interpreter(probe).strip() == "False"
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: scored without workers")
 def test_the_command_scores_a_big_file_with_workers_the_same_way(
     large: Settings, tmp_path: Path

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 PROBABILITY_CLIP = 1e-6
 METRIC_NAMES = ("log_loss", "brier", "roc_auc", "accuracy", "ece")
@@ -32,6 +30,10 @@ def expected_calibration_error(
 
 def classification_metrics(y_true: np.ndarray, probability: np.ndarray) -> dict[str, float]:
     """Log loss (primary), Brier, ROC AUC, accuracy at 0.5 and calibration error."""
+    # scikit-learn is imported where it is used: the API imports this module's constants
+    # (the reliability bins, through ``training.slices``) and should not load it at start.
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
     y = np.asarray(y_true, dtype="int64")
     p = np.clip(np.asarray(probability, dtype="float64"), PROBABILITY_CLIP, 1 - PROBABILITY_CLIP)
     both_classes = len(np.unique(y)) == 2
@@ -60,6 +62,8 @@ def _distance(shots: pd.DataFrame) -> np.ndarray:
 
 
 def baselines(train: pd.DataFrame, holdout: pd.DataFrame, target: str) -> Baselines:
+    from sklearn.linear_model import LogisticRegression
+
     """Score both baselines on the holdout, fitted on the training rows only."""
     y_train = train[target].to_numpy(dtype="int64")
     y_holdout = holdout[target].to_numpy(dtype="int64")
