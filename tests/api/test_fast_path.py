@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from api_servers import JWT_SECRET, LiveServer, api_settings, run_server, sign_up
+from api_servers import JWT_SECRET, LiveServer, api_settings, run_server, sign_up, unique_name
+from fastapi import HTTPException
 from test_predict import ORIGINAL_README_PAYLOAD
 
+from nba_mlops.api import deps
 from nba_mlops.auth.tokens import TokenCodec
+from nba_mlops.auth.users import UserStatus, revoke_tokens, set_disabled
 
 BODIES: list[tuple[str, bytes]] = [
     ("minimal", b'{"loc_x": 0, "loc_y": 10}'),
@@ -76,6 +80,60 @@ def test_auth_failures_are_the_same(live: LiveServer, regular: LiveServer) -> No
         full = {"Content-Type": "application/json", **headers}
         body = b'{"loc_x": 0, "loc_y": 10}'
         assert _comparable(_call(live, body, full)) == _comparable(_call(regular, body, full))
+
+
+def test_revoked_and_disabled_accounts_are_refused_the_same(
+    live: LiveServer, regular: LiveServer
+) -> None:
+    body = b'{"loc_x": 0, "loc_y": 10}'
+    answers: dict[str, list[tuple[int, Any]]] = {"revoked": [], "disabled": []}
+    for server in (live, regular):
+        with server.client() as http:
+            revoked, disabled = sign_up(http), sign_up(http)
+        with server.services.db.session() as session:
+            revoke_tokens(session, revoked.username)
+            set_disabled(session, disabled.username, True)
+        time.sleep(server.settings.serving.user_cache_ttl_s + 0.1)  # the status cache's life
+        for name, account in (("revoked", revoked), ("disabled", disabled)):
+            headers = {"Content-Type": "application/json", **account.headers}
+            answers[name].append(_comparable(_call(server, body, headers)))
+    assert answers["revoked"][0] == answers["revoked"][1]
+    assert answers["revoked"][0][0] == 401 and "revoked" in answers["revoked"][0][1]["detail"]
+    assert answers["disabled"][0] == answers["disabled"][1]
+    assert answers["disabled"][0] == (403, {"detail": "This account is disabled"})
+
+
+def test_both_paths_share_one_check(
+    live: LiveServer, regular: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule added to ``deps.authenticate`` (here: a blocked name prefix) applies on the
+    fast path and on the regular route alike, with no change to either."""
+    original = deps.authenticate
+    calls: list[str | None] = []
+
+    async def with_a_new_rule(services: Any, token: str | None) -> UserStatus:
+        calls.append(token)
+        user = await original(services, token)
+        if user.username.startswith("blocked_"):
+            raise HTTPException(403, detail="Blocked by a new rule")
+        return user
+
+    monkeypatch.setattr(deps, "authenticate", with_a_new_rule)
+    body = b'{"loc_x": 0, "loc_y": 10}'
+    for server, checks in ((live, 2), (regular, 1)):
+        with server.client() as http:
+            blocked = sign_up(http, unique_name("blocked"))
+            allowed = sign_up(http)
+        calls.clear()
+        refused = _call(server, body, {"Content-Type": "application/json", **blocked.headers})
+        assert _comparable(refused) == (403, {"detail": "Blocked by a new rule"})
+        # With the fast path on, it asked the same function, then handed the request to
+        # the regular route, which asked it again.
+        assert calls == [blocked.token] * checks
+        calls.clear()
+        accepted = _call(server, body, {"Content-Type": "application/json", **allowed.headers})
+        assert accepted.status_code == 200
+        assert calls == [allowed.token]
 
 
 def test_fast_answers_are_stored_and_counted(live: LiveServer) -> None:

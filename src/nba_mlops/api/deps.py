@@ -56,8 +56,13 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers=_BEARER)
 
 
-async def get_current_user(services: ServicesDep, token: TokenDep) -> UserStatus:
+async def authenticate(services: Services, token: str | None) -> UserStatus:
     """The caller behind the bearer token: signed, unexpired, still existing, enabled.
+
+    The one check of a token, shared by every route (:func:`get_current_user`) and by the
+    fast path of ``POST /predict`` (:mod:`nba_mlops.api.fastpath`): a rule added here
+    applies to both. Raises the refusal as an :class:`HTTPException` (401 or 403), or
+    :class:`DatabaseUnavailableError` when the user's status cannot be read.
 
     No database round trip per request: the token is checked in memory and the user's
     status comes from a cache refreshed every ``serving.user_cache_ttl_s`` seconds.
@@ -82,6 +87,11 @@ async def get_current_user(services: ServicesDep, token: TokenDep) -> UserStatus
     if user.disabled:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is disabled")
     return user
+
+
+async def get_current_user(services: ServicesDep, token: TokenDep) -> UserStatus:
+    """The caller behind the bearer token (see :func:`authenticate`)."""
+    return await authenticate(services, token)
 
 
 CurrentUser = Annotated[UserStatus, Depends(get_current_user)]

@@ -3,8 +3,9 @@
 Profiling under load showed FastAPI's routing and dependency resolution costing about
 three times the framework's bare floor per request, on the one route that carries
 nearly all traffic. This ASGI layer answers the *plain success case* of that route
-directly: JSON body, valid bearer token of an enabled user, a body the very same
-pydantic schema accepts, no query string. Anything else (no or bad token, a query
+directly: JSON body, a bearer token that :func:`~nba_mlops.api.deps.authenticate`
+accepts (the one check every route makes), a body the very same pydantic schema
+accepts, no query string. Anything else (no or bad token, a query
 string such as ``?explain=true``, odd content type, invalid or unparsable body, a body
 too large) is handed unchanged, with the buffered body
 replayed, to the regular route, which produces the usual answer and error. Both paths
@@ -22,10 +23,10 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
+from nba_mlops.api import deps
 from nba_mlops.api.errors import unavailable_response
 from nba_mlops.api.routes.predict import score_and_store
 from nba_mlops.api.schemas.shots import ShotPayload
-from nba_mlops.auth.tokens import InvalidTokenError
 from nba_mlops.db.session import DatabaseUnavailableError
 from nba_mlops.inference.predictor import ModelUnavailableError
 from nba_mlops.inference.remote import PredictionServiceUnavailableError
@@ -81,13 +82,11 @@ class PredictFastPath:
     ) -> bool:
         """Answer the request if it is the plain success case; False to hand it over."""
         try:
-            claims = services.tokens.decode(token)
-            user = await services.users.get(claims.user_id)
-        except InvalidTokenError:
-            return False  # the regular route gives the 401
+            # Looked up on the module, so the route and this path always run the same check.
+            user = await deps.authenticate(services, token)
         except Exception:
-            return False  # e.g. the database is down: the regular route gives the 503
-        if user is None or user.disabled or not user.issued(claims):
+            # Refused (401, 403) or the database is down (503): the regular route runs the
+            # same check again, from the status cache, and answers as it always does.
             return False
         try:
             # Mapping the original payload onto raw fields validates again: any error in

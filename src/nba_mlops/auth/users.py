@@ -26,7 +26,6 @@ from nba_mlops.auth.passwords import (
     verify_password,
 )
 from nba_mlops.auth.policy import password_problem
-from nba_mlops.auth.tokens import TokenClaims
 from nba_mlops.auth.usernames import CLASH_MARK, username_key
 from nba_mlops.config import Settings
 from nba_mlops.db.models import ROLE_ADMIN, ROLE_USER, ROLES, User
@@ -64,11 +63,6 @@ class UserStatus:
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
-
-    def issued(self, claims: TokenClaims) -> bool:
-        """Whether the token was issued to this account as it is now: same name, and no
-        password change or revocation since."""
-        return claims.username == self.username and claims.token_version == self.token_version
 
     @classmethod
     def of(cls, user: User) -> UserStatus:
