@@ -12,7 +12,6 @@ import codecs
 import csv
 import datetime as dt
 import gzip
-import hashlib
 import re
 import shutil
 import zlib
@@ -39,7 +38,7 @@ from nba_mlops.data.schema import (
     detect_layout,
     missing_required_columns,
 )
-from nba_mlops.data.store import DataVersion, ShotStore, shot_keys
+from nba_mlops.data.store import DataVersion, ShotStore, file_sha256, shot_keys
 from nba_mlops.data.validation import coerce_table, row_reasons, to_store_dtypes
 from nba_mlops.log import get_logger, stage
 
@@ -420,14 +419,6 @@ class IngestReport:
         return summarise([self])
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _quarantine(
     settings: Settings, source: ShotSource, table: pa.Table, rejected: pd.DataFrame, sha: str
 ) -> Path:
@@ -498,7 +489,7 @@ def ingest_file(
         notify("saving", 0.7)
         shots = prepared.shots
         store = ShotStore(settings)
-        sha = _file_sha256(path)
+        sha = file_sha256(path)
         with store.lock():
             store.remove_uncommitted()
             keys = shot_keys(shots[GAME_ID].to_numpy(), shots[GAME_EVENT_ID].to_numpy())

@@ -97,7 +97,9 @@ class _Log:
     last: dict[str, Any] | None = None
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content, in hex (read a megabyte at a time): what the
+    store's parts and the ingest log record of a file."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -321,7 +323,7 @@ class ShotStore:
                 rows = shots[shots["season"] == season]
                 relative = f"season={season}/part-{uuid.uuid4().hex}.parquet"
                 _write_part(rows.loc[:, list(STORE_COLUMNS)], temp / relative)
-                written.append(Part(relative, season, len(rows), _file_sha256(temp / relative)))
+                written.append(Part(relative, season, len(rows), file_sha256(temp / relative)))
                 if on_part is not None:
                     on_part(number, len(seasons))
             for part in written:

@@ -9,7 +9,6 @@ network and database hiccups go through the assets' ``RetryPolicy`` with back-of
 """
 
 import datetime as dt
-import hashlib
 import math
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from nba_mlops.config import Settings
-from nba_mlops.data.store import ShotStore
+from nba_mlops.data.store import ShotStore, file_sha256
 from nba_mlops.orchestration.failures import retry_only_transient
 from nba_mlops.orchestration.resources import NbaMlopsResource
 from nba_mlops.orchestration.settings import OrchestrationSettings
@@ -44,14 +43,6 @@ def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def latest_ingested_batch(settings: Settings) -> Path | None:
     """The newest shot file the store took rows from, where it is now.
 
@@ -68,7 +59,7 @@ def latest_ingested_batch(settings: Settings) -> Path | None:
             candidates += sorted(processed.glob(f"{source.stem}-*{source.suffix}"), reverse=True)
         sha = record.get("source_sha256")
         for candidate in candidates:
-            if candidate.is_file() and (sha is None or _sha256(candidate) == sha):
+            if candidate.is_file() and (sha is None or file_sha256(candidate) == sha):
                 return candidate
     return None
 
