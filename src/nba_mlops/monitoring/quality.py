@@ -22,11 +22,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from nba_mlops.reliability import expected_calibration_error
+
 #: Probabilities are clipped into [eps, 1 - eps] before taking logs, as scikit-learn does,
 #: so one confident wrong answer costs a large but finite amount.
 LOG_LOSS_EPS = 1e-15
-#: Equal-width bins of the predicted probability for the expected calibration error.
-ECE_BINS = 10
 #: A probability at or above this is a predicted make (label 1).
 DECISION_THRESHOLD = 0.5
 
@@ -63,26 +63,6 @@ class PredictionDistribution:
 
 def _as_float_array(values: Sequence[float] | npt.ArrayLike | pd.Series) -> FloatArray:
     return np.asarray(values, dtype=np.float64).reshape(-1)
-
-
-def expected_calibration_error(
-    y_true: npt.ArrayLike, probability: npt.ArrayLike, n_bins: int = ECE_BINS
-) -> float:
-    """Weighted mean gap between predicted probability and make rate over equal-width bins.
-
-    A probability of exactly 1.0 falls in the last bin. NaN for no rows.
-    """
-    y = _as_float_array(y_true)
-    p = _as_float_array(probability)
-    if y.size == 0:
-        return float("nan")
-    bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
-    counts = np.bincount(bins, minlength=n_bins).astype(np.float64)
-    made = np.bincount(bins, weights=y, minlength=n_bins)
-    prob_sum = np.bincount(bins, weights=p, minlength=n_bins)
-    occupied = counts > 0
-    gaps = np.abs(made[occupied] - prob_sum[occupied]) / counts[occupied]
-    return float(np.sum(gaps * counts[occupied]) / y.size)
 
 
 def live_quality(

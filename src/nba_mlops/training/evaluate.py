@@ -7,25 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from nba_mlops.reliability import expected_calibration_error
+
 PROBABILITY_CLIP = 1e-6
 METRIC_NAMES = ("log_loss", "brier", "roc_auc", "accuracy", "ece")
-
-
-def expected_calibration_error(
-    y_true: np.ndarray, probability: np.ndarray, bins: int = 10
-) -> float:
-    """Mean gap between predicted and observed make rate over equal-width bins, weighted."""
-    y = np.asarray(y_true, dtype="float64")
-    p = np.asarray(probability, dtype="float64")
-    if len(y) == 0:
-        return float("nan")
-    index = np.minimum((p * bins).astype(int), bins - 1)
-    counts = np.bincount(index, minlength=bins)
-    sum_p = np.bincount(index, weights=p, minlength=bins)
-    sum_y = np.bincount(index, weights=y, minlength=bins)
-    filled = counts > 0
-    gaps = np.abs(sum_p[filled] - sum_y[filled]) / counts[filled]
-    return float(np.sum(gaps * counts[filled]) / len(y))
 
 
 def classification_metrics(y_true: np.ndarray, probability: np.ndarray) -> dict[str, float]:

@@ -29,7 +29,8 @@ import pandas as pd
 
 from nba_mlops.config import Settings
 from nba_mlops.log import get_logger
-from nba_mlops.training.evaluate import PROBABILITY_CLIP, expected_calibration_error
+from nba_mlops.reliability import expected_calibration_error
+from nba_mlops.training.evaluate import PROBABILITY_CLIP
 
 logger = get_logger(__name__)
 

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from nba_mlops.monitoring.quality import (
-    expected_calibration_error,
     live_quality,
     live_quality_by_day,
     live_quality_by_version,
@@ -28,20 +27,6 @@ def test_known_small_case() -> None:
     assert quality.brier == pytest.approx((0.01 + 0.04 + 0.36 + 0.36) / 4)
     # Every prediction sits alone in its bin: ECE is the mean absolute error.
     assert quality.ece == pytest.approx((0.1 + 0.2 + 0.6 + 0.6) / 4)
-
-
-def test_ece_pools_a_bin() -> None:
-    # Bin [0.3, 0.4): mean probability 0.35, made rate 0.5 -> gap 0.15, weight 2/3.
-    # Bin [0.9, 1.0]: probability 1.0 lands in the last bin, made -> gap 0, weight 1/3.
-    ece = expected_calibration_error([1, 0, 1], [0.3, 0.4 - 1e-9, 1.0])
-    assert ece == pytest.approx(2 / 3 * 0.15, abs=1e-8)
-
-
-def test_perfectly_calibrated_bins_have_zero_ece() -> None:
-    # Ten shots at 0.3 with three made: calibrated exactly.
-    assert expected_calibration_error([1, 1, 1, 0, 0, 0, 0, 0, 0, 0], [0.3] * 10) == pytest.approx(
-        0.0, abs=1e-12
-    )
 
 
 def test_log_loss_is_clipped_not_infinite() -> None:

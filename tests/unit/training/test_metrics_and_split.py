@@ -6,21 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nba_mlops.training.evaluate import classification_metrics, expected_calibration_error
+from nba_mlops.training.evaluate import classification_metrics
 from nba_mlops.training.splits import time_split
-
-
-def test_ece_is_zero_when_each_bin_matches_its_make_rate() -> None:
-    y = np.array([1, 0, 0, 0, 1, 1, 1, 0])
-    p = np.array([0.25, 0.25, 0.25, 0.25, 0.75, 0.75, 0.75, 0.75])
-    assert expected_calibration_error(y, p) == pytest.approx(0.0)
-
-
-def test_ece_measures_the_weighted_gap() -> None:
-    y = np.array([0, 0, 0, 0])
-    p = np.array([0.3, 0.3, 0.9, 0.9])
-    # two bins, each half the rows: gaps 0.3 and 0.9
-    assert expected_calibration_error(y, p) == pytest.approx(0.6)
 
 
 def test_metrics_of_a_constant_prediction() -> None:
