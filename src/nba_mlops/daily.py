@@ -308,7 +308,7 @@ def simulate_day(
     from nba_mlops.pipeline import run_ingest
 
     delivery, scorings = deliver_and_score(settings, source, 1, progress)
-    reports = run_ingest(settings, progress=progress) if ingest and scorings else []
+    reports = run_ingest(settings, progress=progress).reports if ingest and scorings else []
     quality = None
     if reports and scorings and scorings[-1].stored:
         quality = run_quality(settings, scorings[-1].run)

@@ -12,7 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from nba_mlops.config import Settings
-from nba_mlops.data.ingest import IngestReport, ingest_file, ingest_incoming
+from nba_mlops.data.ingest import (
+    IngestReport,
+    ProgressCallback,
+    ShotFileError,
+    ingest_file,
+    ingest_incoming,
+)
+from nba_mlops.data.store import ShotStore
 from nba_mlops.inference.batch import BatchReport, predict_batch
 from nba_mlops.log import get_logger, stage
 from nba_mlops.training.lock import training_lock
@@ -56,35 +63,92 @@ def refresh_features(settings: Settings) -> str:
     return publish(settings).summary()
 
 
+@dataclass
+class IngestRun:
+    """What one ingest stage did: a report per file, in order (a refused file's report
+    carries ``refused``, the reason), and what refreshing the shot history did."""
+
+    reports: list[IngestReport]
+    features: str = ""
+
+    @property
+    def accepted(self) -> list[IngestReport]:
+        return [r for r in self.reports if r.refused is None]
+
+    @property
+    def refusals(self) -> list[str]:
+        return [r.refused for r in self.reports if r.refused is not None]
+
+    @property
+    def rows_new(self) -> int:
+        return sum(r.rows_new for r in self.accepted)
+
+
+class IngestRefusedError(ShotFileError):
+    """Raised by :func:`run_ingest` once every file was tried, when any was refused: the
+    other files are stored (and the shot history refreshed) all the same. ``run`` has the
+    report of every file; the message names each refused file and why."""
+
+    def __init__(self, run: IngestRun) -> None:
+        refusals = run.refusals
+        count = f"{len(refusals)} file{'s' if len(refusals) != 1 else ''} refused"
+        super().__init__(f"{count}: " + " | ".join(refusals))
+        self.run = run
+
+
 def run_ingest(
-    settings: Settings, sources: Sequence[Path] = (), progress: Progress | None = None
-) -> list[IngestReport]:
-    """Ingest the given files, or everything waiting in the incoming folder."""
+    settings: Settings,
+    sources: Sequence[Path] = (),
+    progress: Progress | None = None,
+    *,
+    file_progress: Callable[[Path], ProgressCallback] | None = None,
+) -> IngestRun:
+    """Ingest the given files, or everything waiting in the incoming folder.
+
+    The one ingest behaviour of every caller (the command line, the pipeline, the
+    orchestrator, the daily simulation): a refused file does not stop the others; each
+    good file is stored and the shot history refreshed, then, when any file was refused,
+    :class:`IngestRefusedError` names every refused file and its reason. Refused files of
+    the incoming folder move to ``incoming/refused/`` with their reason beside them
+    (:func:`~nba_mlops.data.ingest.ingest_incoming`); files given by path stay where they
+    are. ``file_progress`` gives a per-file stage callback (the command line's bars).
+    """
     if not sources:
-        reports = ingest_incoming(settings)
+        reports = ingest_incoming(settings, file_progress)
     else:
         reports = []
         for source in sources:
             if progress:
                 progress(f"ingesting {source.name}")
-            reports.append(ingest_file(settings, source))
-    if any(r.refused is None for r in reports):
+            try:
+                reports.append(
+                    ingest_file(settings, source, file_progress(source) if file_progress else None)
+                )
+            except ShotFileError as error:
+                version = ShotStore(settings).data_version()
+                reports.append(
+                    IngestReport(source=source, data_version=version, refused=str(error))
+                )
+    run = IngestRun(reports)
+    if run.accepted:
         if progress:
             progress("updating the shot history and the online features")
-        refresh_features(settings)
-    return reports
+        run.features = refresh_features(settings)
+    if run.refusals:
+        raise IngestRefusedError(run)
+    return run
 
 
 @dataclass
 class PipelineReport:
-    ingest: list[IngestReport]
+    ingest: IngestRun
     training: TrainingReport
     batch: BatchReport | None
     seconds: float
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
-        new = sum(r.rows_new for r in self.ingest)
+        new = self.ingest.rows_new
         batch = f"; {self.batch.rows_scored:,} batch predictions" if self.batch else ""
         return (
             f"pipeline done in {self.seconds:.0f} s: {new:,} new shots ingested; "

@@ -16,6 +16,7 @@ from nba_mlops.config import Settings, bundled_sample_path, get_settings
 from nba_mlops.data.ingest import ingest_file, ingest_incoming
 from nba_mlops.data.store import ShotStore
 from nba_mlops.data.validation import SHOT_SCHEMA
+from nba_mlops.pipeline import IngestRefusedError, run_ingest
 
 SAMPLE_ROWS = 41_917
 
@@ -120,6 +121,49 @@ def test_refused_file_exits_with_2(cli_home: Settings, tmp_path: Path) -> None:
     assert "conflict markers" in result.output
     assert str(bad) in result.output.replace("\n", "")
     assert not (cli_home.store_dir / "versions.jsonl").exists()
+
+
+def _conflicted(path: Path) -> Path:
+    path.write_text("<<<<<<< HEAD\nGame ID\n=======\n>>>>>>> main\n", encoding="utf-8")
+    return path
+
+
+def test_the_ingest_stage_goes_on_past_a_refused_file(settings: Settings, tmp_path: Path) -> None:
+    """The stage every caller uses (pipeline, orchestrator, command line): the good file
+    after a refused one is stored and the shot history refreshed, then every refused file
+    is named with its reason."""
+    good = tmp_path / "good.csv"
+    _sample_text(200).to_csv(good, index=False)
+    first, second = _conflicted(tmp_path / "merge.csv"), tmp_path / "notes.csv"
+    second.write_text("just some notes\n", encoding="utf-8")
+
+    with pytest.raises(IngestRefusedError) as refused:
+        run_ingest(settings, [first, good, second])
+
+    run = refused.value.run
+    assert [r.source for r in run.reports] == [first, good, second]
+    assert [r.source for r in run.accepted] == [good] and run.rows_new == 200
+    assert len(run.refusals) == 2
+    assert str(first) in run.refusals[0] and "conflict markers" in run.refusals[0]
+    assert str(second) in run.refusals[1]
+    message = str(refused.value)
+    assert message.startswith("2 files refused: ") and str(first) in message
+    assert str(second) in message
+    assert ShotStore(settings).data_version().rows == 200
+    assert run.features  # the shot history now covers the good file
+    assert first.exists() and second.exists()  # files given by path stay where they are
+
+
+def test_ingest_command_goes_on_past_a_refused_file(cli_home: Settings, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    _sample_text(200).to_csv(good, index=False)
+    bad = _conflicted(tmp_path / "merge.csv")
+    result = CliRunner().invoke(app, ["ingest", str(bad), str(good)])
+    assert result.exit_code == 2, result.output
+    output = result.output.replace("\n", "")
+    assert "refused:" in output and str(bad) in output and "conflict markers" in output
+    assert "ingested 200 rows from 1 file: 200 new" in output and "1 file refused" in output
+    assert ShotStore(cli_home).data_version().rows == 200
 
 
 def test_simulate_then_ingest_commands(cli_home: Settings, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_pipeline_registers_promotes_and_scores(trained_settings: Settings) -> N
 def test_reingesting_the_sample_changes_nothing(trained_settings: Settings) -> None:
     store = ShotStore(trained_settings)
     before = store.data_version()
-    reports = run_ingest(trained_settings, [bundled_sample_path()])
+    reports = run_ingest(trained_settings, [bundled_sample_path()]).reports
     assert reports[0].rows_new == 0
     after = store.data_version()
     assert after.hash == before.hash

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 import pytest
 from orchestration_support import (
     champion_of,
@@ -19,7 +20,7 @@ from orchestration_support import (
     retries,
 )
 
-from nba_mlops.config import Settings
+from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.data.store import ShotStore
 from nba_mlops.training.lock import TrainingInProgressError, training_lock
 
@@ -78,6 +79,29 @@ def test_a_corrupt_incoming_file_fails_ingestion_and_changes_nothing(
     after = store.data_version()
     assert (after.hash, after.rows) == (before.hash, before.rows)
     assert champion_of(settings) == champion
+
+
+def test_the_good_files_are_ingested_past_a_refused_one(tmp_path: Path) -> None:
+    """The asset shares the ingest of every caller: the good incoming file is stored
+    even though an earlier one is refused; the step then fails naming the refused file."""
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    bad = settings.incoming_dir / "a_merge.csv"
+    bad.write_text("<<<<<<< HEAD\nGame ID\n=======\n>>>>>>> main\n", encoding="utf-8")
+    good = settings.incoming_dir / "b_shots.csv"
+    sample = pd.read_csv(bundled_sample_path(), dtype=str, keep_default_na=False, nrows=200)
+    sample.to_csv(good, index=False)
+
+    result = materialize(settings, ["shot_store"])
+
+    assert not result.success
+    (message,) = failure_messages(result)
+    assert "1 incoming file(s) refused" in message and bad.name in message
+    assert "conflict markers" in message
+    assert retries(result) == 0
+    assert (settings.incoming_dir / "refused" / bad.name).is_file()
+    assert (settings.incoming_dir / "processed" / good.name).is_file()
+    assert ShotStore(settings).data_version().rows == 200
 
 
 @pytest.mark.slow

@@ -14,11 +14,12 @@ from nba_mlops.cli.console import console, fail, out, prepare, steps, summary
 from nba_mlops.config import bundled_sample_path
 
 REFUSED_EXIT_CODE = 2
+FileProgress = Callable[[Path], Callable[[str, float], None]]
 
 
 @contextmanager
-def _file_progress() -> Iterator[Callable[[Path], Callable[[str, float], None]]]:
-    """A bar per file that follows its ingestion stages."""
+def _ingest_progress() -> Iterator[tuple[Callable[[str], None], FileProgress]]:
+    """A line following the ingest's stage, and a bar per file following its stages."""
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -27,6 +28,10 @@ def _file_progress() -> Iterator[Callable[[Path], Callable[[str, float], None]]]
         console=console,
         transient=True,
     ) as progress:
+        stage = progress.add_task("ingest", total=None)
+
+        def step(message: str) -> None:
+            progress.update(stage, description=f"ingest: {message}")
 
         def for_file(path: Path) -> Callable[[str, float], None]:
             task = progress.add_task(path.name, total=1.0)
@@ -36,7 +41,7 @@ def _file_progress() -> Iterator[Callable[[Path], Callable[[str, float], None]]]
 
             return update
 
-        yield for_file
+        yield step, for_file
 
 
 @app.command("ingest")
@@ -46,50 +51,33 @@ def ingest_command(
     ),
     sample: bool = typer.Option(False, "--sample", help="Ingest the bundled real sample."),
 ) -> None:
-    """Validate, repair and store shot files; rejected rows go to the quarantine."""
-    from nba_mlops.data.ingest import (
-        IngestReport,
-        ShotFileError,
-        incoming_files,
-        ingest_file,
-        ingest_incoming,
-        summarise,
-    )
+    """Validate, repair and store shot files; rejected rows go to the quarantine.
+
+    A refused file does not stop the others: every good file is stored, each refused one
+    is named with its reason, and the command then exits with 2."""
+    from nba_mlops.data.ingest import incoming_files, summarise
     from nba_mlops.data.store import ShotStore
+    from nba_mlops.pipeline import IngestRefusedError, IngestRun, run_ingest
 
     settings = prepare()
     sources = list(paths or [])
     if sample:
         sources.append(bundled_sample_path())
-    reports: list[IngestReport] = []
-    refusals: list[str] = []
-    with _file_progress() as for_file:
-        if sources:
-            for source in sources:
-                try:
-                    reports.append(ingest_file(settings, source, for_file(source)))
-                except ShotFileError as error:
-                    refusals.append(str(error))
-        else:
-            if not incoming_files(settings):
-                summary(f"nothing to ingest: {settings.incoming_dir} is empty")
-                return
-            reports = ingest_incoming(settings, for_file)
-            refusals = [r.refused for r in reports if r.refused]
-    for refusal in refusals:
+    if not sources and not incoming_files(settings):
+        summary(f"nothing to ingest: {settings.incoming_dir} is empty")
+        return
+    run: IngestRun
+    with _ingest_progress() as (progress, for_file):
+        try:
+            run = run_ingest(settings, sources, progress, file_progress=for_file)
+        except IngestRefusedError as refused:
+            run = refused.run
+    for refusal in run.refusals:
         console.print(f"[red]refused:[/red] {refusal}", highlight=False, soft_wrap=True)
     version = ShotStore(settings).data_version()
-    history = ""
-    if version.rows and any(not r.refused for r in reports):
-        from nba_mlops.pipeline import refresh_features
-
-        with steps("shot history") as progress:
-            progress("updating the shooters' records and the online table")
-            history = "; " + refresh_features(settings)
-    summary(
-        summarise([r for r in reports if not r.refused], version) + _refused(refusals) + history
-    )
-    if refusals:
+    history = f"; {run.features}" if run.features else ""
+    summary(summarise(run.accepted, version) + _refused(run.refusals) + history)
+    if run.refusals:
         raise typer.Exit(REFUSED_EXIT_CODE)
 
 

@@ -65,7 +65,7 @@ def _bring_up(settings: Settings, progress: Callable[[str], None]) -> str:
     sample = bundled_sample_path()
     champion = current_champion(settings)
     if champion is not None:
-        new = sum(report.rows_new for report in run_ingest(settings, [sample], progress))
+        new = run_ingest(settings, [sample], progress).rows_new
         if new == 0:
             return (
                 f"the store has not changed since champion v{champion} was trained: serving "

@@ -99,18 +99,23 @@ def deliver_next_batch(context: AssetExecutionContext, nba: NbaMlopsResource) ->
 def ingest_waiting_files(context: AssetExecutionContext, nba: NbaMlopsResource) -> Materialized:
     from nba_mlops.data.ingest import summarise
     from nba_mlops.db.verification import verify_from_store
-    from nba_mlops.pipeline import run_ingest
+    from nba_mlops.pipeline import IngestRefusedError, IngestRun, run_ingest
 
     settings = nba.settings()
-    reports = run_ingest(settings, progress=context.log.info)
+    # The ingest every caller shares: the good files are stored even when one is refused;
+    # this step fails once the store is up to date (below), naming every refused file.
+    run: IngestRun
+    try:
+        run = run_ingest(settings, progress=context.log.info)
+    except IngestRefusedError as error:
+        run = error.run
     # Catch up on predictions an earlier ingest could not verify (database down then,
     # this step retried since): cheap when nothing waits for a stored shot.
     caught_up = verify_from_store(settings)
     if caught_up is not None and caught_up.verified:
         context.log.info("caught up: %s", caught_up.summary())
     version = ShotStore(settings).data_version()
-    accepted = [r for r in reports if not r.refused]
-    refused = [r.refused for r in reports if r.refused]
+    accepted, refused = run.accepted, run.refusals
     line = summarise(accepted, version) if accepted else "nothing new to ingest"
     context.log.info(line)
     metadata: dict[str, Any] = {
