@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -52,9 +56,10 @@ def test_predictions_stored_before_purposes_existed_become_shots(
 ) -> None:
     from pathlib import Path
 
-    from api_servers import postgres_database
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
+
+    from tests.support.api_servers import postgres_database
 
     def run(url: str) -> None:
         settings = Settings(home=Path(str(tmp_path)), database_url=url)
@@ -96,13 +101,13 @@ def test_usernames_that_differ_only_in_case_are_reported_not_lost(
     import logging
     from pathlib import Path
 
-    from api_servers import postgres_database
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
     from nba_mlops.auth.passwords import hash_password
     from nba_mlops.auth.users import authenticate, clashing_users
     from nba_mlops.db.session import Database
+    from tests.support.api_servers import postgres_database
 
     names = ["bob_p", "alice", "BOB_P", "Bob_P"]  # ids 1-4, as the API once allowed
 
@@ -179,9 +184,10 @@ def test_usernames_that_differ_only_in_case_are_reported_not_lost(
 def test_stored_shot_ids_and_labellers_roles_are_filled_in(kind: str, tmp_path: object) -> None:
     from pathlib import Path
 
-    from api_servers import postgres_database
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
+
+    from tests.support.api_servers import postgres_database
 
     def run(url: str) -> None:
         settings = Settings(home=Path(str(tmp_path)), database_url=url)
@@ -236,3 +242,72 @@ def test_stored_shot_ids_and_labellers_roles_are_filled_in(kind: str, tmp_path: 
     else:
         with postgres_database("nba_migration_test") as url:
             run(url)
+
+
+def _upgrade_at_the_signal(url: str, home: str, start: Any) -> None:
+    start.wait(timeout=60)
+    migrate.upgrade(Settings(home=Path(home), database_url=url))
+
+
+@pytest.mark.postgres
+def test_replicas_starting_together_migrate_an_empty_database_once(tmp_path: Path) -> None:
+    """Four processes upgrade one empty PostgreSQL database at the same moment: each
+    waits for the advisory lock, the first builds the schema, the others find it at head,
+    and every one of them succeeds."""
+    from tests.support.api_servers import postgres_database
+
+    spawn = multiprocessing.get_context("spawn")
+    with postgres_database("nba_migrate_race") as url:
+        start = spawn.Barrier(4)
+        replicas = [
+            spawn.Process(target=_upgrade_at_the_signal, args=(url, str(tmp_path), start))
+            for _ in range(4)
+        ]
+        for replica in replicas:
+            replica.start()
+        for replica in replicas:
+            replica.join(timeout=120)
+        codes = [replica.exitcode for replica in replicas]
+        assert codes == [0, 0, 0, 0], f"replica exit codes {codes}"
+        settings = Settings(home=tmp_path, database_url=url)
+        assert migrate.current_revision(settings) == migrate.head_revision()
+        engine = make_engine(settings)
+        try:
+            with engine.connect() as connection:
+                context = MigrationContext.configure(connection, opts={"compare_type": True})
+                assert compare_metadata(context, Base.metadata) == []
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_migration_waits_while_another_holds_the_lock(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from tests.support.api_servers import postgres_database
+
+    spawn = multiprocessing.get_context("spawn")
+    with postgres_database("nba_migrate_wait") as url:
+        settings = Settings(home=tmp_path, database_url=url)
+        engine = make_engine(settings)
+        try:
+            with engine.connect() as holder:
+                holder.execute(
+                    text("SELECT pg_advisory_lock(:key)"), {"key": migrate.MIGRATION_LOCK_KEY}
+                )
+                start = spawn.Barrier(1)
+                waiting = spawn.Process(
+                    target=_upgrade_at_the_signal, args=(url, str(tmp_path), start)
+                )
+                waiting.start()
+                waiting.join(timeout=15)
+                assert waiting.is_alive(), "the migration ran while the lock was held"
+                assert migrate.current_revision(settings) is None
+                holder.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": migrate.MIGRATION_LOCK_KEY}
+                )
+                waiting.join(timeout=120)
+                assert waiting.exitcode == 0
+        finally:
+            engine.dispose()
+        assert migrate.current_revision(settings) == migrate.head_revision()

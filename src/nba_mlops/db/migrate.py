@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from nba_mlops.config import Settings
 from nba_mlops.db.session import make_engine
@@ -17,6 +17,10 @@ from nba_mlops.db.session import make_engine
 SCRIPT_LOCATION = "nba_mlops.db:migrations"
 # Dated file names keep ``versions/`` in creation order.
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s"
+# The PostgreSQL advisory lock every migration holds (a fixed 64-bit key, the bytes of
+# "nbamigr8"): replicas that start together against one database take turns, and each
+# after the first finds the schema at head and changes nothing.
+MIGRATION_LOCK_KEY = int.from_bytes(b"nbamigr8", "big", signed=True)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -48,6 +52,11 @@ def _migrating(settings: Settings) -> Iterator[Connection]:
                 connection.commit()  # end the autobegun transaction: Alembic begins its own
             try:
                 with connection.begin():
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": MIGRATION_LOCK_KEY},
+                        )
                     yield connection
                     if sqlite:
                         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
