@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from nba_mlops.config import Settings, bundled_sample_path
-from prerequisites import INSTALL, MISSING, OPTIONAL
+from tests.support.prerequisites import INSTALL, MISSING, OPTIONAL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,7 +75,7 @@ def shared_data_dir() -> Path:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """One line naming every prerequisite whose tests were skipped, and how to install it
-    (tests/prerequisites.py; under CI those tests fail instead)."""
+    (tests/support/prerequisites.py; under CI those tests fail instead)."""
     counts: dict[str, Counter[str]] = {MISSING: Counter(), OPTIONAL: Counter()}
     for report in terminalreporter.stats.get("skipped", []):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
@@ -94,18 +94,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if optional:
         line += ("; " if parts else "") + f"optional, not installed: {', '.join(optional)}"
     terminalreporter.write_line(line, yellow=True, bold=True)
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Test modules are imported by basename: two with the same name would shadow each
-    other depending on the order they are collected. Refuse that up front."""
-    names: dict[str, Path] = {}
-    for path in sorted(Path(__file__).parent.rglob("test_*.py")):
-        if path.name in names:
-            raise pytest.UsageError(
-                f"two test modules share the name {path.name}: {names[path.name]} and {path}"
-            )
-        names[path.name] = path
 
 
 # --- no process outlives the suite ---------------------------------------------------------

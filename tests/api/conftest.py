@@ -11,7 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_servers import (
+
+from nba_mlops.config import Settings
+from tests.support.api_champion import register_version
+from tests.support.api_servers import (
     Account,
     LiveServer,
     api_settings,
@@ -19,9 +22,6 @@ from api_servers import (
     run_server,
     sign_up,
 )
-from api_support import register_version
-
-from nba_mlops.config import Settings
 
 
 # --- fixtures ----------------------------------------------------------------------------------

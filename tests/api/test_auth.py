@@ -6,10 +6,10 @@ import time
 
 import httpx
 import pytest
-from api_servers import PASSWORD, Account, LiveServer, sign_up, unique_name
 
 from nba_mlops.auth.tokens import TokenCodec
 from nba_mlops.auth.users import revoke_tokens, set_disabled, set_password
+from tests.support.api_servers import PASSWORD, Account, LiveServer, sign_up, unique_name
 
 
 def test_signup_returns_the_new_user(client: httpx.Client) -> None:

@@ -6,12 +6,12 @@ import json
 
 import httpx
 import pytest
-from api_servers import Account
-from fuzz_seeds import resolve, seed_params
 from hypothesis import Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from nba_mlops.api.schemas.shots import ORIGINAL_EXAMPLE
+from tests.support.api_servers import Account
+from tests.support.fuzz_seeds import resolve, seed_params
 
 JSON = {"Content-Type": "application/json"}
 

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from api_servers import PASSWORD
 
 from nba_mlops.auth.users import authenticate, get_by_username
 from nba_mlops.config import Settings
 from nba_mlops.db.models import User
 from nba_mlops.db.session import Database
+from tests.support.api_servers import PASSWORD
 
 CLI = str(Path(sys.executable).with_name("nba-mlops"))
 

@@ -9,13 +9,20 @@ from typing import Any
 
 import httpx
 import pytest
-from api_servers import JWT_SECRET, LiveServer, api_settings, run_server, sign_up, unique_name
 from fastapi import HTTPException
-from test_predict import ORIGINAL_README_PAYLOAD
 
 from nba_mlops.api import deps
 from nba_mlops.auth.tokens import TokenCodec
 from nba_mlops.auth.users import UserStatus, revoke_tokens, set_disabled
+from tests.support.api_servers import (
+    JWT_SECRET,
+    LiveServer,
+    api_settings,
+    run_server,
+    sign_up,
+    unique_name,
+)
+from tests.support.payloads import ORIGINAL_README_PAYLOAD
 
 BODIES: list[tuple[str, bytes]] = [
     ("minimal", b'{"loc_x": 0, "loc_y": 10}'),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from api_servers import Account
+
+from tests.support.api_servers import Account
 
 
 def test_history_is_mine_newest_first_and_paged(

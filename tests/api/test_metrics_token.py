@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_servers import LiveServer, api_settings, run_server
 
-from asyncio_support import run
 from nba_mlops.inference.service_app import create_service_app
+from tests.support.api_servers import LiveServer, api_settings, run_server
+from tests.support.coroutines import run
 
 TOKEN = "metrics-token-for-tests-" + "m" * 16
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from api_servers import LiveServer
+
+from tests.support.api_servers import LiveServer
 
 
 def test_current_model(client: httpx.Client, live: LiveServer) -> None:

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from api_servers import (
+from psycopg import sql
+
+from tests.support.api_servers import (
     Account,
     admin_connection,
     api_settings,
@@ -16,7 +18,6 @@ from api_servers import (
     run_server,
     sign_up,
 )
-from psycopg import sql
 
 SHOT = {"loc_x": 10, "loc_y": 100}
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from api_servers import LiveServer
+
+from tests.support.api_servers import LiveServer
 
 
 def _top_player(client: httpx.Client) -> dict[str, Any]:

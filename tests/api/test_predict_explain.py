@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from api_servers import Account, LiveServer
 
 from nba_mlops.explain import GROUPS, family_of
+from tests.support.api_servers import Account, LiveServer
 
 SHOT = {
     "loc_x": -120,

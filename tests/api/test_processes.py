@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from api_servers import PASSWORD, api_settings, free_port, run_server, sign_up
-from api_support import local_tracking_uri
+
+from tests.support.api_champion import local_tracking_uri
+from tests.support.api_servers import PASSWORD, api_settings, free_port, run_server, sign_up
 
 CLI = str(Path(sys.executable).with_name("nba-mlops"))
 

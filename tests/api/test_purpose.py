@@ -4,12 +4,12 @@ are not shots: no verification, no place in history by default, no say in drift.
 from __future__ import annotations
 
 import httpx
-from api_servers import Account, LiveServer
 from sqlalchemy import select, update
 
 from nba_mlops.config import Settings
 from nba_mlops.db.models import Prediction
 from nba_mlops.monitoring.build import load_predictions
+from tests.support.api_servers import Account, LiveServer
 
 CELLS = [{"loc_x": x, "loc_y": 100} for x in (-100, 0, 100)]
 

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_servers import PASSWORD, LiveServer, api_settings, run_server, sign_up, unique_name
+
+from tests.support.api_servers import (
+    PASSWORD,
+    LiveServer,
+    api_settings,
+    run_server,
+    sign_up,
+    unique_name,
+)
 
 LIMITS = {
     "signup_limits": "3/minute",

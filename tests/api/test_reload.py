@@ -9,11 +9,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from api_servers import PASSWORD, api_settings, run_server, sign_up, unique_name
-from api_support import register_version
 
 from nba_mlops.auth.users import create_user
 from nba_mlops.config import Settings
+from tests.support.api_champion import register_version
+from tests.support.api_servers import PASSWORD, api_settings, run_server, sign_up, unique_name
 
 
 @pytest.mark.slow

@@ -7,8 +7,6 @@ from __future__ import annotations
 import httpx
 import pytest
 import schemathesis
-from api_servers import LiveServer, sign_up
-from fuzz_seeds import resolve, seed_params
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -17,6 +15,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.support.api_servers import LiveServer, sign_up
+from tests.support.fuzz_seeds import resolve, seed_params
 
 CHECKS = [
     not_a_server_error,

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_servers import (
+
+from nba_mlops.monitoring.refresh import MetricsRefresher
+from tests.support.api_servers import (
     PASSWORD,
     Account,
     LiveServer,
@@ -17,8 +19,6 @@ from api_servers import (
     sign_up,
     unique_name,
 )
-
-from nba_mlops.monitoring.refresh import MetricsRefresher
 
 
 def test_welcome_is_json_when_asked(client: httpx.Client) -> None:

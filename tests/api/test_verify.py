@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from api_servers import PASSWORD, Account, LiveServer, unique_name
 from sqlalchemy import update
 
 from nba_mlops.auth.users import create_user
 from nba_mlops.db.models import Prediction
 from nba_mlops.db.verification import verify_shots
+from tests.support.api_servers import PASSWORD, Account, LiveServer, unique_name
 
 
 def predict(client: httpx.Client, account: Account, **fields: Any) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from prerequisites import OPTIONAL, find, missing, require
+from tests.support.prerequisites import OPTIONAL, find, missing, require
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

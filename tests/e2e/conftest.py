@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from nba_mlops.config import Settings
-from prerequisites import missing, require
+from tests.support.prerequisites import missing, require
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from prerequisites import missing, require
+from tests.support.prerequisites import missing, require
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_court_page import TIMEOUT_MS, court_click, log_in, shoot_screen
+
+from tests.support.court_page import TIMEOUT_MS, court_click, log_in, shoot_screen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

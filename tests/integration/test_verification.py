@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from app_db import BACKENDS, database_url
 from nba_mlops.cli import app
 from nba_mlops.config import Settings, bundled_sample_path, get_settings
 from nba_mlops.data.ingest import ingest_file
@@ -29,6 +28,7 @@ from nba_mlops.db.verification import (
     with_outcomes,
 )
 from nba_mlops.db.writer import complete, insert_rows
+from tests.support.app_db import BACKENDS, database_url
 
 
 @pytest.fixture(params=BACKENDS)

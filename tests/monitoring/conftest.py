@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from prerequisites import require
+from tests.support.prerequisites import require
 
 REPO = Path(__file__).resolve().parents[2]
 

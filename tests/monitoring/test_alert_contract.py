@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from promql_contract import allowed_series, contract_metrics, metric_names
+
+from tests.support.promql_contract import allowed_series, contract_metrics, metric_names
 
 REPO = Path(__file__).resolve().parents[2]
 RUNBOOK = REPO / "docs" / "runbook.md"

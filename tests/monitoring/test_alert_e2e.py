@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
-from stack import (
+
+from tests.support.monitoring_stack import (
     Alertmanager,
     Process,
     free_port,

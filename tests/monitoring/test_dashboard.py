@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from promql_contract import allowed_series, contract_metrics, metric_names
+
+from tests.support.promql_contract import allowed_series, contract_metrics, metric_names
 
 GRAFANA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
 DASHBOARD = GRAFANA_DIR / "dashboards" / "nba-mlops.json"

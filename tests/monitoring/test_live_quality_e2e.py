@@ -27,7 +27,13 @@ import pandas as pd
 import pytest
 import yaml
 from sklearn.dummy import DummyClassifier
-from stack import (
+
+from nba_mlops.config import Settings, bundled_sample_path
+from nba_mlops.data.store import ShotStore, shot_keys
+from nba_mlops.features.serving import to_model_frame
+from nba_mlops.registry import client as registry
+from tests.support.daily import cut_last_days, daily_predictions, last_game_dates, outcomes
+from tests.support.monitoring_stack import (
     Process,
     free_port,
     http_ok,
@@ -36,12 +42,6 @@ from stack import (
     start_prometheus,
     wait_until,
 )
-
-from daily_support import cut_last_days, daily_predictions, last_game_dates, outcomes
-from nba_mlops.config import Settings, bundled_sample_path
-from nba_mlops.data.store import ShotStore, shot_keys
-from nba_mlops.features.serving import to_model_frame
-from nba_mlops.registry import client as registry
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_RULES = REPO / "deploy" / "prometheus" / "rules" / "model.yml"

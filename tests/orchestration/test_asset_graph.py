@@ -9,12 +9,12 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
-from orchestration_support import champion_of, materialize, quick_training
 from typer.testing import CliRunner
 
 from nba_mlops.cli import app
 from nba_mlops.config import Settings, get_settings
 from nba_mlops.data.store import ShotStore
+from tests.support.orchestration import champion_of, materialize, quick_training
 
 pytestmark = pytest.mark.slow
 

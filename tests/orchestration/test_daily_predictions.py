@@ -10,11 +10,11 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
-from orchestration_support import champion_of, materialize
 
-from daily_support import cut_last_days, daily_predictions, last_game_dates, outcomes
 from nba_mlops.config import Settings
 from nba_mlops.data.store import ShotStore, shot_keys
+from tests.support.daily import cut_last_days, daily_predictions, last_game_dates, outcomes
+from tests.support.orchestration import champion_of, materialize
 
 pytestmark = pytest.mark.slow
 

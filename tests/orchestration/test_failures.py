@@ -11,7 +11,11 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import pytest
-from orchestration_support import (
+
+from nba_mlops.config import Settings, bundled_sample_path
+from nba_mlops.data.store import ShotStore
+from nba_mlops.training.lock import TrainingInProgressError, training_lock
+from tests.support.orchestration import (
     champion_of,
     failure_messages,
     install_weak_champion,
@@ -19,10 +23,6 @@ from orchestration_support import (
     quick_training,
     retries,
 )
-
-from nba_mlops.config import Settings, bundled_sample_path
-from nba_mlops.data.store import ShotStore
-from nba_mlops.training.lock import TrainingInProgressError, training_lock
 
 
 def test_the_training_lock_holds_within_one_process(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from orchestration_support import reference_requests, shots_from, store_predictions
 from typer.testing import CliRunner
 
 from nba_mlops.cli import app
@@ -17,6 +16,7 @@ from nba_mlops.monitoring.build import (
     load_champion,
     monitoring_snapshot,
 )
+from tests.support.orchestration import reference_requests, shots_from, store_predictions
 
 pytestmark = pytest.mark.slow
 

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from orchestration_support import (
+
+from nba_mlops.config import Settings, bundled_sample_path
+from nba_mlops.monitoring.build import load_champion
+from nba_mlops.orchestration.jobs import TRAINING_TAG, TRIGGER_TAG
+from tests.support.orchestration import (
     definitions_for,
     reference_requests,
     shots_from,
     store_predictions,
 )
-
-from nba_mlops.config import Settings, bundled_sample_path
-from nba_mlops.monitoring.build import load_champion
-from nba_mlops.orchestration.jobs import TRAINING_TAG, TRIGGER_TAG
 
 
 def tick(

@@ -14,7 +14,12 @@ import dagster as dg
 import httpx
 import pytest
 import uvicorn
-from orchestration_support import (
+
+from nba_mlops.api.app import create_app
+from nba_mlops.config import ServingSettings, Settings
+from nba_mlops.db import migrate
+from nba_mlops.orchestration.jobs import TRIGGER_TAG
+from tests.support.orchestration import (
     champion_of,
     definitions_for,
     install_weak_champion,
@@ -22,11 +27,6 @@ from orchestration_support import (
     shots_from,
     store_predictions,
 )
-
-from nba_mlops.api.app import create_app
-from nba_mlops.config import ServingSettings, Settings
-from nba_mlops.db import migrate
-from nba_mlops.orchestration.jobs import TRIGGER_TAG
 
 pytestmark = pytest.mark.slow
 

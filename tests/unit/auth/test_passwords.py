@@ -7,7 +7,6 @@ import threading
 
 import pytest
 
-from asyncio_support import run
 from nba_mlops.auth.passwords import (
     HashCost,
     HashingBusyError,
@@ -17,6 +16,7 @@ from nba_mlops.auth.passwords import (
     verify_password,
 )
 from nba_mlops.config import ServingSettings, Settings
+from tests.support.coroutines import run
 
 
 def test_hash_is_argon2id_at_the_small_host_cost_salted_and_verifies() -> None:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from data_support import write_csv
 
 from nba_mlops.config import bundled_sample_path
 from nba_mlops.data.ingest import ShotFileError, iter_shot_chunks
 from nba_mlops.data.schema import STORE_COLUMNS
+from tests.support.shot_files import write_csv
 
 
 def test_chunks_cover_the_file_in_order() -> None:

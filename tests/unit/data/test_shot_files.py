@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from data_support import files_under, write_csv
 
 from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.data.ingest import ShotFileError, ingest_file, open_source
 from nba_mlops.data.store import ShotStore
+from tests.support.shot_files import files_under, write_csv
 
 SHOTCHARTDETAIL_SAMPLE = bundled_sample_path().with_name("shots_2022-23_shotchartdetail.csv.gz")
 

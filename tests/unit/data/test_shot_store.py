@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from data_support import files_under, write_csv
 
 from nba_mlops.config import Settings
 from nba_mlops.data import store as store_module
@@ -15,6 +14,7 @@ from nba_mlops.data.ingest import ingest_file
 from nba_mlops.data.schema import CANONICAL_DTYPES, KEY_COLUMNS, STORE_COLUMNS
 from nba_mlops.data.store import ShotStore
 from nba_mlops.data.validation import SHOT_SCHEMA
+from tests.support.shot_files import files_under, write_csv
 
 
 def _two_seasons(kaggle_rows) -> pd.DataFrame:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from data_support import write_csv
 
 from nba_mlops.config import Settings
 from nba_mlops.data.ingest import ingest_incoming
 from nba_mlops.data.simulate import simulate_next_batch
 from nba_mlops.data.store import ShotStore
+from tests.support.shot_files import write_csv
 
 
 @pytest.fixture

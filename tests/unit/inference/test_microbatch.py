@@ -7,8 +7,8 @@ import asyncio
 import threading
 import time
 
-from asyncio_support import run
 from nba_mlops.inference.microbatch import MicroBatcher, Record, Scored
+from tests.support.coroutines import run
 
 # Windows far longer than any scheduling hiccup: a wait would show.
 IDLE_S = 0.5

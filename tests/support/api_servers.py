@@ -23,7 +23,7 @@ from psycopg import sql
 from nba_mlops.api.app import create_app
 from nba_mlops.config import ServingSettings, Settings
 from nba_mlops.db import migrate
-from prerequisites import missing
+from tests.support.prerequisites import missing
 
 PG_ADMIN_URL = os.environ.get(
     "NBA_MLOPS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from prerequisites import missing
+from tests.support.prerequisites import missing
 
 PG_ADMIN_URL = os.environ.get(
     "NBA_MLOPS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
