@@ -64,7 +64,7 @@ def main() -> None:
     os.environ["NBA_MLOPS_TRAINING__FAMILIES"] = str(args.families.split(",")).replace("'", '"')
     from nba_mlops.daily import simulate_day
     from nba_mlops.log import setup_logging
-    from nba_mlops.monitoring.build import build_monitoring_report, load_champion
+    from nba_mlops.monitoring.build import build_monitoring_report, champion_info
     from nba_mlops.monitoring.quality import live_quality
 
     home = args.home or ROOT / "var" / "bench-daily"
@@ -78,11 +78,11 @@ def main() -> None:
         flush=True,
     )
     try:
-        champion = load_champion(settings)
+        champion = champion_info(settings)
         print(f"reusing champion v{champion.version} of {home}", flush=True)
     except LookupError:
         build_home(settings, args.data, args.season)
-        champion = load_champion(settings)
+        champion = champion_info(settings)
     holdout = champion.holdout
     print(
         f"champion v{champion.version} on its holdout: log loss {holdout.get('log_loss', 0):.4f} "

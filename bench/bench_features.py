@@ -47,15 +47,15 @@ def online_lookup(settings: object, repeats: int) -> None:
     from nba_mlops.data.store import ShotStore
     from nba_mlops.db.session import Database
     from nba_mlops.features.online import OnlineFeatures
-    from nba_mlops.inference.batch import load_champion
     from nba_mlops.inference.predictor import build_model_frame, single_threaded
+    from nba_mlops.registry import Registry
 
     db = Database(settings)  # type: ignore[arg-type]
     started = time.perf_counter()
     online = OnlineFeatures.load(db)
     load_s = time.perf_counter() - started
     assert online is not None, "nothing published: run `nba-mlops features refresh`"
-    model, version = load_champion(settings)  # type: ignore[arg-type]
+    model, version = Registry(settings).load_model()  # type: ignore[arg-type]
     single_threaded(model)
     stored = ShotStore(settings).read(seasons=["2022-23"])  # type: ignore[arg-type]
     game = stored[stored["game_id"] == stored["game_id"].max()]
@@ -101,14 +101,13 @@ def batch_paths(settings: object, keep: Path | None) -> None:
     from nba_mlops.data.store import ShotStore
     from nba_mlops.evaluation import _as_file
     from nba_mlops.inference.batch import predict_batch
-    from nba_mlops.registry import client as registry
+    from nba_mlops.registry import Registry
 
     assert isinstance(settings, Settings)
-    client = registry.configure_mlflow(settings)
-    version = registry.champion_version(client, settings.model_name)
-    assert version is not None, "no champion: run `nba-mlops train` first"
-    run = client.get_run(client.get_model_version(settings.model_name, str(version)).run_id)
-    reported = run.data.metrics["holdout_log_loss"]
+    champion = Registry(settings).champion()
+    assert champion.run_id is not None, f"champion v{champion.version} has no run"
+    version = champion.version
+    reported = Registry(settings).run(champion.run_id).metrics["holdout_log_loss"]
     store = ShotStore(settings)
     latest = store.seasons()[-1]
     work = Path(tempfile.mkdtemp(prefix="bench-features-", dir=keep))

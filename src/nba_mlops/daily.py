@@ -150,15 +150,12 @@ def score_day(settings: Settings, path: Path) -> DailyScoring:
     from nba_mlops.db.session import Database
     from nba_mlops.db.writer import insert_rows
     from nba_mlops.features.online import OnlineFeatures
-    from nba_mlops.inference.predictor import (
-        DECISION_THRESHOLD,
-        champion_version,
-        load_model_version,
-    )
+    from nba_mlops.inference.predictor import DECISION_THRESHOLD, load_model_version
+    from nba_mlops.registry import Registry
 
     started = time.perf_counter()
     report = DailyScoring(path=path, run=path.name)
-    version = champion_version(settings)
+    version = Registry(settings).champion_version()
     if version is None:
         report.skipped = "no champion yet: the day is ingested without predictions"
         logger.info(report.summary())

@@ -27,8 +27,9 @@ import pandas as pd
 from nba_mlops.config import Settings
 from nba_mlops.data.schema import KAGGLE_TO_CANONICAL, STORE_COLUMNS, TARGET
 from nba_mlops.data.store import ShotStore
-from nba_mlops.inference.batch import load_champion, predict_batch
+from nba_mlops.inference.batch import predict_batch
 from nba_mlops.log import get_logger
+from nba_mlops.registry import Registry
 from nba_mlops.training.dataset import (
     UNKNOWN_WITHOUT_CONTEXT,
     UNKNOWN_WITHOUT_GAME,
@@ -90,7 +91,7 @@ def evaluate_version(
     """Evaluate ``version`` (default: the champion) on the current split's holdout."""
     say = progress or (lambda _m: None)
     say("loading the model")
-    model, version = load_champion(settings, version)
+    model, version = Registry(settings).load_model(version)
     say("reading the store and its shot history")
     shots, _ = load_shots(settings)
     split = time_split(shots)
@@ -199,7 +200,7 @@ def backtest_season(
     )
 
     say(f"{label}: the model without the game and without context; the baselines")
-    model, _ = load_champion(local, version)
+    model, _ = Registry(local).load_model(version)
     rows = with_context(local, target)
     y = rows[TARGET].to_numpy("int64")
     for name, unknown in (

@@ -25,17 +25,15 @@ from nba_mlops.data.ingest import iter_shot_chunks, open_source
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference import batch as batch_module
 from nba_mlops.inference import compiled as compiled_module
-from nba_mlops.inference.batch import BatchReport, load_champion, predict_batch
+from nba_mlops.inference.batch import BatchReport, predict_batch
 from nba_mlops.inference.compiled import CompiledModel, compile_model, compiled_cache_dir
-from nba_mlops.registry import client as registry
-from nba_mlops.registry.serialization import load_model_uri
+from nba_mlops.registry import Registry
 
 
 def _version_of(settings: Settings, family: str) -> int:
-    client = registry.configure_mlflow(settings)
-    for version in client.search_model_versions(f"name='{settings.model_name}'"):
-        if version.tags.get("family") == family:
-            return int(version.version)
+    for version in Registry(settings).list_versions():
+        if version.family == family:
+            return version.version
     raise AssertionError(f"no {family} version registered")
 
 
@@ -60,7 +58,7 @@ def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _lightgbm(settings: Settings) -> Any:
-    return load_model_uri(f"models:/{settings.model_name}/{_version_of(settings, 'lightgbm')}")
+    return Registry(settings).load_model(_version_of(settings, "lightgbm"))[0]
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +122,7 @@ def test_models_without_boosted_trees_are_scored_as_they_are(
     trained_settings: Settings, tmp_path: Path
 ) -> None:
     logistic = _version_of(trained_settings, "logistic")
-    model, _ = load_champion(trained_settings, logistic)
+    model, _ = Registry(trained_settings).load_model(logistic)
     assert compile_model(model, tmp_path) is None
     report = predict_batch(
         trained_settings, bundled_sample_path(), tmp_path / "out.csv", version=logistic

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import sqlalchemy as sa
+from mlflow import MlflowClient
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
 from nba_mlops.config import Settings
+from nba_mlops.registry import Registry
 from nba_mlops.registry import client as registry
 
 
@@ -58,10 +59,12 @@ def test_an_existing_store_is_left_as_it_is(tmp_path: Path) -> None:
 
 def test_mlflow_records_runs_and_models_in_it(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
-    client = registry.configure_mlflow(settings)
-    assert (settings.mlflow_dir / "mlflow.db").exists()
-    with mlflow.start_run() as run:
-        mlflow.log_metric("log_loss", 0.65)
-    registry.ensure_registered_model(client, settings.model_name)
-    assert client.get_run(run.info.run_id).data.metrics == {"log_loss": 0.65}
+    store = Registry(settings)
+    with store.training_run("a run", {"purpose": "test"}) as run_id:
+        assert (settings.mlflow_dir / "mlflow.db").exists()
+    store.ensure_registered_model()
+    client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    client.log_metric(run_id, "log_loss", 0.65)
+    assert client.get_run(run_id).data.metrics == {"log_loss": 0.65}
+    assert client.get_run(run_id).data.tags["purpose"] == "test"
     assert client.get_registered_model(settings.model_name).name == settings.model_name

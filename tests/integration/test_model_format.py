@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from skops.io.exceptions import UntrustedTypesFoundException
 
 from nba_mlops.config import Settings
-from nba_mlops.registry import client as registry
+from nba_mlops.registry import Registry
 from nba_mlops.registry.serialization import MODEL_FORMAT, TRUSTED_TYPES, load_model
 
 pytestmark = pytest.mark.slow
@@ -29,12 +29,8 @@ pytestmark = pytest.mark.slow
 
 def _versions(settings: Settings) -> dict[str, Path]:
     """Each family's registered version, downloaded: {family: model folder}."""
-    client = registry.configure_mlflow(settings)
-    folders = {}
-    for version in client.search_model_versions(f"name='{settings.model_name}'"):
-        uri = f"models:/{settings.model_name}/{version.version}"
-        folders[version.tags["family"]] = Path(mlflow.artifacts.download_artifacts(uri))
-    return folders
+    registry = Registry(settings)
+    return {v.family: registry.download_model(v.version)[0] for v in registry.list_versions()}
 
 
 @pytest.fixture(scope="module")

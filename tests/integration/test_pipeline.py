@@ -5,24 +5,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
+from mlflow.models import Model
 from typer.testing import CliRunner
 
 from nba_mlops.cli import app
 from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.data.store import ShotStore
 from nba_mlops.pipeline import run_ingest, run_training
-from nba_mlops.registry import client as registry
+from nba_mlops.registry import Registry
 
 pytestmark = pytest.mark.slow
 
 
 def test_pipeline_registers_promotes_and_scores(trained_settings: Settings) -> None:
     settings = trained_settings
-    client = registry.configure_mlflow(settings)
-    versions = registry.list_versions(client, settings.model_name)
+    registry = Registry(settings)
+    versions = registry.list_versions()
     assert len(versions) == len(settings.training.families)
     champion = [v for v in versions if v.is_champion]
     assert len(champion) == 1
@@ -32,16 +33,15 @@ def test_pipeline_registers_promotes_and_scores(trained_settings: Settings) -> N
     assert all(v.decision == "rejected" and v.reason for v in rejected)
     metrics = champion[0].metrics
     assert metrics["holdout_log_loss"] < metrics["baseline_constant_log_loss"]
-    run = client.get_run(champion[0].run_id or "")
-    assert run.data.tags["data_version"] == ShotStore(settings).data_version().hash
-    assert run.data.tags["code_version"]
+    run = registry.run(champion[0].run_id or "")
+    assert run.tags["data_version"] == ShotStore(settings).data_version().hash
+    assert run.tags["code_version"]
+    client = MlflowClient(settings.tracking_uri, settings.tracking_uri)
     artifacts = {a.path for a in client.list_artifacts(champion[0].run_id or "")}
     assert {"players.json", "reference"} <= artifacts
-    model_info = mlflow.models.get_model_info(
-        f"models:/{settings.model_name}/{champion[0].version}"
-    )
-    assert model_info.signature is not None
-    assert "loc_x" in model_info.signature.inputs.input_names()
+    signature = Model.load(registry.download_model(champion[0].version)[0]).signature
+    assert signature is not None
+    assert "loc_x" in signature.inputs.input_names()
 
     predictions = list(settings.predictions_dir.glob("predictions-*.csv"))
     assert len(predictions) == 1
@@ -70,13 +70,13 @@ def test_a_retrain_without_new_data_keeps_the_champion(fresh_trained_settings: S
     settings = fresh_trained_settings
     settings.training.families = ["logistic"]
     settings.training.promotion_margin = 0.05  # no retrain on the same data gains that much
-    client = registry.configure_mlflow(settings)
-    champion = registry.champion_version(client, settings.model_name)
+    registry = Registry(settings)
+    champion = registry.champion_version()
     report = run_training(settings)
     assert not report.decision.promote
     assert "below the margin" in report.decision.reason
-    assert registry.champion_version(client, settings.model_name) == champion
-    newest = registry.list_versions(client, settings.model_name)[0]
+    assert registry.champion_version() == champion
+    newest = registry.list_versions()[0]
     assert newest.decision == "rejected"
     assert newest.tags["evidence.champion_holdout_log_loss"] != "None"
 
@@ -90,17 +90,15 @@ def test_models_promote_and_rollback_by_hand(
 
     get_settings.cache_clear()
     runner = CliRunner()
-    client = registry.configure_mlflow(settings)
-    champion = registry.champion_version(client, settings.model_name)
-    other = next(
-        v.version for v in registry.list_versions(client, settings.model_name) if not v.is_champion
-    )
+    registry = Registry(settings)
+    champion = registry.champion_version()
+    other = next(v.version for v in registry.list_versions() if not v.is_champion)
     result = runner.invoke(app, ["models", "promote", str(other), "--reason", "test"])
     assert result.exit_code == 0, result.output
-    assert registry.champion_version(client, settings.model_name) == other
+    assert registry.champion_version() == other
     result = runner.invoke(app, ["models", "rollback"])
     assert result.exit_code == 0, result.output
-    assert registry.champion_version(client, settings.model_name) == champion
+    assert registry.champion_version() == champion
     result = runner.invoke(app, ["models", "promote", "999"])
     assert result.exit_code == 1
     assert "no version 999" in result.output
@@ -174,9 +172,4 @@ def test_a_hand_run_training_is_refused_while_another_holds_the_lock(
     assert result.exit_code == 1, result.output
     assert "another training run is in progress (pid" in result.output
     assert "dagster run scheduled" in result.output
-    assert (
-        registry.champion_version(
-            registry.configure_mlflow(Settings(home=home)), Settings(home=home).model_name
-        )
-        is None
-    )  # nothing trained, nothing promoted
+    assert Registry(Settings(home=home)).champion_version() is None  # nothing trained

@@ -23,11 +23,11 @@ from nba_mlops.features.columns import CONTEXT_COLUMNS, SEQUENCE_COLUMNS
 from nba_mlops.features.online import OnlineFeatures
 from nba_mlops.features.serving import canonical_shots, to_model_frame
 from nba_mlops.features.snapshots import FeatureSnapshots, context_for
-from nba_mlops.inference.batch import load_champion, predict_batch
+from nba_mlops.inference.batch import predict_batch
 from nba_mlops.inference.compiled import compile_model, compiled_cache_dir
 from nba_mlops.inference.predictor import load_model_version
 from nba_mlops.pipeline import run_ingest, run_training
-from nba_mlops.registry import client as registry
+from nba_mlops.registry import Registry
 from nba_mlops.training.dataset import load_shots, model_input
 from nba_mlops.training.splits import time_split
 
@@ -234,11 +234,10 @@ def test_predict_batch_on_the_holdout_reproduces_the_reported_log_loss(
     trained_settings: Settings, tmp_path: Path
 ) -> None:
     settings = trained_settings
-    client = registry.configure_mlflow(settings)
-    version = registry.champion_version(client, settings.model_name)
-    assert version is not None
-    run = client.get_run(client.get_model_version(settings.model_name, str(version)).run_id)
-    reported = run.data.metrics["holdout_log_loss"]
+    registry = Registry(settings)
+    champion = registry.champion()
+    assert champion.run_id is not None
+    reported = registry.run(champion.run_id).metrics["holdout_log_loss"]
     holdout = ShotStore(settings).read(seasons=["2022-23"])
     source = tmp_path / "holdout.csv"
     _as_file(holdout, source)
@@ -299,13 +298,11 @@ def test_new_shots_are_prepared_on_the_workers_and_scored_alike(
     shutil.copytree(b.home, home.home)
     shutil.copytree(trained_settings.mlflow_dir, home.mlflow_dir, dirs_exist_ok=True)
     source = Path(str(homes["season_file"]))
-    client = registry.configure_mlflow(home)
+    registry = Registry(home)
     version = next(
-        int(v.version)
-        for v in client.search_model_versions(f"name='{home.model_name}'")
-        if v.tags.get("family") == "lightgbm"
+        v.version for v in registry.list_versions() if v.family == "lightgbm"
     )  # a compiled forest: scored on worker processes
-    model, _ = load_champion(home, version)
+    model, _ = registry.load_model(version)
     assert compile_model(model, compiled_cache_dir(home)) is not None  # as at a first file
     kwargs = {"chunk_rows": 3_000, "version": version}
     one = predict_batch(home, source, tmp_path / "one.csv", workers=1, **kwargs)
@@ -341,21 +338,22 @@ def test_the_served_model_is_refitted_on_validation_and_keeps_its_calibration(
     reported), with the number of trees early stopping chose and the calibration learnt
     on validation."""
     settings = trained_settings
-    client = registry.configure_mlflow(settings)
-    version = registry.champion_version(client, settings.model_name)
-    assert version is not None
-    run = client.get_run(client.get_model_version(settings.model_name, str(version)).run_id)
-    assert run.data.params["param_fitted_on"] == "training+validation"
+    registry = Registry(settings)
+    champion = registry.champion()
+    version = champion.version
+    assert champion.run_id is not None
+    run = registry.run(champion.run_id)
+    assert run.params["param_fitted_on"] == "training+validation"
     model = load_model_version(settings, str(version)).model
     estimator = model.calibrated_classifiers_[0].estimator.estimator.named_steps["model"]
-    if run.data.tags["family"] == "lightgbm":
-        assert estimator.booster_.num_trees() == int(run.data.params["param_n_estimators"])
+    if champion.family == "lightgbm":
+        assert estimator.booster_.num_trees() == int(run.params["param_n_estimators"])
     split = time_split(load_shots(settings)[0])
-    assert split.validation_label == run.data.params["validation"]
+    assert split.validation_label == run.params["validation"]
     seen = log_loss(
         split.validation[TARGET], model.predict_proba(model_input(split.validation))[:, 1]
     )
-    assert seen < run.data.metrics["validation_log_loss"] - 0.002, (
+    assert seen < run.metrics["validation_log_loss"] - 0.002, (
         seen,
-        run.data.metrics["validation_log_loss"],
+        run.metrics["validation_log_loss"],
     )

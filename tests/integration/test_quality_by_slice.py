@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 
 from nba_mlops.cli import app
 from nba_mlops.config import Settings
-from nba_mlops.inference.predictor import champion_version
-from nba_mlops.training.slices import load_quality
+from nba_mlops.registry import Registry
 
 
 def test_evaluate_prints_and_keeps_the_quality_by_slice(
@@ -32,7 +31,7 @@ def test_evaluate_prints_and_keeps_the_quality_by_slice(
     assert kept.exit_code == 0, kept.output
     quality = json.loads(kept.output)["quality"]
     assert quality["overall"]["shots"] == json.loads(kept.output)["shots"]
-    version = champion_version(settings)
+    version = Registry(settings).champion_version()
     assert version is not None
     # training kept it already; evaluate's copy of the same model on the same holdout agrees
-    assert load_quality(settings, version) == quality
+    assert Registry(settings).quality(version) == quality

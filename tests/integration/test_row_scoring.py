@@ -18,7 +18,7 @@ from nba_mlops.features.serving import canonical_shots, model_frame
 from nba_mlops.inference import rows as rows_module
 from nba_mlops.inference.predictor import LoadedModel, load_model_version
 from nba_mlops.inference.rows import PROBES, RowScorer, row_scorer, scoring_cache_dir
-from nba_mlops.registry import client as registry
+from nba_mlops.registry import Registry
 
 pytestmark = pytest.mark.slow
 
@@ -49,11 +49,7 @@ SHOTS: list[dict[str, Any]] = [
 
 
 def _versions(settings: Settings) -> dict[str, str]:
-    client = registry.configure_mlflow(settings)
-    return {
-        v.tags["family"]: str(v.version)
-        for v in client.search_model_versions(f"name='{settings.model_name}'")
-    }
+    return {v.family: str(v.version) for v in Registry(settings).list_versions()}
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import re
 
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
 from nba_mlops.config import Settings
-from nba_mlops.registry import client as registry
 from nba_mlops.training.splits import time_split
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def test_a_pipeline_run_names_seasons_the_nba_way(trained_settings: Settings) ->
         (trained_settings.home / "promotions.jsonl").read_text(encoding="utf-8"),
         "promotions.jsonl",
     )
-    client = registry.configure_mlflow(trained_settings)
+    client = MlflowClient(trained_settings.tracking_uri, trained_settings.tracking_uri)
     for version in client.search_model_versions(f"name='{trained_settings.model_name}'"):
         run = client.get_run(version.run_id)
         assert_nba_form(str(run.data.tags) + str(run.data.params), f"run of v{version.version}")

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from nba_mlops.config import Settings
-from nba_mlops.inference.batch import load_champion
+from nba_mlops.registry import Registry
 
 
 @pytest.fixture(scope="session")
 def champion_model(trained_settings: Settings) -> Any:
-    model, _ = load_champion(trained_settings)
+    model, _ = Registry(trained_settings).load_model()
     return model

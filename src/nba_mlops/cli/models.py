@@ -16,11 +16,10 @@ app.add_typer(models_app, name="models")
 @models_app.command("list")
 def list_command(as_json: bool = JSON_OPTION) -> None:
     """Versions with holdout metrics, the champion alias and each decision."""
-    from nba_mlops.registry import client as registry
+    from nba_mlops.registry import Registry, VersionInfo
 
     settings = prepare()
-    client = registry.configure_mlflow(settings)
-    versions = registry.list_versions(client, settings.model_name)
+    versions = Registry(settings).list_versions()
     champion = next((v.version for v in versions if v.is_champion), None)
     if as_json:
         print_json(
@@ -54,7 +53,7 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
         listing.add_column(column, justify="right", no_wrap=True)
     listing.add_column("status", no_wrap=True)
 
-    def metric(v: registry.VersionInfo, key: str, digits: int) -> str:
+    def metric(v: VersionInfo, key: str, digits: int) -> str:
         value = v.metrics.get(key)
         return "-" if value is None else f"{value:.{digits}f}"
 
@@ -86,15 +85,12 @@ def promote_command(
     reason: str = typer.Option("manual promotion", help="Why, recorded with the decision."),
 ) -> None:
     """Make VERSION the champion by hand."""
-    from mlflow.exceptions import MlflowException
-
-    from nba_mlops.registry import client as registry
+    from nba_mlops.registry import Registry, RegistryLookupError
 
     settings = prepare()
-    client = registry.configure_mlflow(settings)
     try:
-        previous = registry.set_champion(settings, client, version, reason, "manual")
-    except MlflowException:
+        previous = Registry(settings).set_champion(version, reason, "manual")
+    except RegistryLookupError:
         fail(f"model {settings.model_name!r} has no version {version}")
     summary(f"champion is now v{version} (was {'v' + str(previous) if previous else 'none'})")
 
@@ -104,13 +100,12 @@ def rollback_command(
     reason: str = typer.Option("manual rollback", help="Why, recorded with the decision."),
 ) -> None:
     """Give the champion alias back to the previous champion."""
-    from nba_mlops.registry import client as registry
+    from nba_mlops.registry import Registry
 
-    settings = prepare()
-    client = registry.configure_mlflow(settings)
-    current = registry.champion_version(client, settings.model_name)
+    registry = Registry(prepare())
+    current = registry.champion_version()
     try:
-        target = registry.rollback(settings, client, reason)
+        target = registry.rollback(reason)
     except ValueError as error:
         fail(str(error))
     summary(f"rolled back: champion is now v{target} (was v{current})")

@@ -80,7 +80,7 @@ def evaluate_command(
     slice; or backtest the training on the last K seasons."""
     from nba_mlops.evaluation import BACKTEST_MODELS, evaluate_version
     from nba_mlops.evaluation import backtest as run_backtest
-    from nba_mlops.training.slices import save_quality as save_quality_of
+    from nba_mlops.registry import Registry
 
     settings = prepare()
     metrics = ("log_loss", "roc_auc", "accuracy", "ece")
@@ -125,7 +125,7 @@ def evaluate_command(
             evaluation = evaluate_version(settings, version, progress)
             if save_quality and evaluation.quality is not None:
                 progress("keeping the quality by slice in the version's run")
-                save_quality_of(settings, evaluation.version, evaluation.quality)
+                Registry(settings).save_quality(evaluation.version, evaluation.quality)
     except (LookupError, ValueError) as error:
         fail(str(error))
     columns = ("log_loss", "brier", "roc_auc", "accuracy", "ece")

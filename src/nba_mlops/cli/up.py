@@ -81,15 +81,16 @@ def current_champion(settings: Settings) -> int | None:
     store = ShotStore(settings).data_version()
     if not store.rows:
         return None
-    from nba_mlops.registry import client as registry
+    from nba_mlops.registry import NoChampionError, Registry
 
-    client = registry.configure_mlflow(settings)
-    version = registry.champion_version(client, settings.model_name)
-    if version is None:
+    registry = Registry(settings)
+    try:
+        champion = registry.champion()
+    except NoChampionError:
         return None
-    run_id = client.get_model_version(settings.model_name, str(version)).run_id
-    trained_on = client.get_run(run_id).data.tags.get("data_version") if run_id else None
-    return version if trained_on == store.hash else None
+    run_id = champion.run_id
+    trained_on = registry.run(run_id).tags.get("data_version") if run_id else None
+    return champion.version if trained_on == store.hash else None
 
 
 def _home_hint(settings: Settings) -> str:

@@ -110,34 +110,6 @@ class BatchReport:
         )
 
 
-def load_champion(settings: Settings, version: int | None = None) -> tuple[Any, int]:
-    """The champion model (or ``version``) and its version number."""
-    from nba_mlops.registry.serialization import load_model
-
-    folder, version = champion_folder(settings, version)
-    return load_model(folder), version
-
-
-def champion_folder(settings: Settings, version: int | None = None) -> tuple[Path, int]:
-    """Where the champion (or ``version``) is stored, downloaded, and its version number."""
-    # MLflow is imported here, not at the top: batch workers import this module, and
-    # they need neither MLflow nor the registry (importing MLflow alone takes seconds).
-    import mlflow.artifacts
-
-    from nba_mlops.registry import client as registry
-
-    client = registry.configure_mlflow(settings)
-    if version is None:
-        version = registry.champion_version(client, settings.model_name)
-        if version is None:
-            raise LookupError(
-                f"no champion for model {settings.model_name!r} yet: run `nba-mlops train` "
-                "or `nba-mlops pipeline` first"
-            )
-    uri = f"models:/{settings.model_name}/{version}"
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri)), version
-
-
 @dataclass(frozen=True)
 class _Job:
     """What a worker needs besides the slice (inherited by forked workers)."""
@@ -501,7 +473,11 @@ def predict_batch(
     if workers > 1:
         _fork_server()  # it imports the workers' modules while the model loads
     loading = time.perf_counter()
-    folder, version = champion_folder(settings, version)
+    # The registry is imported here, not at the top: batch workers import this module,
+    # and they need no registry (MLflow alone takes seconds to import).
+    from nba_mlops.registry import Registry
+
+    folder, version = Registry(settings).download_model(version)
     model: Any = None
     scorer: Any = None
     rows: RowScorer | None = None

@@ -295,9 +295,9 @@ def _compile_version(version: int) -> None:
     import fcntl
 
     from nba_mlops.config import get_settings
-    from nba_mlops.inference.batch import champion_folder
     from nba_mlops.inference.rows import cached_row_scorer
     from nba_mlops.log import setup_logging
+    from nba_mlops.registry import Registry
     from nba_mlops.registry.serialization import load_model
 
     os.nice(10)
@@ -311,7 +311,7 @@ def _compile_version(version: int) -> None:
         except BlockingIOError:
             logger.info("version %d's forest is being compiled by another process", version)
             return
-        folder, _ = champion_folder(settings, version)
+        folder, _ = Registry(settings).download_model(version)
         scorer, _model = cached_row_scorer(settings.home, folder, lambda: load_model(folder))
         if scorer is not None and compile_scorer(scorer, cache_dir, n_jobs=1) is not None:
             logger.info("version %d's forest is compiled in %s", version, cache_dir)

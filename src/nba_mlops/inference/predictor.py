@@ -9,15 +9,12 @@ goes through a :class:`~nba_mlops.inference.microbatch.MicroBatcher`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import gc
-import json
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -30,12 +27,10 @@ from nba_mlops.inference.microbatch import MicroBatcher, Record, Scored
 from nba_mlops.inference.rows import RowScorer, cached_row_scorer
 from nba_mlops.log import get_logger
 from nba_mlops.monitoring import metrics
+from nba_mlops.registry import Registry
 
 logger = get_logger(__name__)
 
-CHAMPION_ALIAS = "champion"
-PLAYERS_ARTIFACT = "players.json"
-REFERENCE_ARTIFACT = "reference/shots_reference.parquet"
 HOLDOUT_PREFIX = "holdout_"
 DECISION_THRESHOLD = 0.5
 
@@ -114,84 +109,37 @@ def build_model_frame(
 
 
 # --- registry access (blocking; called from threads) ------------------------------------------
-def _client(settings: Settings) -> Any:
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
-
-
-def champion_version(settings: Settings) -> str | None:
-    """The version the ``champion`` alias points at now, or None when there is none."""
-    from mlflow.exceptions import MlflowException
-
-    client = _client(settings)
-    try:
-        found = client.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS)
-    except MlflowException as exc:
-        code = getattr(exc, "error_code", "")
-        # No registered model, or a model without the alias yet.
-        if code == "RESOURCE_DOES_NOT_EXIST" or (
-            code == "INVALID_PARAMETER_VALUE" and "not found" in str(exc)
-        ):
-            return None
-        raise
-    return str(found.version)
-
-
-def _timestamp(ms: int | None) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC) if ms else None
-
-
-def _promoted_at(tags: dict[str, str], fallback: dt.datetime | None) -> dt.datetime | None:
-    # The registry records every alias move as a decision tag on the version.
-    if tags.get("decision") in {"promoted", "manual", "rollback"} and tags.get("decided_at"):
-        with contextlib.suppress(ValueError):
-            return dt.datetime.fromisoformat(tags["decided_at"])
-    return fallback
-
-
-def load_model_version(settings: Settings, version: str) -> LoadedModel:
+def load_model_version(settings: Settings, version: int | str) -> LoadedModel:
     """Load one registered version with its holdout metrics and players (blocking)."""
-    import mlflow.artifacts
-
     from nba_mlops.registry.serialization import load_model
 
-    client = _client(settings)
-    name = settings.model_name
-    model_version = client.get_model_version(name, version)
-    # Resolve the version's storage location with this client (not MLflow's global URIs,
-    # which another part of the process may point elsewhere), then fetch from there.
-    local = mlflow.artifacts.download_artifacts(
-        artifact_uri=client.get_model_version_download_uri(name, version),
-        tracking_uri=settings.tracking_uri,
-    )
+    registry = Registry(settings)
+    found = registry.version(version)
+    local, _ = registry.download_model(found.version)
 
     def unpickled() -> Any:
         model = load_model(local)
         single_threaded(model)
         return model
 
-    rows, model = cached_row_scorer(settings.home, Path(local), unpickled)
-    run_id = model_version.run_id
+    rows, model = cached_row_scorer(settings.home, local, unpickled)
     run_metrics: dict[str, float] = {}
     players: list[dict[str, Any]] = []
-    if run_id:
-        run = client.get_run(run_id)
+    if found.run_id:
         run_metrics = {
             key: float(value)
-            for key, value in run.data.metrics.items()
+            for key, value in registry.run(found.run_id).metrics.items()
             if key.startswith(HOLDOUT_PREFIX)
         }
-        players = _download_players(client, run_id)
-    created = _timestamp(model_version.creation_timestamp)
+        players = registry.players(found.run_id)
     return LoadedModel(
-        name=name,
-        version=str(model_version.version),
-        run_id=run_id,
+        name=found.name,
+        version=str(found.version),
+        run_id=found.run_id,
         source=model if model is not None else unpickled,
         metrics=run_metrics,
-        promoted_at=_promoted_at(dict(model_version.tags or {}), created),
-        created_at=created,
+        promoted_at=found.promoted_at,
+        created_at=found.created_at,
         players=players,
         rows=rows,
     )
@@ -251,18 +199,6 @@ def single_threaded(model: Any) -> int:
 
     visit(model, 0)
     return changed
-
-
-def _download_players(client: Any, run_id: str) -> list[dict[str, Any]]:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        path = Path(client.download_artifacts(run_id, PLAYERS_ARTIFACT))
-        players = json.loads(path.read_text(encoding="utf-8"))
-    except (MlflowException, OSError, ValueError) as exc:
-        logger.warning("run %s has no readable %s: %s", run_id, PLAYERS_ARTIFACT, exc)
-        return []
-    return [p for p in players if isinstance(p, dict)] if isinstance(players, list) else []
 
 
 def search_players(
@@ -386,19 +322,20 @@ class Predictor:
         async with self._reload_lock:
             previous = self._current.version if self._current else None
             try:
-                version = await asyncio.to_thread(champion_version, self.settings)
+                number = await asyncio.to_thread(Registry(self.settings).champion_version)
             except Exception as exc:
                 self.last_error = f"model registry unreachable: {exc}"
                 logger.warning("could not read the champion alias: %s", exc)
                 metrics.MODEL_RELOADS.labels(outcome="failure").inc()
                 return ReloadOutcome(False, previous, previous, self.last_error)
-            if version is None:
+            if number is None:
                 message = (
                     "no champion registered; keeping the model served"
                     if previous
                     else ("no champion registered yet")
                 )
                 return ReloadOutcome(False, previous, previous, message)
+            version = str(number)
             if version == previous and not force:
                 return ReloadOutcome(False, version, previous, f"version {version} already served")
             try:

@@ -1,9 +1,9 @@
 """Gather what monitoring compares and write the HTML report: ``nba-mlops monitor report``.
 
 Reads the latest prediction requests and verified outcomes from the application
-database, the champion's training reference (``reference/shots_reference.parquet`` on its
-run) from the registry, and hands them to the pure functions of ``drift``, ``quality`` and
-``report``. The orchestrator's monitoring asset and its retrain trigger read the same
+database, the champion's training reference (its run's drift reference) from the
+registry, and hands them to the pure functions of ``drift``, ``quality`` and ``report``.
+The orchestrator's monitoring asset and its retrain trigger read the same
 :class:`MonitoringSnapshot`, so the report and the trigger never disagree.
 """
 
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from sqlalchemy import inspect
@@ -39,20 +37,28 @@ from nba_mlops.monitoring.windows import (
     recently_labelled,
     recently_verified,
 )
-
-REFERENCE_ARTIFACT = "reference/shots_reference.parquet"
-CHAMPION_ALIAS = "champion"
+from nba_mlops.registry import ModelVersion, NoChampionError, Registry
 
 
 @dataclass(frozen=True)
 class ChampionInfo:
     """The model version the ``champion`` alias points at, and what it scored on the holdout."""
 
-    version: int
-    run_id: str | None
-    holdout_accuracy: float | None
+    model: ModelVersion
     #: Every holdout figure of the version's run (``holdout_figures``).
     holdout: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        return self.model.version
+
+    @property
+    def run_id(self) -> str | None:
+        return self.model.run_id
+
+    @property
+    def holdout_accuracy(self) -> float | None:
+        return self.holdout.get("accuracy")
 
 
 #: Run metric -> name of the holdout figure (the gauges ``nba_model_holdout_<name>``).
@@ -116,58 +122,32 @@ class MonitoringSnapshot:
         )
 
 
-def _client(settings: Settings) -> Any:
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
-
-
-def load_champion(settings: Settings) -> ChampionInfo:
-    """The champion's version, run and holdout accuracy; ``LookupError`` before the first."""
-    from mlflow.exceptions import MlflowException
-
-    client = _client(settings)
+def champion_info(settings: Settings, registry: Registry | None = None) -> ChampionInfo:
+    """The champion's version, run and holdout figures; :class:`NoChampionError` (a
+    ``LookupError``) before the first."""
+    registry = registry or Registry(settings)
     try:
-        found = client.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS)
-    except MlflowException as exc:
-        raise LookupError(
+        found = registry.champion()
+    except NoChampionError as exc:
+        raise NoChampionError(
             f"model {settings.model_name!r} has no champion yet: monitoring compares requests "
             "with the champion's training shots, so train one first (`nba-mlops train`)"
         ) from exc
-    figures = holdout_figures(client.get_run(found.run_id).data.metrics) if found.run_id else {}
-    return ChampionInfo(int(found.version), found.run_id or None, figures.get("accuracy"), figures)
+    figures = holdout_figures(registry.run(found.run_id).metrics) if found.run_id else {}
+    return ChampionInfo(found, figures)
 
 
-def load_holdout(settings: Settings, versions: list[str]) -> dict[str, dict[str, float]]:
+def load_holdout(registry: Registry, versions: list[str]) -> dict[str, dict[str, float]]:
     """The holdout figures of these model versions (those whose run logged them)."""
-    from mlflow.exceptions import MlflowException
-
-    client = _client(settings)
     found: dict[str, dict[str, float]] = {}
     for version in versions:
         try:
-            run_id = client.get_model_version(settings.model_name, version).run_id
+            run_id = registry.version(version).run_id
             if run_id:
-                found[version] = holdout_figures(client.get_run(run_id).data.metrics)
-        except MlflowException:
+                found[version] = holdout_figures(registry.run(run_id).metrics)
+        except LookupError:
             continue
     return found
-
-
-def load_reference(settings: Settings, champion: ChampionInfo) -> pd.DataFrame:
-    """The champion run's drift reference (canonical shot columns)."""
-    import mlflow.artifacts
-
-    if champion.run_id is None:
-        raise LookupError(f"champion v{champion.version} has no run, hence no drift reference")
-    with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            run_id=champion.run_id,
-            artifact_path=REFERENCE_ARTIFACT,
-            dst_path=tmp,
-            tracking_uri=settings.tracking_uri,
-        )
-        return pd.read_parquet(local)
 
 
 def load_predictions(
@@ -202,13 +182,12 @@ def monitoring_snapshot(
     settings: Settings, *, min_sample: int = DEFAULT_MIN_SAMPLE
 ) -> MonitoringSnapshot:
     """Drift of recent requests against the champion's reference, and live quality."""
-    from mlflow.exceptions import MlflowException
-
-    champion = load_champion(settings)
+    registry = Registry(settings)
+    champion = champion_info(settings, registry)
     problem = None
     try:
-        reference = load_reference(settings, champion)
-    except (LookupError, MlflowException, OSError) as exc:
+        reference = registry.reference(champion.model)
+    except (LookupError, OSError) as exc:
         # a model promoted by hand may have no reference: live quality still counts
         problem = f"champion v{champion.version} has no drift reference ({exc})"
         reference = pd.DataFrame()
@@ -220,7 +199,7 @@ def monitoring_snapshot(
     labels = live_quality_by_version(labelled) if len(labelled) else {}
     others = sorted((set(quality) | set(labels)) - {str(champion.version)}, key=_version_order)
     others = others[-10:]
-    holdout = load_holdout(settings, others) | {str(champion.version): champion.holdout}
+    holdout = load_holdout(registry, others) | {str(champion.version): champion.holdout}
     return MonitoringSnapshot(
         champion=champion,
         reference=reference,

@@ -24,7 +24,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -39,9 +39,11 @@ from nba_mlops.log import get_logger
 from nba_mlops.monitoring.quality import LiveQuality
 from nba_mlops.monitoring.windows import recent_shots, recently_labelled, recently_verified
 
+if TYPE_CHECKING:
+    from nba_mlops.registry import Registry
+
 logger = get_logger(__name__)
 
-REFERENCE_ARTIFACT = "reference/shots_reference.parquet"
 _LOCK_FILE = ".metrics-refresh.lock"
 
 
@@ -128,21 +130,15 @@ class SnapshotCollector:
         return pd.DataFrame.from_records([r for r in recent["input"] if isinstance(r, dict)])
 
     def _from_registry(self, snapshot: Snapshot, recent: pd.DataFrame) -> None:
-        from mlflow import MlflowClient
-
         from nba_mlops.monitoring.drift import compute_drift
+        from nba_mlops.registry import Registry
 
-        uri = self.settings.tracking_uri
         try:
-            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-            versions = client.search_model_versions(
-                f"name = '{self.settings.model_name}'",
-                max_results=1,
-                order_by=["creation_timestamp DESC"],
-            )
-            if versions:
-                snapshot.last_training_s = versions[0].creation_timestamp / 1000.0
-            reference = self._champion_reference(client, snapshot)
+            registry = Registry(self.settings)
+            newest = registry.newest_version()
+            if newest is not None and newest.created_at is not None:
+                snapshot.last_training_s = newest.created_at.timestamp()
+            reference = self._champion_reference(registry, snapshot)
         except Exception as exc:
             logger.warning("model registry unavailable for the metrics refresh: %s", exc)
             return
@@ -150,30 +146,28 @@ class SnapshotCollector:
         if reference is not None:
             snapshot.psi = compute_drift(reference, recent).psi_by_feature()
 
-    def _champion_reference(self, client: Any, snapshot: Snapshot) -> pd.DataFrame | None:
+    def _champion_reference(self, registry: Registry, snapshot: Snapshot) -> pd.DataFrame | None:
         """The champion's drift reference; its holdout figures go into ``snapshot``."""
-        from mlflow.exceptions import MlflowException
-
         from nba_mlops.monitoring.build import holdout_figures
+        from nba_mlops.registry import NoChampionError
 
         try:
-            champion = client.get_model_version_by_alias(self.settings.model_name, "champion")
-        except MlflowException:
+            champion = registry.champion()
+        except NoChampionError:
             return None
         run_id = champion.run_id
         if not run_id:
             return None
         if self._holdout is None or self._holdout[0] != run_id:
-            self._holdout = (run_id, holdout_figures(client.get_run(run_id).data.metrics))
+            self._holdout = (run_id, holdout_figures(registry.run(run_id).metrics))
         snapshot.holdout[str(champion.version)] = self._holdout[1]
         if self._reference is not None and self._reference[0] == run_id:
             return self._reference[1]
         try:
-            path = client.download_artifacts(run_id, REFERENCE_ARTIFACT)
-        except (MlflowException, OSError) as exc:
+            frame = registry.reference(champion)
+        except (LookupError, OSError) as exc:
             logger.warning("champion run %s has no drift reference: %s", run_id, exc)
             return None
-        frame = pd.read_parquet(path)
         self._reference = (run_id, frame)
         return frame
 

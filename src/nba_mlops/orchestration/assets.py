@@ -210,11 +210,9 @@ def train_candidates(
 def record_decision(
     context: AssetExecutionContext, nba: NbaMlopsResource, training: dict[str, Any]
 ) -> Materialized:
-    from nba_mlops.registry import client as registry
+    from nba_mlops.registry import Registry
 
-    settings = nba.settings()
-    client = registry.configure_mlflow(settings)
-    champion = registry.champion_version(client, settings.model_name)
+    champion = Registry(nba.settings()).champion_version()
     if champion != training["champion_version"]:
         context.log.warning(
             "the champion alias moved since training decided: v%s now, training left v%s",

@@ -9,12 +9,8 @@ from collections.abc import Iterator
 import dagster as dg
 
 from nba_mlops.db.session import is_unavailable
+from nba_mlops.registry import is_transient_error as is_transient_registry_error
 from nba_mlops.training.lock import TrainingInProgressError
-
-# MLflow error codes of a tracking server that is overloaded or restarting. (MLflow wraps an
-# unreachable server in a plain INTERNAL_ERROR raised while handling the connection error:
-# that one is recognised by the error it was raised from.)
-_TRANSIENT_MLFLOW_CODES = frozenset({"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -30,11 +26,10 @@ def is_transient(exc: BaseException) -> bool:
 
         if isinstance(exc, RequestException):
             return True
-    with contextlib.suppress(ImportError):
-        from mlflow.exceptions import MlflowException
-
-        if isinstance(exc, MlflowException) and exc.error_code in _TRANSIENT_MLFLOW_CODES:
-            return True
+    # A busy or restarting model registry. (An unreachable one is recognised by the
+    # connection error its error was raised from.)
+    if is_transient_registry_error(exc):
+        return True
     cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
     return cause is not None and cause is not exc and is_transient(cause)
 

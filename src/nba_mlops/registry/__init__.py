@@ -1,5 +1,36 @@
-"""The model registry: MLflow versions, the ``champion`` alias and the promotion rule."""
+"""The model registry: :class:`Registry` (MLflow versions, the ``champion`` alias, the run
+artifacts, logging and promotion) and the promotion rule. The only package that imports
+MLflow; importing this one does not."""
 
+from nba_mlops.registry.client import (
+    CHAMPION_ALIAS,
+    PLAYERS_ARTIFACT,
+    QUALITY_ARTIFACT,
+    REFERENCE_ARTIFACT,
+    LoggedVersion,
+    ModelVersion,
+    NoChampionError,
+    Registry,
+    RegistryLookupError,
+    RunRecord,
+    VersionInfo,
+    is_transient_error,
+)
 from nba_mlops.registry.promotion import Decision, decide_promotion
 
-__all__ = ["Decision", "decide_promotion"]
+__all__ = [
+    "CHAMPION_ALIAS",
+    "PLAYERS_ARTIFACT",
+    "QUALITY_ARTIFACT",
+    "REFERENCE_ARTIFACT",
+    "Decision",
+    "LoggedVersion",
+    "ModelVersion",
+    "NoChampionError",
+    "Registry",
+    "RegistryLookupError",
+    "RunRecord",
+    "VersionInfo",
+    "decide_promotion",
+    "is_transient_error",
+]

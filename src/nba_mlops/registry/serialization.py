@@ -102,11 +102,3 @@ def stored_model_file(model_dir: str | Path) -> Path | None:
     if flavor is None or flavor.get("serialization_format") != MODEL_FORMAT:
         return None
     return folder / str(flavor["pickled_model"])
-
-
-def load_model_uri(model_uri: str) -> Any:
-    """The scikit-learn model at an MLflow URI (``models:/NAME/VERSION``, ``runs:/...``),
-    with MLflow pointed at the right store already (``registry.client.configure_mlflow``)."""
-    import mlflow.artifacts
-
-    return load_model(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))

@@ -1,7 +1,8 @@
 """Where a model is good and where it is not: holdout quality by slice, and reliability.
 
 Computed when a model is trained (and by ``nba-mlops evaluate``), kept beside the model
-in its MLflow run as ``quality.json``, and served by ``GET /models/current``:
+in its run as ``quality.json`` (``Registry.quality``), and served by
+``GET /models/current``:
 
 - ``overall``: log loss, ECE and accuracy over the holdout;
 - ``reliability``: the holdout cut into ten equal-width bins of predicted probability,
@@ -17,24 +18,19 @@ Shooter volume is the shooter's career attempts before the game (the context col
 
 from __future__ import annotations
 
-import json
 import math
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from nba_mlops.config import Settings
 from nba_mlops.log import get_logger
 from nba_mlops.reliability import expected_calibration_error
 from nba_mlops.training.evaluate import PROBABILITY_CLIP
 
 logger = get_logger(__name__)
 
-QUALITY_ARTIFACT: Final = "quality.json"
 RELIABILITY_BINS: Final = 10
 VOLUME_EDGES: Final = (500, 5000)
 VOLUME_NAMES: Final = ("rookie (< 500 career shots)", "regular (500-5,000)", "star (> 5,000)")
@@ -146,58 +142,6 @@ def slice_quality(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray) -> dict[str
         "reliability": reliability(y, p),
         "slices": slices,
     }
-
-
-# --- reading it back --------------------------------------------------------------------------
-_FOUND: dict[tuple[str, str, str], dict[str, Any]] = {}
-
-
-def _download(tracking_uri: str, run_id: str) -> dict[str, Any] | None:
-    import mlflow.artifacts
-
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=run_id,
-                artifact_path=QUALITY_ARTIFACT,
-                dst_path=folder,
-                tracking_uri=tracking_uri,
-            )
-        except Exception:  # a model trained before quality was kept has none
-            return None
-        found: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
-        return found
-
-
-def load_quality(settings: Settings, version: str) -> dict[str, Any] | None:
-    """The ``quality.json`` of a registered version (None when it has none yet; a found
-    one is kept: a version's holdout quality never changes)."""
-    from mlflow import MlflowClient
-
-    key = (settings.tracking_uri, settings.model_name, str(version))
-    if key in _FOUND:
-        return _FOUND[key]
-    client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
-    try:
-        run_id = client.get_model_version(settings.model_name, str(version)).run_id
-    except Exception as exc:
-        logger.warning("could not look up version %s: %s", version, exc)
-        return None
-    found = _download(settings.tracking_uri, run_id) if run_id else None
-    if found is not None:
-        _FOUND[key] = found
-    return found
-
-
-def save_quality(settings: Settings, version: int | str, quality: dict[str, Any]) -> None:
-    """Keep ``quality`` in the run of a registered version (``evaluate --save``)."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
-    run_id = client.get_model_version(settings.model_name, str(version)).run_id
-    if not run_id:
-        raise LookupError(f"version {version} has no run to keep its quality in")
-    client.log_dict(run_id, quality, QUALITY_ARTIFACT)
 
 
 def markdown(quality: dict[str, Any]) -> str:

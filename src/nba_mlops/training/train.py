@@ -1,5 +1,6 @@
 """One training run: context, split, tune and fit every family, calibrate, evaluate,
-log to MLflow, register every candidate, and decide whether the best one is promoted."""
+log and register every candidate in the registry, and decide whether the best one is
+promoted."""
 
 from __future__ import annotations
 
@@ -13,11 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.models import infer_signature
-from mlflow.types.schema import ColSpec, Schema, TensorSpec
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
@@ -28,19 +26,19 @@ from nba_mlops.data.schema import TARGET
 from nba_mlops.features.columns import CONTEXT_COLUMNS
 from nba_mlops.features.transformers import ShotFeatures
 from nba_mlops.log import get_logger, stage
-from nba_mlops.registry import client as registry
-from nba_mlops.registry.promotion import Decision, decide_promotion
-from nba_mlops.registry.serialization import (
-    MODEL_FORMAT,
-    TRUSTED_TYPES,
-    load_model_uri,
-    model_requirements,
+from nba_mlops.registry import (
+    PLAYERS_ARTIFACT,
+    QUALITY_ARTIFACT,
+    REFERENCE_ARTIFACT,
+    NoChampionError,
+    Registry,
 )
+from nba_mlops.registry.promotion import Decision, decide_promotion
 from nba_mlops.training.calibration import choose_calibration
 from nba_mlops.training.dataset import UNKNOWN_WITHOUT_CONTEXT, UNKNOWN_WITHOUT_GAME, model_input
 from nba_mlops.training.evaluate import Baselines, baselines, classification_metrics
 from nba_mlops.training.models import FAMILIES
-from nba_mlops.training.slices import QUALITY_ARTIFACT, slice_quality
+from nba_mlops.training.slices import slice_quality
 from nba_mlops.training.splits import time_split
 from nba_mlops.training.tune import tune
 
@@ -115,8 +113,8 @@ def code_version() -> str:
         return __version__
 
 
-def _signature(example: pd.DataFrame, probability: np.ndarray) -> Any:
-    signature = infer_signature(example, probability)
+def _optional_inputs() -> set[str]:
+    """Input columns the model's signature does not require."""
     optional = {
         *CONTEXT_COLUMNS,
         "player_id",
@@ -126,12 +124,7 @@ def _signature(example: pd.DataFrame, probability: np.ndarray) -> Any:
         "shot_zone_area",
         "shot_zone_range",
     }
-    inputs: list[ColSpec | TensorSpec] = [
-        ColSpec(spec.type, spec.name, required=spec.name not in optional)
-        for spec in signature.inputs.inputs
-    ]
-    signature.inputs = Schema(inputs)
-    return signature
+    return optional
 
 
 def _players(shots: pd.DataFrame) -> list[dict[str, Any]]:
@@ -289,65 +282,46 @@ def _fit_candidate(
 
 
 def _log_candidate(
-    settings: Settings,
+    registry: Registry,
+    parent: str,
     candidate: Candidate,
     report_bits: dict[str, Any],
     artifacts_dir: Path,
 ) -> None:
-    with mlflow.start_run(run_name=f"{candidate.family}", nested=True) as run:
-        mlflow.set_tags(
-            {
-                "family": candidate.family,
-                "data_version": report_bits["data_version"],
-                "code_version": report_bits["code_version"],
-                "holdout": str(report_bits["holdout"]),
-            }
-        )
-        mlflow.log_params({f"param_{k}": v for k, v in candidate.params.items()})
-        mlflow.log_params(report_bits["split_params"])
-        metrics = {f"holdout_{k}": v for k, v in candidate.holdout.items()}
-        metrics |= {f"holdout_nogame_{k}": v for k, v in candidate.holdout_without_game.items()}
-        metrics |= {
-            f"holdout_nocontext_{k}": v for k, v in candidate.holdout_without_context.items()
-        }
-        metrics |= {f"baseline_{k}": v for k, v in report_bits["baseline_metrics"].items()}
-        metrics["validation_log_loss"] = candidate.validation_log_loss
-        metrics["fit_seconds"] = candidate.fit_seconds
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
-        mlflow.log_artifacts(str(artifacts_dir))
-        mlflow.log_dict(report_bits["quality"][candidate.family], QUALITY_ARTIFACT)
-        example = report_bits["input_example"]
-        info = mlflow.sklearn.log_model(
-            sk_model=candidate.model,
-            name="model",
-            signature=_signature(example, candidate.model.predict_proba(example)[:, 1]),
-            input_example=example,
-            # Loading it back runs no code from the artifact (registry/serialization.py).
-            serialization_format=MODEL_FORMAT,
-            skops_trusted_types=TRUSTED_TYPES,
-            pip_requirements=model_requirements(),
-        )
-        candidate.run_id = run.info.run_id
-        candidate.version = registry.register_version(
-            mlflow.MlflowClient(),
-            settings.model_name,
-            info.model_uri,
-            run.info.run_id,
-            info.model_id,
-        )
-    client = mlflow.MlflowClient()
-    client.set_model_version_tag(
-        settings.model_name, str(candidate.version), "family", candidate.family
+    metrics = {f"holdout_{k}": v for k, v in candidate.holdout.items()}
+    metrics |= {f"holdout_nogame_{k}": v for k, v in candidate.holdout_without_game.items()}
+    metrics |= {f"holdout_nocontext_{k}": v for k, v in candidate.holdout_without_context.items()}
+    metrics |= {f"baseline_{k}": v for k, v in report_bits["baseline_metrics"].items()}
+    metrics["validation_log_loss"] = candidate.validation_log_loss
+    metrics["fit_seconds"] = candidate.fit_seconds
+    logged = registry.log_version(
+        candidate.model,
+        run_name=candidate.family,
+        parent=parent,
+        tags={
+            "family": candidate.family,
+            "data_version": report_bits["data_version"],
+            "code_version": report_bits["code_version"],
+            "holdout": str(report_bits["holdout"]),
+        },
+        params={f"param_{k}": v for k, v in candidate.params.items()} | report_bits["split_params"],
+        metrics=metrics,
+        artifacts=artifacts_dir,
+        documents={QUALITY_ARTIFACT: report_bits["quality"][candidate.family]},
+        input_example=report_bits["input_example"],
+        optional_inputs=_optional_inputs(),
+        version_tags={"family": candidate.family},
     )
+    candidate.run_id = logged.run_id
+    candidate.version = logged.version
 
 
-def score_champion(settings: Settings, holdout_input: pd.DataFrame, y: np.ndarray) -> float | None:
+def score_champion(registry: Registry, holdout_input: pd.DataFrame, y: np.ndarray) -> float | None:
     """The current champion's log loss on this run's holdout (None when there is none)."""
-    client = mlflow.MlflowClient()
-    version = registry.champion_version(client, settings.model_name)
-    if version is None:
+    try:
+        model, _ = registry.load_model()
+    except NoChampionError:
         return None
-    model = load_model_uri(f"models:/{settings.model_name}/{version}")
     return classification_metrics(y, model.predict_proba(holdout_input)[:, 1])["log_loss"]
 
 
@@ -363,7 +337,7 @@ def train(
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     cfg = settings.training
-    registry.configure_mlflow(settings)
+    registry = Registry(settings)
 
     with stage(logger, "split"):
         split = time_split(shots)
@@ -439,9 +413,8 @@ def train(
             _refit(challenger, settings, frames, say)
         del frames["x_refit"], frames["y_refit"]
     say("logging candidates to MLflow")
-    client = registry.configure_mlflow(settings)
-    registry.ensure_registered_model(client, settings.model_name)
-    champion_loss = score_champion(settings, frames["holdout_input"], frames["y_holdout"])
+    registry.ensure_registered_model()
+    champion_loss = score_champion(registry, frames["holdout_input"], frames["y_holdout"])
     decision = decide_promotion(
         challenger.holdout["log_loss"],
         champion_loss,
@@ -459,9 +432,9 @@ def train(
     }
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = Path(tmp)
-        (artifacts / "reference").mkdir()
-        reference.to_parquet(artifacts / "reference" / "shots_reference.parquet", index=False)
-        (artifacts / "players.json").write_text(json.dumps(players), encoding="utf-8")
+        (artifacts / REFERENCE_ARTIFACT).parent.mkdir(parents=True)
+        reference.to_parquet(artifacts / REFERENCE_ARTIFACT, index=False)
+        (artifacts / PLAYERS_ARTIFACT).write_text(json.dumps(players), encoding="utf-8")
         bits = {
             "data_version": data_version,
             "code_version": code_version(),
@@ -479,10 +452,10 @@ def train(
             "quality": quality,
         }
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        with mlflow.start_run(run_name=f"training-{stamp}"):
-            mlflow.set_tags({"data_version": data_version, "code_version": bits["code_version"]})
+        parent_tags = {"data_version": data_version, "code_version": bits["code_version"]}
+        with registry.training_run(f"training-{stamp}", parent_tags) as parent:
             for candidate in candidates:
-                _log_candidate(settings, candidate, bits, artifacts)
+                _log_candidate(registry, parent, candidate, bits, artifacts)
 
     evidence = {
         "holdout": holdout_label,
@@ -496,8 +469,6 @@ def train(
         if candidate is challenger:
             continue
         registry.record_decision(
-            settings,
-            client,
             candidate.version,
             "rejected",
             f"not the best family on validation ({candidate.validation_log_loss:.4f} vs "
@@ -505,12 +476,10 @@ def train(
             evidence | {"challenger_holdout_log_loss": round(candidate.holdout["log_loss"], 6)},
         )
     if decision.promote:
-        registry.set_champion(settings, client, challenger.version, decision.reason, "promoted")
+        registry.set_champion(challenger.version, decision.reason, "promoted")
     else:
-        registry.record_decision(
-            settings, client, challenger.version, "rejected", decision.reason, evidence
-        )
-    champion = registry.champion_version(client, settings.model_name)
+        registry.record_decision(challenger.version, "rejected", decision.reason, evidence)
+    champion = registry.champion_version()
     report = TrainingReport(
         data_version=data_version,
         split=described,

@@ -17,7 +17,7 @@ from nba_mlops.api.schemas.models import (
     ReliabilityBin,
     ReloadResult,
 )
-from nba_mlops.training.slices import load_quality
+from nba_mlops.registry import Registry
 
 router = APIRouter(tags=["models"])
 
@@ -31,7 +31,7 @@ async def current_model(predictor: PredictorDep, services: ServicesDep) -> Curre
     info = await predictor.model_info()
     if info is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="No model is being served")
-    quality = await asyncio.to_thread(load_quality, services.settings, info.version)
+    quality = await asyncio.to_thread(Registry(services.settings).quality, info.version)
     live = await asyncio.to_thread(live_reliability, services.db, info.version)
     return CurrentModel(
         name=info.name,
