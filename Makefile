@@ -41,10 +41,11 @@ serve: web ## Serve the API and court page on the current state
 	@$(UV) run --no-sync nba-mlops serve --port $(NBA_MLOPS_PORT)
 
 .PHONY: lint
-lint: deps ## Ruff (lint + format check), mypy and the court page's type check
+lint: deps ## Ruff (lint + format check), mypy, the layers' imports and the court page's type check
 	$(UV) run ruff check src tests bench scripts
 	$(UV) run ruff format --check src tests bench scripts
 	$(UV) run mypy
+	$(UV) run lint-imports
 	npm run --prefix web --silent typecheck
 
 .PHONY: test-deps

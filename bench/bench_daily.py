@@ -151,8 +151,8 @@ def _run_rows(settings: Settings, run: str) -> tuple[list[int], list[float]]:
 
 def print_metrics(settings: Settings) -> None:
     """The live and holdout lines of /metrics after one refresh, as the API exports them."""
+    from nba_mlops import metrics
     from nba_mlops.db.session import Database
-    from nba_mlops.monitoring import metrics
     from nba_mlops.monitoring.refresh import MetricsRefresher
 
     db = Database(settings)

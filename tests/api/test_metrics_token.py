@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nba_mlops.inference.service_app import create_service_app
+from nba_mlops.api.service_app import create_service_app
 from tests.support.api_servers import LiveServer, api_settings, run_server
 from tests.support.coroutines import run
 

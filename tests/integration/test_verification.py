@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from nba_mlops.cli import app
 from nba_mlops.config import Settings, bundled_sample_path, get_settings
 from nba_mlops.data.ingest import ingest_file
+from nba_mlops.data.verify import verify_from_store
 from nba_mlops.db import migrate
 from nba_mlops.db.models import Prediction, User
 from nba_mlops.db.session import Database
@@ -23,7 +24,6 @@ from nba_mlops.db.verification import (
     OUTCOME,
     OUTCOME_AT,
     OUTCOME_SOURCE,
-    verify_from_store,
     verify_shots,
     with_outcomes,
 )

@@ -22,7 +22,7 @@ from nba_mlops.config import Settings, get_settings
 from nba_mlops.inference.predictor import ShotScorer
 from nba_mlops.lifeline import follow_supervisor
 from nba_mlops.log import setup_logging
-from nba_mlops.monitoring.metrics import HTTPMetricsMiddleware
+from nba_mlops.metrics import HTTPMetricsMiddleware
 
 NO_TELEMETRY: TelemetryConfig = {
     "tracing": False,

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from nba_mlops import metrics
 from nba_mlops.api.web import find_web_dist
 from nba_mlops.auth.passwords import HashCost, PasswordHashing, hash_cost
 from nba_mlops.auth.throttle import Throttle
@@ -17,7 +18,6 @@ from nba_mlops.db.writer import PredictionWriter
 from nba_mlops.inference.predictor import Predictor, ShotScorer
 from nba_mlops.inference.remote import RemotePredictor
 from nba_mlops.log import get_logger
-from nba_mlops.monitoring import metrics
 from nba_mlops.monitoring.refresh import MetricsRefresher
 
 logger = get_logger(__name__)

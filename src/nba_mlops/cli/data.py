@@ -127,7 +127,7 @@ def verify_command() -> None:
 
     Every ingest does this for its own shots; run it after an ingest that could not reach
     the database, or for predictions asked about shots ingested before."""
-    from nba_mlops.db.verification import verify_from_store
+    from nba_mlops.data.verify import verify_from_store
 
     settings = prepare()
     try:

@@ -23,7 +23,7 @@ class Service(enum.StrEnum):
 
 _FACTORIES = {
     Service.api: "nba_mlops.api.app:create_app_from_env",
-    Service.prediction: "nba_mlops.inference.service_app:create_service_app_from_env",
+    Service.prediction: "nba_mlops.api.service_app:create_service_app_from_env",
 }
 _DEFAULT_PORTS = {Service.api: 8000, Service.prediction: 8001}
 

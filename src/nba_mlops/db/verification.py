@@ -290,34 +290,3 @@ def waiting_games(connection: Connection) -> IntArray:
         )
     )
     return np.array(sorted(int(r[0]) for r in rows), dtype=np.int64)
-
-
-def verify_from_store(settings: Settings) -> Verification | None:
-    """Verify every waiting prediction whose shot the store already holds: after an
-    ingest whose verification failed (database down), or for predictions asked about
-    shots ingested before. ``None`` when there is no database yet."""
-    from nba_mlops.data.repair import season_labels, season_parts
-    from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID, TARGET
-    from nba_mlops.data.store import ShotStore
-    from nba_mlops.db.migrate import upgrade
-
-    if not database_exists(settings):
-        return None
-    started = time.perf_counter()
-    upgrade(settings)
-    db = Database(settings)
-    try:
-        with db.engine.connect() as connection:
-            waiting = waiting_games(connection)
-        if waiting.size == 0:
-            return Verification(0, 0, 0, 0, 0, time.perf_counter() - started)
-        seasons = sorted(set(season_labels(season_parts(waiting)[0]).to_pylist()))
-        shots = ShotStore(settings).read(columns=[GAME_ID, GAME_EVENT_ID, TARGET], seasons=seasons)
-        shots = shots[shots[GAME_ID].isin(waiting)]
-        found = verify_shots(db, shots[GAME_ID], shots[GAME_EVENT_ID], shots[TARGET])
-    finally:
-        db.dispose()
-    return Verification(
-        found.shots, int(waiting.size), found.recorded, found.verified, found.replaced_labels,
-        time.perf_counter() - started,
-    )  # fmt: skip

@@ -30,11 +30,11 @@ from tenacity import (
     wait_exponential,
 )
 
+from nba_mlops import metrics
 from nba_mlops.aio import cancel_and_wait
 from nba_mlops.db.models import ORIGIN_API, PURPOSE_SHOT, Prediction
 from nba_mlops.db.session import Database, DatabaseUnavailableError, is_unavailable
 from nba_mlops.log import get_logger
-from nba_mlops.monitoring import metrics
 
 logger = get_logger(__name__)
 

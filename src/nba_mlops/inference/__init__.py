@@ -1,2 +1,3 @@
 """Scoring shots with the champion: in this process (``predictor``, ``microbatch``), over
-HTTP (``remote``), as a service of its own (``service_app``), or in bulk (``batch``)."""
+HTTP (``remote``, a client of the API layer's ``nba_mlops.api.service_app``), or in bulk
+(``batch``)."""

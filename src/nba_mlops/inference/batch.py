@@ -27,7 +27,6 @@ import io
 import multiprocessing as mp
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections import deque
@@ -286,9 +285,11 @@ WORKER_MODULES = (
     "lleaves",
     "nba_mlops.inference.warm_workers",
 )
-# A worker re-runs the main script of the process that started it: when that is
-# `nba-mlops`, the script imports the CLI, so the server imports it too, and only then.
-CLI_MODULE = "nba_mlops.cli"
+# A worker re-runs the main script of the process that started it (``nba-mlops`` imports
+# the CLI, a server or a test runner imports its own): "__main__" has the fork server
+# import that script once, as multiprocessing's default preload does, so that no worker
+# does it again, whichever program started the scoring.
+MAIN_SCRIPT = "__main__"
 
 
 def _fork_server() -> BaseContext:
@@ -296,8 +297,7 @@ def _fork_server() -> BaseContext:
     from multiprocessing import forkserver
 
     context = mp.get_context("forkserver")
-    cli = [CLI_MODULE] if CLI_MODULE in sys.modules else []
-    context.set_forkserver_preload([*WORKER_MODULES, *cli])
+    context.set_forkserver_preload([*WORKER_MODULES, MAIN_SCRIPT])
     forkserver.ensure_running()
     return context
 

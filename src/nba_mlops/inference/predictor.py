@@ -20,13 +20,13 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from nba_mlops import metrics
 from nba_mlops.aio import cancel_and_wait
 from nba_mlops.config import Settings
 from nba_mlops.features.online import OnlineFeatures
 from nba_mlops.inference.microbatch import MicroBatcher, Record, Scored
 from nba_mlops.inference.rows import RowScorer, cached_row_scorer
 from nba_mlops.log import get_logger
-from nba_mlops.monitoring import metrics
 from nba_mlops.registry import Registry
 
 logger = get_logger(__name__)

@@ -28,7 +28,7 @@ class PredictionServiceUnavailableError(RuntimeError):
 
 
 class RemotePredictor:
-    """A client of ``nba_mlops.inference.service_app``."""
+    """A client of ``nba_mlops.api.service_app``."""
 
     def __init__(
         self,

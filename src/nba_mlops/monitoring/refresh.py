@@ -174,7 +174,7 @@ class SnapshotCollector:
 
 def apply_snapshot(snapshot: Snapshot) -> None:
     """Set the gauges (in the serving process)."""
-    from nba_mlops.monitoring import metrics
+    from nba_mlops import metrics
 
     metrics.DATABASE_UP.set(1 if snapshot.database_up else 0)
     if not snapshot.database_up:

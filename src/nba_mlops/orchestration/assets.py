@@ -98,7 +98,7 @@ def deliver_next_batch(context: AssetExecutionContext, nba: NbaMlopsResource) ->
 
 def ingest_waiting_files(context: AssetExecutionContext, nba: NbaMlopsResource) -> Materialized:
     from nba_mlops.data.ingest import summarise
-    from nba_mlops.db.verification import verify_from_store
+    from nba_mlops.data.verify import verify_from_store
     from nba_mlops.pipeline import IngestRefusedError, IngestRun, run_ingest
 
     settings = nba.settings()

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from nba_mlops import metrics
 from nba_mlops.api.schemas.errors import ErrorBody
 from nba_mlops.config import Settings
-from nba_mlops.monitoring import metrics
 
 _bearer = HTTPBearer(auto_error=False, description="The metrics token (serving.metrics_token)")
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from nba_mlops import metrics
 from nba_mlops.api.deps import ServicesDep
 from nba_mlops.api.web import INDEX, wants_json
-from nba_mlops.monitoring import metrics
 
 router = APIRouter(tags=["service"])
 

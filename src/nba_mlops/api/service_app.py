@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from nba_mlops import __version__
+from nba_mlops import __version__, metrics
 from nba_mlops.api.app import NO_TELEMETRY
 from nba_mlops.api.errors import declare_error_bodies, install_error_handlers
 from nba_mlops.api.routes.metrics import metrics_router
@@ -27,8 +27,7 @@ from nba_mlops.config import Settings, get_settings
 from nba_mlops.inference.predictor import Predictor
 from nba_mlops.lifeline import follow_supervisor
 from nba_mlops.log import setup_logging
-from nba_mlops.monitoring import metrics
-from nba_mlops.monitoring.metrics import HTTPMetricsMiddleware
+from nba_mlops.metrics import HTTPMetricsMiddleware
 
 router = APIRouter()
 
