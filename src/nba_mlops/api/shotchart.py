@@ -30,12 +30,11 @@ import pyarrow.parquet as pq
 
 from nba_mlops import court
 from nba_mlops.config import Settings
-from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID, SHOT_ZONE_BASIC
+from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID, SHOT_ZONE_BASIC, TRAINING_COLUMNS
 from nba_mlops.data.store import ShotStore, shot_keys
 from nba_mlops.features.columns import CONTEXT_COLUMNS
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.features.snapshots import FeatureSnapshots, season_start
-from nba_mlops.training.dataset import TRAINING_COLUMNS
 
 # What a shot chart reads from the store: what training reads, and the season's label.
 CHART_COLUMNS: Final = (*TRAINING_COLUMNS, "season")

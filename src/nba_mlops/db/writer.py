@@ -18,7 +18,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from sqlalchemy import Connection, insert
@@ -179,20 +179,30 @@ class PredictionWriter:
 
 
 # One statement with one array per column: PostgreSQL unpacks the rows, so the cost per
-# row on our side is a list append instead of a dozen bound parameters. The ordinality
+# row on our side is a list item instead of a dozen bound parameters. The ordinality
 # sorts the insert; ids come from the sequence in that order, so sorted ids map back.
-_INSERT_POSTGRES = """
-INSERT INTO predictions
-    (user_id, input, probability, label, model_version, latency_ms, created_at, purpose,
-     game_id, game_event_id, origin, run)
-SELECT user_id, input::jsonb, probability, label, model_version, latency_ms, created_at,
-       purpose, game_id, game_event_id, origin, run
-FROM unnest(
-    %s::integer[], %s::text[], %s::double precision[], %s::smallint[], %s::text[],
-    %s::double precision[], %s::timestamptz[], %s::text[], %s::bigint[], %s::integer[],
-    %s::text[], %s::text[]
-) WITH ORDINALITY AS r(user_id, input, probability, label, model_version, latency_ms,
-                       created_at, purpose, game_id, game_event_id, origin, run, position)
+# The columns, each with the PostgreSQL type of its array (``input`` is sent as text and
+# stored as jsonb); the statement and the arrays sent both follow this order.
+_POSTGRES_COLUMNS: Final = (
+    ("user_id", "integer"),
+    ("input", "text"),
+    ("probability", "double precision"),
+    ("label", "smallint"),
+    ("model_version", "text"),
+    ("latency_ms", "double precision"),
+    ("created_at", "timestamptz"),
+    ("purpose", "text"),
+    ("game_id", "bigint"),
+    ("game_event_id", "integer"),
+    ("origin", "text"),
+    ("run", "text"),
+)
+_NAMES: Final = ", ".join(name for name, _ in _POSTGRES_COLUMNS)
+_INSERT_POSTGRES: Final = f"""
+INSERT INTO predictions ({_NAMES})
+SELECT {", ".join(f"{name}::jsonb" if name == "input" else name for name, _ in _POSTGRES_COLUMNS)}
+FROM unnest({", ".join(f"%s::{kind}[]" for _, kind in _POSTGRES_COLUMNS)})
+    WITH ORDINALITY AS r({_NAMES}, position)
 ORDER BY position
 RETURNING id
 """
@@ -231,23 +241,24 @@ def insert_rows(connection: Connection, rows: Sequence[Row]) -> list[int]:
 
 
 def _insert_postgres(connection: Connection, rows: Sequence[Row]) -> list[int]:
-    columns: tuple[list[Any], ...] = tuple([] for _ in range(12))
-    (users, inputs, probabilities, labels, versions, latencies, created, purposes, games,
-     events, origins, runs) = columns  # fmt: skip
-    for row in rows:
-        record = row["input"]
-        game, event = shot_ids(record)
-        users.append(row["user_id"])
-        inputs.append(orjson.dumps(record).decode())
-        probabilities.append(row["probability"])
-        labels.append(row["label"])
-        versions.append(row["model_version"])
-        latencies.append(row["latency_ms"])
-        created.append(row["created_at"])
-        purposes.append(row.get("purpose", PURPOSE_SHOT))
-        games.append(row.get("game_id", game))
-        events.append(row.get("game_event_id", event))
-        origins.append(row.get("origin", ORIGIN_API))
-        runs.append(row.get("run"))
+    records = [row["input"] for row in rows]
+    ids = [shot_ids(record) for record in records]
+    arrays: dict[str, list[Any]] = {
+        "user_id": [row["user_id"] for row in rows],
+        "input": [orjson.dumps(record).decode() for record in records],
+        "probability": [row["probability"] for row in rows],
+        "label": [row["label"] for row in rows],
+        "model_version": [row["model_version"] for row in rows],
+        "latency_ms": [row["latency_ms"] for row in rows],
+        "created_at": [row["created_at"] for row in rows],
+        "purpose": [row.get("purpose", PURPOSE_SHOT) for row in rows],
+        "game_id": [row.get("game_id", game) for row, (game, _) in zip(rows, ids, strict=True)],
+        "game_event_id": [
+            row.get("game_event_id", event) for row, (_, event) in zip(rows, ids, strict=True)
+        ],
+        "origin": [row.get("origin", ORIGIN_API) for row in rows],
+        "run": [row.get("run") for row in rows],
+    }
+    columns = tuple(arrays[name] for name, _ in _POSTGRES_COLUMNS)
     result = connection.exec_driver_sql(_INSERT_POSTGRES, columns)
     return sorted(int(found[0]) for found in result)

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from typing import Final
 
-# Raw fields a caller of the API can know about a shot. ``player_id`` is used only to look
-# up the shooter's skill; it is never a feature itself.
-RAW_INPUT_COLUMNS: Final = (
-    "loc_x",
-    "loc_y",
-    "period",
-    "minutes_remaining",
-    "seconds_remaining",
-    "action_type",
-    "shot_type",
-    "shot_zone_basic",
-    "shot_zone_area",
-    "shot_zone_range",
-    "player_id",
-    "is_home",
-    "season_type",
-    "season_start_year",
-)
+from nba_mlops.data.schema import INPUT_COLUMNS
+
+# Raw fields a caller of the API can know about a shot, in the order models take them:
+# the shot fields whose role is ``input`` (``data.schema.SHOT_FIELDS``). ``player_id``
+# is used only to look up the shooter's skill; it is never a feature itself.
+RAW_INPUT_COLUMNS: Final = INPUT_COLUMNS
 
 # Context, computed only from shots taken before this one (``features.history``):
 # what an average shooter made from such a shot over the league's last seasons;

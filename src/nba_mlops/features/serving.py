@@ -19,16 +19,18 @@ import pandas as pd
 
 from nba_mlops import court
 from nba_mlops.data.repair import normalise_action_type, title_words
-from nba_mlops.data.schema import SHOT_TYPES, SHOT_ZONE_AREA, SHOT_ZONE_BASIC, SHOT_ZONE_RANGE
+from nba_mlops.data.schema import (
+    INPUT_DEFAULTS,
+    NUMERIC_INPUT_COLUMNS,
+    SHOT_TYPES,
+    SHOT_ZONE_AREA,
+    SHOT_ZONE_BASIC,
+    SHOT_ZONE_RANGE,
+)
 from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS, RAW_INPUT_COLUMNS
 
-DEFAULTS: dict[str, Any] = {
-    "period": 1,
-    "minutes_remaining": 6,
-    "seconds_remaining": 0,
-    "action_type": "Jump Shot",
-    "season_type": "Regular Season",
-}
+# What a caller who leaves a raw field out gets (``data.schema.SHOT_FIELDS``' defaults).
+DEFAULTS: dict[str, Any] = dict(INPUT_DEFAULTS)
 
 
 def season_start_year(day: dt.date) -> int:
@@ -109,9 +111,8 @@ def canonical_shots(
     return frame
 
 
-_NUMERIC: Final = frozenset(
-    {"period", "minutes_remaining", "seconds_remaining", "season_start_year", "player_id"}
-)
+# Raw inputs read as numbers (``loc_x``, ``loc_y`` and ``is_home`` have their own cases).
+_NUMERIC: Final = NUMERIC_INPUT_COLUMNS
 
 
 def model_frame(
@@ -156,6 +157,23 @@ _DERIVED: Final[dict[str, tuple[Callable[[Any, Any], np.ndarray], tuple[str, ...
     "shot_zone_area": (court.zone_area_codes, SHOT_ZONE_AREA),
     "shot_zone_range": (court.zone_range_codes, SHOT_ZONE_RANGE),
 }
+# How ``shot_columns`` reads the other raw inputs: numbers (NaN when missing), numbers
+# with a default, and text (with its default, if any). The action type is respelled and
+# the season comes from the game date when missing: each has its own case.
+_OWN_CASE: Final = ("action_type", "season_start_year")
+_NUMBERS: Final = tuple(
+    c
+    for c in RAW_INPUT_COLUMNS
+    if c in NUMERIC_INPUT_COLUMNS and c not in DEFAULTS and c not in _OWN_CASE
+)
+_NUMBERS_WITH_DEFAULTS: Final = tuple(
+    c for c in RAW_INPUT_COLUMNS if c in NUMERIC_INPUT_COLUMNS and c in DEFAULTS
+)
+_TEXTS: Final = tuple(
+    c
+    for c in RAW_INPUT_COLUMNS
+    if c not in NUMERIC_INPUT_COLUMNS and c not in _DERIVED and c not in _OWN_CASE
+)
 # Every whole-number location in the range a request may send (tenths of feet).
 _GRID_X: Final = (-250, 250)
 _GRID_Y: Final = (-60, 900)
@@ -248,10 +266,10 @@ def shot_columns(records: Sequence[Mapping[str, Any]], today: dt.date | None = N
         return [record.get(column) for record in records]
 
     columns: Columns = {}
-    for column in ("loc_x", "loc_y", "player_id", "is_home", *CONTEXT_COLUMNS):
+    for column in (*_NUMBERS, *CONTEXT_COLUMNS):
         if column in present or column in RAW_INPUT_COLUMNS:
             columns[column] = np.array([_number(v) for v in values(column)], dtype="float64")
-    for column in ("period", "minutes_remaining", "seconds_remaining"):
+    for column in _NUMBERS_WITH_DEFAULTS:
         default = DEFAULTS[column]
         columns[column] = np.array(
             [_number(default if _missing(v) else v) for v in values(column)], dtype="float64"
@@ -261,8 +279,11 @@ def shot_columns(records: Sequence[Mapping[str, Any]], today: dt.date | None = N
         for v in values("action_type")
     ]
     columns["action_type"] = np.array(actions, dtype=object)
-    season_types = [DEFAULTS["season_type"] if _missing(v) else v for v in values("season_type")]
-    columns["season_type"] = _objects(season_types)
+    for column in _TEXTS:
+        texts, default = values(column), DEFAULTS.get(column)
+        if default is not None:
+            texts = [default if _missing(v) else v for v in texts]
+        columns[column] = _objects(texts)
     derived: list[list[int]] | None = None
     for position, (column, (_, names)) in enumerate(_DERIVED.items()):
         given = values(column)

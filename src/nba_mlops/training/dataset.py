@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nba_mlops.config import Settings
+from nba_mlops.data.schema import TRAINING_COLUMNS
 from nba_mlops.data.store import ShotStore
 from nba_mlops.features.columns import (
     CONTEXT_COLUMNS,
@@ -20,33 +21,6 @@ from nba_mlops.features.columns import (
 from nba_mlops.features.history import shot_order
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.features.snapshots import context_for
-
-# What training reads from the store; names and teams only feed the players list.
-TRAINING_COLUMNS: Final = (
-    "game_id",
-    "game_event_id",
-    "player_id",
-    "player_name",
-    "team_id",
-    "team_name",
-    "period",
-    "minutes_remaining",
-    "seconds_remaining",
-    "action_type",
-    "shot_type",
-    "shot_zone_basic",
-    "shot_zone_area",
-    "shot_zone_range",
-    "loc_x",
-    "loc_y",
-    "shot_made_flag",
-    "game_date",
-    "season_type",
-    "season_start_year",
-    "is_home",
-    "home_team",
-    "away_team",
-)
 
 # What a caller may not know, by how much they send (the quality report shows each):
 # without a game id the game so far is unknown; without a player (and teams) the

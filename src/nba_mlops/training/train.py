@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 
 from nba_mlops import __version__
 from nba_mlops.config import Settings
-from nba_mlops.data.schema import TARGET
+from nba_mlops.data.schema import OPTIONAL_INPUT_COLUMNS, TARGET
 from nba_mlops.features.columns import CONTEXT_COLUMNS
 from nba_mlops.features.transformers import ShotFeatures
 from nba_mlops.log import get_logger, stage
@@ -115,15 +115,8 @@ def code_version() -> str:
 
 def _optional_inputs() -> set[str]:
     """Input columns the model's signature does not require."""
-    optional = {
-        *CONTEXT_COLUMNS,
-        "player_id",
-        "is_home",
-        "shot_type",
-        "shot_zone_basic",
-        "shot_zone_area",
-        "shot_zone_range",
-    }
+    # Context may be unknown; the optional raw fields are derived or unknown too.
+    optional = {*CONTEXT_COLUMNS, *OPTIONAL_INPUT_COLUMNS}
     return optional
 
 

@@ -7,7 +7,7 @@ read as the original engineered payload and mapped onto the raw fields (see docs
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -20,27 +20,34 @@ from pydantic import (
 )
 
 from nba_mlops.api.schemas.common import ShortText
+from nba_mlops.data.schema import ALLOWED_VALUES, INPUT_DEFAULTS
 
-ShotTypeName = Literal["2PT Field Goal", "3PT Field Goal"]
-ZoneBasic = Literal[
-    "Restricted Area",
-    "In The Paint (Non-RA)",
-    "Mid-Range",
-    "Left Corner 3",
-    "Right Corner 3",
-    "Above the Break 3",
-    "Backcourt",
-]
-ZoneArea = Literal[
-    "Center(C)",
-    "Left Side(L)",
-    "Right Side(R)",
-    "Left Side Center(LC)",
-    "Right Side Center(RC)",
-    "Back Court(BC)",
-]
-ZoneRange = Literal["Less Than 8 ft.", "8-16 ft.", "16-24 ft.", "24+ ft.", "Back Court Shot"]
-SeasonTypeName = Literal["Regular Season", "Playoffs"]
+# The accepted values of the categorical fields are the shot schema's
+# (``data.schema.SHOT_FIELDS``), as literals: the OpenAPI schema lists each value.
+if TYPE_CHECKING:
+    ShotTypeName = str
+    ZoneBasic = str
+    ZoneArea = str
+    ZoneRange = str
+    SeasonTypeName = str
+else:
+    ShotTypeName = Literal[ALLOWED_VALUES["shot_type"]]
+    ZoneBasic = Literal[ALLOWED_VALUES["shot_zone_basic"]]
+    ZoneArea = Literal[ALLOWED_VALUES["shot_zone_area"]]
+    ZoneRange = Literal[ALLOWED_VALUES["shot_zone_range"]]
+    SeasonTypeName = Literal[ALLOWED_VALUES["season_type"]]
+
+
+_T = TypeVar("_T")
+
+
+def _default(name: str, kind: type[_T]) -> _T:
+    """The schema's default of a field, checked to be of the field's type."""
+    value = INPUT_DEFAULTS[name]
+    if not isinstance(value, kind):
+        raise TypeError(f"the default of {name} is not a {kind.__name__}: {value!r}")
+    return value
+
 
 NBA_ID = Field(default=None, ge=0, le=9_999_999_999)
 EARLIEST_GAME = dt.date(1946, 11, 1)
@@ -77,10 +84,12 @@ class RawShot(BaseModel):
 
     loc_x: float = Field(ge=-250, le=250, allow_inf_nan=False, description="Tenths of feet")
     loc_y: float = Field(ge=-60, le=900, allow_inf_nan=False, description="Tenths of feet")
-    period: int = Field(default=1, ge=1, le=8, description="1-4, then overtimes 5-8")
-    minutes_remaining: int = Field(default=6, ge=0, le=12)
-    seconds_remaining: int = Field(default=0, ge=0, le=59)
-    action_type: ShortText = Field(default="Jump Shot", min_length=1)
+    period: int = Field(
+        default=_default("period", int), ge=1, le=8, description="1-4, then overtimes 5-8"
+    )
+    minutes_remaining: int = Field(default=_default("minutes_remaining", int), ge=0, le=12)
+    seconds_remaining: int = Field(default=_default("seconds_remaining", int), ge=0, le=59)
+    action_type: ShortText = Field(default=_default("action_type", str), min_length=1)
     shot_type: ShotTypeName | None = None
     shot_zone_basic: ZoneBasic | None = None
     shot_zone_area: ZoneArea | None = None
@@ -105,7 +114,7 @@ class RawShot(BaseModel):
     home_team: ShortText | None = None
     away_team: ShortText | None = None
     is_home: bool | None = None
-    season_type: SeasonTypeName = "Regular Season"
+    season_type: SeasonTypeName = Field(default=_default("season_type", str))
     game_date: dt.date | None = Field(default=None, ge=EARLIEST_GAME, le=LATEST_GAME)
 
     def to_record(self) -> dict[str, Any]:
