@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     prediction_service_url: str | None = Field(
         default=None, validation_alias="PREDICTION_SERVICE_URL"
     )
+    # Redis shared by every API replica (e.g. redis://cache:6379/0): attempt limits, and
+    # news of accounts that changed, hold across replicas. Unset: each worker keeps its own.
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     # First administrator, created at API start-up when both are set.
     admin_username: str | None = None
     admin_password: SecretStr | None = None

@@ -59,9 +59,9 @@ class Services:
                 serving.password_hash_wait_s,
             ),
             hash_cost=hash_cost(settings),
-            signups_by_address=Throttle(serving.signup_limits),
-            logins_by_address=Throttle(serving.login_limits),
-            login_failures=Throttle(serving.login_failure_limits),
+            signups_by_address=Throttle(serving.signup_limits, redis_url=settings.redis_url),
+            logins_by_address=Throttle(serving.login_limits, redis_url=settings.redis_url),
+            login_failures=Throttle(serving.login_failure_limits, redis_url=settings.redis_url),
             refresher=MetricsRefresher(settings, db) if serving.refresh_interval_s > 0 else None,
             web_dist=find_web_dist(settings),
         )

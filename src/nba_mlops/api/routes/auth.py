@@ -77,7 +77,7 @@ def _create(services: Services, body: SignupRequest) -> UserPublic:
     },
 )
 async def signup(request: Request, body: SignupRequest, services: ServicesDep) -> UserPublic:
-    wait = services.signups_by_address.hit(client_address(request))
+    wait = await services.signups_by_address.hit(client_address(request))
     if wait is not None:
         raise _too_many("sign-ups from this address", wait)
     try:
@@ -122,22 +122,22 @@ async def login(
     services: ServicesDep,
 ) -> Token:
     address = client_address(request)
-    wait = services.logins_by_address.hit(address)
+    wait = await services.logins_by_address.hit(address)
     if wait is not None:
         raise _too_many("login attempts from this address", wait)
     failures = (username_key(form.username[:100]), address)
-    wait = services.login_failures.wait(*failures)
+    wait = await services.login_failures.wait(*failures)
     if wait is not None:
         raise _too_many("failed logins for this username from this address", wait)
     user = await services.hashing.run(_check, services, form.username, form.password)
     if user is None:
-        services.login_failures.hit(*failures)
+        await services.login_failures.hit(*failures)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="Incorrect username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    services.login_failures.clear(*failures)
+    await services.login_failures.clear(*failures)
     return Token(
         access_token=services.tokens.issue(user.id, user.username, token_version=user.token_version)
     )
