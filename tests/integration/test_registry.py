@@ -122,8 +122,9 @@ def test_the_alias_moves_by_hand_and_back(registry: Registry) -> None:
     with pytest.raises(RegistryLookupError, match="no version 99"):
         registry.set_champion(99, "no such version", "manual")
     assert registry.champion_version() == first
-    with pytest.raises(RegistryLookupError):
-        registry.version(99)
+    for unknown in (99, "old", ""):
+        with pytest.raises(RegistryLookupError):
+            registry.version(unknown)
 
 
 def test_a_version_without_artifacts_says_so(registry: Registry) -> None:

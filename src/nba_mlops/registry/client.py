@@ -324,9 +324,12 @@ class Registry:
             return None
 
     def version(self, version: int | str) -> ModelVersion:
-        """One registered version; :class:`RegistryLookupError` for an unknown one."""
+        """One registered version; :class:`RegistryLookupError` for an unknown one (or one
+        that is no version number at all)."""
         from mlflow.exceptions import MlflowException
 
+        if not str(version).isdigit():
+            raise RegistryLookupError(f"model {self.name!r} has no version {version!r}")
         try:
             found = self._mlflow.get_model_version(self.name, str(version))
         except MlflowException as exc:
