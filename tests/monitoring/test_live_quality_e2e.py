@@ -20,8 +20,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import mlflow
-import mlflow.sklearn
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,7 +29,7 @@ from sklearn.dummy import DummyClassifier
 from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.data.store import ShotStore, shot_keys
 from nba_mlops.features.serving import to_model_frame
-from nba_mlops.registry import client as registry
+from nba_mlops.registry import Registry
 from tests.support.daily import cut_last_days, daily_predictions, last_game_dates, outcomes
 from tests.support.monitoring_stack import (
     Process,
@@ -114,12 +112,7 @@ def promote_a_bad_model(settings: Settings) -> int:
     )  # fmt: skip
     outcomes = np.where(np.arange(len(frame)) % 5 == 0, 0, 1)  # a prior of 0.8
     model = DummyClassifier(strategy="prior").fit(frame, outcomes)
-    registry.configure_mlflow(settings)
-    with mlflow.start_run(run_name="deliberately-bad"):
-        info = mlflow.sklearn.log_model(
-            sk_model=model, name="model", registered_model_name=settings.model_name
-        )
-    version = int(info.registered_model_version)
+    version = Registry(settings).log_version(model, run_name="deliberately-bad").version
     command(settings, "models", "promote", str(version))
     return version
 
@@ -135,7 +128,7 @@ def test_three_simulated_days_are_predicted_verified_and_watched(
     # mlflow.set_tracking_uri exports the variable Settings reads: put it back afterwards
     monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.tracking_uri)
     source = cut_last_days(settings, 5, tmp_path)
-    champion = registry.champion_version(registry.configure_mlflow(settings), settings.model_name)
+    champion = Registry(settings).champion_version()
     port = free_port()
     target = f"127.0.0.1:{port}"
     api = start_api(settings, port, tmp_path / "api")

@@ -12,8 +12,8 @@ from nba_mlops.cli import app
 from nba_mlops.config import Settings, get_settings
 from nba_mlops.monitoring.build import (
     build_monitoring_report,
+    champion_info,
     default_report_path,
-    load_champion,
     monitoring_snapshot,
 )
 from tests.support.orchestration import reference_requests, shots_from, store_predictions
@@ -35,7 +35,7 @@ def test_the_report_compares_requests_with_the_champion_and_scores_verified_shot
     fresh_trained_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     settings = fresh_trained_settings
-    champion = load_champion(settings).version
+    champion = champion_info(settings).version
     store_predictions(settings, reference_requests(settings, 300), version=champion, outcome=0)
     store_predictions(settings, shots_from(30, 400), version=champion, probability=0.2)
     store_predictions(settings, shots_from(2, 20), version="old", probability=0.7, outcome=1)

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from nba_mlops.config import Settings, bundled_sample_path
-from nba_mlops.monitoring.build import load_champion
+from nba_mlops.monitoring.build import champion_info
 from nba_mlops.orchestration.jobs import TRAINING_TAG, TRIGGER_TAG
 from tests.support.orchestration import (
     definitions_for,
@@ -92,7 +92,7 @@ def test_drift_starts_one_retrain_per_champion_and_data_version(
 ) -> None:
     settings = fresh_trained_settings
     definitions = definitions_for(settings)
-    champion = load_champion(settings).version
+    champion = champion_info(settings).version
     name = "retrain_on_monitoring_sensor"
 
     # Too few requests: PSI is noise, nothing happens.
@@ -126,7 +126,7 @@ def test_a_live_accuracy_drop_starts_a_retrain(
 ) -> None:
     settings = fresh_trained_settings
     definitions = definitions_for(settings)
-    champion = load_champion(settings).version
+    champion = champion_info(settings).version
     requests = reference_requests(settings, 150)
     # Predicted "miss" (0.3) and every shot went in: live accuracy 0 on 150 verified.
     store_predictions(settings, requests, version=champion, probability=0.3, outcome=1)

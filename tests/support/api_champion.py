@@ -10,8 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import mlflow
-import mlflow.sklearn
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -23,8 +21,7 @@ from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardSca
 from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.data.schema import KAGGLE_TO_CANONICAL
 from nba_mlops.features.serving import to_model_frame
-from nba_mlops.registry import client as registry
-from nba_mlops.registry.serialization import MODEL_FORMAT, TRUSTED_TYPES
+from nba_mlops.registry import Registry
 
 REQUEST_FIELDS = (
     "loc_x",
@@ -127,9 +124,8 @@ def _register(settings: Settings, *, c: float, promote: bool) -> int:
         "holdout_accuracy": float(accuracy_score(y, p >= 0.5)),
         "holdout_ece": _ece(y, p),
     }
-    client = registry.configure_mlflow(settings)
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_name=f"api-test-c{c}"):
-        mlflow.log_metrics(metrics)
+    registry = Registry(settings)
+    with tempfile.TemporaryDirectory() as tmp:
         artifacts = Path(tmp)
         (artifacts / "reference").mkdir()
         train.sample(n=min(3000, len(train)), random_state=0).to_parquet(
@@ -147,16 +143,10 @@ def _register(settings: Settings, *, c: float, promote: bool) -> int:
             for pid, n in counts.items()
         ]
         (artifacts / "players.json").write_text(json.dumps(players), encoding="utf-8")
-        mlflow.log_artifacts(str(artifacts))
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            registered_model_name=settings.model_name,
-            serialization_format=MODEL_FORMAT,
-            skops_trusted_types=TRUSTED_TYPES,
-            pip_requirements=["scikit-learn"],
+        logged = registry.log_version(
+            model, run_name=f"api-test-c{c}", metrics=metrics, artifacts=artifacts
         )
-    version = int(info.registered_model_version)
+    version = logged.version
     if promote:
-        registry.set_champion(settings, client, version, "API test model", how="promoted")
+        registry.set_champion(version, "API test model", how="promoted")
     return version

@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import mlflow
-import mlflow.artifacts
-import mlflow.sklearn
 import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
@@ -24,12 +21,11 @@ from nba_mlops.db import migrate
 from nba_mlops.db.models import Prediction, ShotOutcome
 from nba_mlops.db.session import Database
 from nba_mlops.features.serving import to_model_frame
-from nba_mlops.monitoring.build import REFERENCE_ARTIFACT, load_champion, load_reference
 from nba_mlops.orchestration.assets import build_assets
 from nba_mlops.orchestration.definitions import build_definitions
 from nba_mlops.orchestration.resources import NbaMlopsResource
 from nba_mlops.orchestration.settings import OrchestrationSettings
-from nba_mlops.registry import client as registry
+from nba_mlops.registry import REFERENCE_ARTIFACT, Registry
 
 #: One family, one trial: a training run takes seconds, not minutes.
 QUICK_TRAINING_ENV = {
@@ -90,8 +86,7 @@ def retries(result: dg.ExecuteInProcessResult) -> int:
 
 
 def champion_of(settings: Settings) -> int | None:
-    client = registry.configure_mlflow(settings)
-    return registry.champion_version(client, settings.model_name)
+    return Registry(settings).champion_version()
 
 
 # --- the application database -------------------------------------------------------------
@@ -115,7 +110,8 @@ def shots_from(distance_ft: float, count: int) -> list[dict[str, Any]]:
 
 def reference_requests(settings: Settings, count: int) -> list[dict[str, Any]]:
     """Requests that look like the champion's own training shots (no drift)."""
-    reference = load_reference(settings, load_champion(settings)).head(count)
+    registry = Registry(settings)
+    reference = registry.reference(registry.champion()).head(count)
     fields = [
         "loc_x",
         "loc_y",
@@ -173,7 +169,8 @@ def store_predictions(
 def install_weak_champion(settings: Settings) -> int:
     """Register a constant-rate model (with the current champion's drift reference) and
     make it champion: any trained challenger beats it on the holdout."""
-    reference = load_reference(settings, load_champion(settings))
+    registry = Registry(settings)
+    reference = registry.reference(registry.champion())
     sample = pd.read_csv(bundled_sample_path(), nrows=500)
     records = [
         {"loc_x": int(x), "loc_y": int(y)}
@@ -182,16 +179,15 @@ def install_weak_champion(settings: Settings) -> int:
     model = DummyClassifier(strategy="prior").fit(
         to_model_frame(records), sample["Shot Made Flag"].to_numpy()
     )
-    client = registry.configure_mlflow(settings)
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_name="weak-champion"):
+    with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "reference"
         folder.mkdir()
         reference.to_parquet(Path(tmp) / REFERENCE_ARTIFACT, index=False)
-        mlflow.log_artifacts(tmp)
-        mlflow.log_metric("holdout_accuracy", 0.58)
-        info = mlflow.sklearn.log_model(
-            sk_model=model, name="model", registered_model_name=settings.model_name
-        )
-    version = int(info.registered_model_version)
-    registry.set_champion(settings, client, version, "test: a weak champion", "manual")
+        version = registry.log_version(
+            model,
+            run_name="weak-champion",
+            metrics={"holdout_accuracy": 0.58},
+            artifacts=Path(tmp),
+        ).version
+    registry.set_champion(version, "test: a weak champion", "manual")
     return version
