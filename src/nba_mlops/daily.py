@@ -46,30 +46,6 @@ Progress = Callable[[str], None]
 STAGING = ".staging"
 #: Shots scored per model call.
 SCORE_CHUNK = 5_000
-# Request fields of ``api.schemas.shots.RawShot`` taken from the file's canonical columns.
-REQUEST_FIELDS = (
-    "loc_x",
-    "loc_y",
-    "period",
-    "minutes_remaining",
-    "seconds_remaining",
-    "action_type",
-    "shot_type",
-    "shot_zone_basic",
-    "shot_zone_area",
-    "shot_zone_range",
-    "game_id",
-    "game_event_id",
-    "player_id",
-    "player_name",
-    "team_id",
-    "team_name",
-    "home_team",
-    "away_team",
-    "is_home",
-    "season_type",
-    "game_date",
-)
 
 
 @dataclass
@@ -116,7 +92,8 @@ def shot_requests(shots: pd.DataFrame) -> tuple[list[dict[str, Any]], list[str]]
 
     records: list[dict[str, Any]] = []
     refused: list[str] = []
-    columns = [c for c in REQUEST_FIELDS if c in shots.columns]
+    # The request's fields (``RawShot``'s, the API's) that the file has.
+    columns = [c for c in RawShot.model_fields if c in shots.columns]
     for values in shots.loc[:, columns].itertuples(index=False, name=None):
         fields = {c: _value(v) for c, v in zip(columns, values, strict=True)}
         fields = {c: v for c, v in fields.items() if v is not None}
