@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nba_mlops import metrics
 from nba_mlops.api.web import find_web_dist
+from nba_mlops.auth.news import AccountNews
 from nba_mlops.auth.passwords import HashCost, PasswordHashing, hash_cost
 from nba_mlops.auth.throttle import Throttle
 from nba_mlops.auth.tokens import TokenCodec, load_or_create_secret
@@ -38,6 +39,7 @@ class Services:
     login_failures: Throttle
     refresher: MetricsRefresher | None
     web_dist: Path | None
+    news: AccountNews | None = None
 
     @classmethod
     def build(cls, settings: Settings, *, predictor: ShotScorer | None = None) -> Services:
@@ -73,8 +75,15 @@ class Services:
         await self.predictor.start()
         if self.refresher is not None:
             self.refresher.start()
+        if self.settings.redis_url:
+            self.news = AccountNews(
+                self.settings.redis_url, self.users.forget, self.users.forget_all
+            )
+            self.news.start()
 
     async def stop(self) -> None:
+        if self.news is not None:
+            await self.news.stop()
         if self.refresher is not None:
             await self.refresher.stop()
         await self.predictor.stop()

@@ -265,7 +265,8 @@ class UserStatusCache:
     Keeps the per-request cost of "is this caller still allowed?" at a dictionary look-up:
     an entry past 80% of its life is re-read in the background while still answering, so
     steady traffic never waits for the database; concurrent misses share one read.
-    Disabling a user takes effect within ``ttl_s`` on every process.
+    Disabling a user takes effect within ``ttl_s`` on every process, or at once where
+    account news reaches the worker (:mod:`nba_mlops.auth.news`, with Redis).
     """
 
     def __init__(self, load: Callable[[int], UserStatus | None], ttl_s: float) -> None:
@@ -274,6 +275,9 @@ class UserStatusCache:
         self._entries: dict[int, tuple[float, UserStatus | None]] = {}
         self._reads: dict[int, asyncio.Future[UserStatus | None]] = {}
         self._lock = threading.Lock()
+        # Raised by every forget: a read that started before a change was announced must
+        # not put the old status back after the change dropped it.
+        self._epoch = 0
 
     async def get(self, user_id: int) -> UserStatus | None:
         """The user's status; reads the database (in a thread) only when needed."""
@@ -301,16 +305,25 @@ class UserStatusCache:
 
     def load(self, user_id: int) -> UserStatus | None:
         """Read from the database (blocking) and remember."""
+        epoch = self._epoch
         status = self._load(user_id)
         with self._lock:
             if len(self._entries) > 100_000:
                 self._entries.clear()
-            self._entries[user_id] = (time.monotonic(), status)
+            if epoch == self._epoch:
+                self._entries[user_id] = (time.monotonic(), status)
         return status
 
     def forget(self, user_id: int) -> None:
+        """Drop one account's status: the next request reads it again."""
         with self._lock:
+            self._epoch += 1
             self._entries.pop(user_id, None)
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._epoch += 1
+            self._entries.clear()
 
 
 def status_loader(db: Database) -> Callable[[int], UserStatus | None]:

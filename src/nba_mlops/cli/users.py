@@ -161,17 +161,32 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
 
 
 def _change(username: str, change: Callable[[Session, str], object], done: str) -> None:
-    """Apply ``change`` to the account and say what running servers will do."""
+    """Apply ``change`` to the account, announce it to running servers (with Redis) and
+    say when they notice."""
+    from nba_mlops.auth.news import announce_change
     from nba_mlops.auth.users import UnknownUserError
 
     settings = prepare()
     try:
         with _session(settings) as session:
+            user_id = _existing_id(session, username)
             change(session, username)
     except UnknownUserError as exc:
         fail(str(exc))
+    if announce_change(settings.redis_url, user_id):
+        summary(f"{username} {done} (announced to running servers)")
+        return
     ttl = settings.serving.user_cache_ttl_s
     summary(f"{username} {done} (running servers notice within {ttl:g} s)")
+
+
+def _existing_id(session: Session, username: str) -> int:
+    from nba_mlops.auth.users import UnknownUserError, get_by_username
+
+    user = get_by_username(session, username)
+    if user is None:
+        raise UnknownUserError(username)
+    return int(user.id)
 
 
 @users_app.command("disable")
