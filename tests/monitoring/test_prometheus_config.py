@@ -63,12 +63,23 @@ def test_rule_unit_tests(promtool: str) -> None:
 def test_config_scrapes_the_services_and_alerts_alertmanager() -> None:
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text(encoding="utf-8"))
     targets = {
-        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+        job["job_name"]: [t for sc in job.get("static_configs", []) for t in sc["targets"]]
         for job in config["scrape_configs"]
     }
-    assert targets["api"] == ["api:8000"]
     assert targets["prediction-service"] == ["prediction-service:8001"]
+    assert targets["lb"] == ["lb:8404"]
     assert "prometheus" in targets
+
+
+def test_every_api_replica_is_discovered() -> None:
+    """The API job finds its replicas through DNS (one address per replica of the
+    compose service), not one fixed target that would be a single replica."""
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text(encoding="utf-8"))
+    (api,) = [job for job in config["scrape_configs"] if job["job_name"] == "api"]
+    assert "static_configs" not in api
+    assert api["dns_sd_configs"] == [
+        {"names": ["api"], "type": "A", "port": 8000, "refresh_interval": "15s"}
+    ]
     managers = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert managers == ["alertmanager:9093"]
     assert config["rule_files"] == ["rules/*.yml"]
