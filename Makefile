@@ -53,7 +53,7 @@ test-deps: ## Install and start what the tests need beyond `make deps` (Debian; 
 	bash scripts/install_test_deps.sh
 
 .PHONY: test
-test: lint ## Lint, type-check, then every test: unit, data, model, integration, PostgreSQL, browser, monitoring
+test: lint ## Lint, type-check, then every test (tests/<capability>), PostgreSQL, browser and monitoring tools included
 	npm test --prefix web
 	$(UV) run pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 

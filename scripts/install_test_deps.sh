@@ -3,7 +3,7 @@
 # (`make deps`), on Debian: `make test-deps` runs it, and so does `.ci/run` on a clean
 # machine. Idempotent: installs only what is missing. Needs root (or sudo) for apt-get.
 #
-#   chromium                     the court page and the API docs in a browser (tests/e2e)
+#   chromium                     the court page and the API docs in a browser (tests/web)
 #   docker-compose               validates the deployment bundle (tests/deploy); no engine
 #   haproxy                      checks and runs the balancer's config (tests/deploy,
 #                                tests/distributed)

@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def quick_settings(home: Path) -> Settings:
     """Settings for a test home: the quick training profile (each family once on its
-    defaults; tests/unit/training covers the search), so a training run takes seconds."""
+    defaults; tests/training covers the search), so a training run takes seconds."""
     settings = Settings(home=home)
     settings.training.profile = "quick"
     settings.training.tuning_rows = 20_000

@@ -1,6 +1,6 @@
 /**
  * Parity with the server's `nba_mlops.court`: the Python test
- * `tests/e2e/test_court_geometry_parity.py` writes locations with the server's labels to a
+ * `tests/web/test_court_geometry_parity.py` writes locations with the server's labels to a
  * JSON file and runs this test with COURT_PARITY_FILE pointing at it. Skipped otherwise.
  */
 import { readFileSync } from "node:fs";

@@ -22,11 +22,6 @@ SAMPLE_ROWS = 41_917
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home")
-
-
-@pytest.fixture
 def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Commands read their settings from the environment: point it at a temporary home."""
     monkeypatch.setenv("NBA_MLOPS_HOME", str(tmp_path / "cli-home"))
