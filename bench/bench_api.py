@@ -2,7 +2,7 @@
 
     uv run python bench/bench_api.py [--duration 15] [--levels 1,64,1000] [--workers 2]
                                      [--timeout 2] [--model-home DIR] [--skip-bare]
-                                     [--payload original|raw]
+                                     [--payload original|raw] [--fast-path on|off|both]
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and PostgreSQL at
 ``--postgres`` (default postgresql://postgres@127.0.0.1:5432/test): a fresh database is
@@ -19,7 +19,9 @@ write, and time-outs, a request unanswered after ``--timeout`` seconds, wrk's de
 and rows stored in ``predictions`` against 2xx answers (a lost row would be a 2xx with no
 row). The bare app (bench/bare_app.py) parses the same bodies and answers a constant.
 Also printed: how long ``serve`` took to answer ``/ready``, and each API worker's
-resident memory after the run.
+resident memory after the run. ``--fast-path both`` measures the API twice in the same
+run, with the fast path of ``POST /predict`` (nba_mlops.api.fastpath) and without it
+(``NBA_MLOPS_SERVING__FAST_PATH=false``: every request through FastAPI's routing).
 """
 
 from __future__ import annotations
@@ -305,11 +307,12 @@ def measure(
             stored=None if before is None or after is None else after - before,
         )
         results.append(level)
+        stored = level.stored if level.stored is not None else "-"
         print(
-            f"  {app:>4} c={connections:<5} {level.throughput:8.0f}/s  p50 {level.p50_ms:7.1f} ms  "
-            f"p99 {level.p99_ms:7.1f} ms  non-2xx {level.non_2xx}  socket errors "
-            f"{level.socket_errors}  stored {level.stored if level.stored is not None else '-'}"
-            f" / 2xx {level.ok}",
+            f"  {app:>12} c={connections:<5} {level.throughput:8.0f}/s  "
+            f"p50 {level.p50_ms:7.1f} ms  p99 {level.p99_ms:7.1f} ms  "
+            f"non-2xx {level.non_2xx}  socket errors {level.socket_errors}  "
+            f"stored {stored} / 2xx {level.ok}",
             flush=True,
         )
         time.sleep(2)
@@ -373,6 +376,12 @@ def main() -> None:
     parser.add_argument("--sample", action="store_true", help="train on the bundled sample")
     parser.add_argument("--payload", choices=("original", "raw"), default="original")
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument(
+        "--fast-path",
+        choices=("on", "off", "both"),
+        default="on",
+        help="serve with the fast path of POST /predict, without it, or both in turn",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -429,11 +438,33 @@ def main() -> None:
                     f"/ready answered {first_ready_s:.1f} s after the first start, "
                     f"{ready_s:.1f} s after a restart; {args.payload} payload"
                 )
-                results += measure(
-                    "api", base, script, levels, args.duration, args.threads, args.timeout, db_url
-                )
-                rss = worker_rss_mb(server)
-                print(f"API worker RSS after the run: {', '.join(f'{r:,.0f} MB' for r in rss)}")
+                if args.fast_path != "off":
+                    results += measure(
+                        "api",
+                        base,
+                        script,
+                        levels,
+                        args.duration,
+                        args.threads,
+                        args.timeout,
+                        db_url,
+                    )
+                    rss = worker_rss_mb(server)
+                    print(f"API worker RSS after the run: {', '.join(f'{r:,.0f} MB' for r in rss)}")
+            if args.fast_path != "on":
+                plain = {**env, "NBA_MLOPS_SERVING__FAST_PATH": "false"}
+                with process(serve, plain, work / "api-routed.log", f"{base}/ready"):
+                    print("API without the fast path (every request routed by FastAPI)")
+                    results += measure(
+                        "api, routed",
+                        base,
+                        script,
+                        levels,
+                        args.duration,
+                        args.threads,
+                        args.timeout,
+                        db_url,
+                    )
         if not args.skip_bare:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
@@ -487,7 +518,7 @@ def print_table(results: list[Level], args: argparse.Namespace) -> None:
     for r in results:
         share = (
             f"{100 * r.throughput / bare[r.connections].throughput:.0f}%"
-            if r.app == "api" and r.connections in bare and bare[r.connections].throughput
+            if r.app != "bare" and r.connections in bare and bare[r.connections].throughput
             else ""
         )
         stored = f"{r.stored:,} / {r.ok:,}" if r.stored is not None else "-"
