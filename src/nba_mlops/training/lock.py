@@ -1,25 +1,29 @@
-"""One training at a time per data directory, in this process and across processes.
+"""One training at a time, in this process, across processes and, on PostgreSQL, across hosts.
 
 Every training takes it, inside the stage itself (``pipeline.run_training``): a run
-started by hand (``nba-mlops train``, ``pipeline``), a scheduled Dagster run, a test.
-Dagster's run queue also starts at most one retraining run at a time (the
-``nba-mlops/training`` tag limit in the generated ``dagster.yaml``), but only among its
-own runs; this lock is what keeps a hand-run training from racing a scheduled one over
-the champion alias.
+started by hand (``nba-mlops train``, ``pipeline``), a scheduled Dagster run, a step on a
+Celery worker of another host, a test. Dagster also declares the limit itself (the run
+queue admits one run tagged ``nba-mlops/training``, and the ``candidate_model`` step runs
+in the ``nba-mlops-training`` pool of one; see ``orchestration/instance.py``), but only
+among its own runs; this lock is what keeps a hand-run training from racing a scheduled
+one over the champion alias.
+
+When the application database is PostgreSQL (``DATABASE_URL``) the lock is an advisory
+lock there, shared by every host of the deployment; otherwise it is a file lock on
+``<home>/.training.lock`` (``nba_mlops.db.locks``). Either way the refusal names the holder.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import fcntl
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from nba_mlops.config import Settings
+from nba_mlops.db.locks import LockHeldError, single_flight
 
 LOCK_FILE = ".training.lock"
+LOCK_NAME = "training"
 
 
 class TrainingInProgressError(RuntimeError):
@@ -32,34 +36,15 @@ def training_lock_path(settings: Settings) -> Path:
 
 @contextlib.contextmanager
 def training_lock(settings: Settings, owner: str = "") -> Iterator[None]:
-    """Hold the training lock for the block, or raise :class:`TrainingInProgressError`.
-
-    ``flock`` locks belong to an open file, so a second attempt is refused even from
-    another thread of the same process; the kernel drops the lock if the holder dies.
-    """
-    path = training_lock_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+", encoding="utf-8")
-    try:
+    """Hold the training lock for the block, or raise :class:`TrainingInProgressError`."""
+    with contextlib.ExitStack() as held:
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = path.read_text(encoding="utf-8").strip() or "unknown holder"
+            held.enter_context(
+                single_flight(settings, LOCK_NAME, training_lock_path(settings), owner)
+            )
+        except LockHeldError as busy:
             raise TrainingInProgressError(
-                f"another training run is in progress ({holder}); this one was refused "
-                f"rather than queued: retry once it has finished (lock: {path})"
+                f"another training run is in progress ({busy.holder}); this one was refused "
+                f"rather than queued: retry once it has finished ({busy.where})"
             ) from None
-        since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}{f', {owner}' if owner else ''}, since {since}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    finally:
-        handle.close()
+        yield
