@@ -24,6 +24,8 @@ class TrainingSettings(BaseModel):
     # every family once on its defaults: the demo on the bundled sample (`make up`,
     # `pipeline --sample`), where a search moves little and costs most of the run.
     profile: Literal["full", "quick"] = "full"
+    # Trials of a family with a full search; a family with a token one gets a quarter
+    # (training.models.Family.trials).
     tuning_trials: int = 8
     # Rows used for the hyper-parameter search (a sample of the fitting rows).
     tuning_rows: int = 300_000
@@ -41,14 +43,6 @@ class TrainingSettings(BaseModel):
     # A challenger must beat the champion's holdout log loss by at least this much.
     promotion_margin: float = 0.001
     rare_action_min_count: int = 200
-
-    def trials_for(self, family: str) -> int:
-        """Trials of ``family``'s search; 1 means its defaults, without a search."""
-        if self.profile == "quick":
-            return 1
-        # The boosted trees earn their search; the forest and the linear model barely move
-        # with it, so they get a token one (their defaults are tried first).
-        return self.tuning_trials if family == "lightgbm" else max(1, self.tuning_trials // 4)
 
 
 class ServingSettings(BaseModel):

@@ -100,8 +100,8 @@ def test_one_trial_is_the_defaults_without_a_fit() -> None:
 
 def test_the_quick_profile_searches_nothing_and_the_full_one_tunes_lightgbm_most() -> None:
     quick = TrainingSettings(profile="quick", tuning_trials=8)
-    assert {quick.trials_for(name) for name in FAMILIES} == {1}
+    assert {family.trials(quick) for family in FAMILIES.values()} == {1}
     full = TrainingSettings(tuning_trials=8)
     assert full.profile == "full"
-    assert full.trials_for("lightgbm") == 8
-    assert full.trials_for("logistic") == full.trials_for("random_forest") == 2
+    assert FAMILIES["lightgbm"].trials(full) == 8
+    assert FAMILIES["logistic"].trials(full) == FAMILIES["random_forest"].trials(full) == 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from nba_mlops.config import TrainingSettings
 from nba_mlops.features.transformers import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 Params = dict[str, Any]
@@ -44,15 +45,37 @@ def fit_threads(rows: int) -> int:
     return 1 if rows < SMALL_FIT_ROWS else -1
 
 
+def _nothing_settled(estimator: Any) -> Params:
+    return {}
+
+
 @dataclass(frozen=True)
 class Family:
-    """A model family: its search space and how to fit it on feature frames."""
+    """A model family: its search space, how to fit it on feature frames, and how a
+    training run treats it. Adding a family is one entry in :data:`FAMILIES`."""
 
     name: str
     suggest: Callable[[optuna.Trial], Params]
     defaults: Params
     # fit(params, x, y, x_val, y_val, seed); x_val/y_val None for a refit with settled params
     fit: Callable[[Params, pd.DataFrame, np.ndarray, Any, Any, int], Any]
+    # The final fit (and the refit) uses at most this many rows, a seeded sample of the
+    # fitting rows; 0: all of them.
+    final_row_cap: int = 0
+    # "full": the whole search of the full profile (``tuning_trials``); "token": a quarter
+    # of it (at least one trial: the defaults), for a family that barely moves with more.
+    search: Literal["full", "token"] = "token"
+    # Parameters a fitted estimator chose itself (the number of trees early stopping kept),
+    # recorded with the searched ones and used as they are by a refit.
+    settled: Callable[[Any], Params] = _nothing_settled
+
+    def trials(self, cfg: TrainingSettings) -> int:
+        """Trials of this family's search; 1 means its defaults, without a search."""
+        if cfg.profile == "quick":
+            return 1
+        if self.search == "full":
+            return cfg.tuning_trials
+        return max(1, cfg.tuning_trials // 4)
 
 
 # -- logistic regression ----------------------------------------------------------------
@@ -199,6 +222,11 @@ def _lightgbm_fit(
     return model
 
 
+def _lightgbm_settled(estimator: Any) -> Params:
+    best = getattr(estimator, "best_iteration_", None)
+    return {"n_estimators": int(best)} if best else {}
+
+
 class CategoryLabels(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Turn categorical columns into plain labels (missing is a label too) for encoders."""
 
@@ -212,13 +240,26 @@ class CategoryLabels(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return out
 
 
+# Logistic regression and the forest (each tree sees a 100,000-row bootstrap) gain nothing
+# from millions of rows in their final fit but pay for them in time. The boosted trees earn
+# their search; the forest and the linear model barely move with it, so they get a token
+# one (their defaults are tried first).
 FAMILIES: dict[str, Family] = {
-    "logistic": Family("logistic", _logistic_suggest, {"C": 1.0}, _logistic_fit),
+    "logistic": Family(
+        "logistic",
+        _logistic_suggest,
+        {"C": 1.0},
+        _logistic_fit,
+        final_row_cap=300_000,
+        search="token",
+    ),
     "random_forest": Family(
         "random_forest",
         _forest_suggest,
         {"max_depth": 12, "min_samples_leaf": 100, "max_features": 0.4},
         _forest_fit,
+        final_row_cap=500_000,
+        search="token",
     ),
     "lightgbm": Family(
         "lightgbm",
@@ -233,5 +274,8 @@ FAMILIES: dict[str, Family] = {
             "cat_smooth": 10.0,
         },
         _lightgbm_fit,
+        final_row_cap=0,
+        search="full",
+        settled=_lightgbm_settled,
     ),
 }

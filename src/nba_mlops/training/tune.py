@@ -64,9 +64,8 @@ def tune(
         params = family.suggest(trial)
         model = family.fit(params, xs, ys, xv, yv, seed)
         loss = float(log_loss(yv, model.predict_proba(xv)[:, 1], labels=[0, 1]))
-        best_iteration = getattr(model, "best_iteration_", None)
-        if best_iteration:
-            trial.set_user_attr("n_estimators", int(best_iteration))
+        for key, value in family.settled(model).items():
+            trial.set_user_attr(key, value)
         return loss
 
     started = time.perf_counter()
