@@ -14,6 +14,7 @@
 #   prometheus, promtool,        check and run the alert rules and routes (tests/monitoring)
 #   prometheus-alertmanager, amtool
 #   PostgreSQL at 127.0.0.1:5432 the PostgreSQL tests (started here when installed but down)
+#   RabbitMQ at 127.0.0.1:5672   the Celery step worker test (tests/orchestration), guest/guest
 #
 # actionlint (GitHub workflow lint) is used when present; no registry this project installs
 # from ships it, so it is not installed here.
@@ -56,5 +57,20 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   }
 fi
 
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends rabbitmq-server
+  fi
+  $SUDO service rabbitmq-server start >/dev/null 2>&1 || $SUDO rabbitmq-server -detached
+  for _ in $(seq 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 1; done
+  (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null || {
+    echo "RabbitMQ is not running at 127.0.0.1:5672 (guest/guest): install and start it," \
+      "then run make test" >&2
+    exit 1
+  }
+fi
+
 echo "test prerequisites ready: chromium, docker-compose, haproxy, wrk, hadolint, prometheus," \
-  "promtool, prometheus-alertmanager, amtool, PostgreSQL at 127.0.0.1:5432"
+  "promtool, prometheus-alertmanager, amtool, PostgreSQL at 127.0.0.1:5432," \
+  "RabbitMQ at 127.0.0.1:5672"

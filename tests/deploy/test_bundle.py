@@ -43,6 +43,7 @@ CREDENTIAL_SHAPES = [
 # Values the validation run supplies for the secrets compose requires.
 VALIDATION_SECRETS = {
     "POSTGRES_PASSWORD": "validation-only",
+    "RABBITMQ_PASSWORD": "validation-only",
     "NBA_MLOPS_JWT_SECRET": "validation-only-not-a-real-secret-000",
 }
 
@@ -103,6 +104,8 @@ def test_the_stack_has_every_service(services: dict[str, Any]) -> None:
         "mlflow",
         "dagster-webserver",
         "dagster-daemon",
+        "dagster-worker",
+        "rabbitmq",
         "api",
         "lb",
         "redis",
@@ -397,20 +400,31 @@ def test_actionlint_accepts_the_workflows() -> None:
 
 
 # --- the deployed Dagster instance --------------------------------------------------------------
-def test_the_deployed_instance_queues_one_training_run_at_a_time(tmp_path: Path) -> None:
+@pytest.mark.postgres
+def test_the_deployed_instance_queues_one_training_run_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import dagster as dg
 
-    from nba_mlops.orchestration.instance import run_concurrency
+    from nba_mlops.orchestration.instance import concurrency, run_concurrency
+    from tests.support.app_db import database_url
+    from tests.support.celery_worker import deployed_dagster_home
 
     source = DEPLOY / "docker" / "dagster" / "dagster.yaml"
     config = yaml.safe_load(source.read_text(encoding="utf-8"))
     assert config["concurrency"]["runs"] == run_concurrency()
-    # Load it as Dagster would, with its storage paths moved under tmp_path.
-    (tmp_path / "dagster.yaml").write_text(
-        source.read_text(encoding="utf-8").replace("/var/lib/dagster", str(tmp_path / "state"))
-    )
-    instance = dg.DagsterInstance.from_config(str(tmp_path))
-    try:
-        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-    finally:
-        instance.dispose()
+    assert config["concurrency"] == concurrency()  # the pools' limits too
+    # Load it as Dagster would: PostgreSQL storage (on a database of the test's own, named
+    # by the DAGSTER_PG_* variables compose sets), local folders moved under tmp_path.
+    with database_url("postgres", tmp_path) as url:
+        home, env = deployed_dagster_home(tmp_path / "dagster", url)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        instance = dg.DagsterInstance.from_config(str(home))
+        try:
+            assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+            assert instance.event_log_storage.supports_global_concurrency_limits
+        finally:
+            instance.dispose()

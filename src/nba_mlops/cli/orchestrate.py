@@ -1,8 +1,9 @@
-"""``orchestrate dev|run|config``: the retraining loop on Dagster, locally.
+"""``orchestrate dev|run|config|worker``: the retraining loop on Dagster.
 
 ``dev`` serves the Dagster UI with the daemon (schedules, sensors, run queue) on an
 instance under ``<home>/dagster``; ``run`` executes one job in this process on the same
-instance, for a cron line or a CI step that has no daemon.
+instance, for a cron line or a CI step that has no daemon; ``worker`` runs a Celery worker
+that executes the steps of runs whose jobs use the Celery executor (the deployment's).
 """
 
 from __future__ import annotations
@@ -84,6 +85,32 @@ def dev_command(
         return
     console.print(f"Dagster UI on http://{host}:{port} (Ctrl-C stops it)")
     os.execvpe(command[0], command, os.environ)  # replaces this process: signals go to Dagster
+
+
+@orchestrate_app.command("worker")
+def worker_command(
+    concurrency: int = typer.Option(1, min=1, help="Steps run at once by this worker."),
+    name: str = typer.Option(None, help="Worker name (default: celery's, on this host)."),
+    queue: list[str] = typer.Option(
+        None, "--queue", help="Celery queue to take steps from (repeatable; default: dagster)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the command, start nothing."),
+) -> None:
+    """Run a Celery worker for the steps of Dagster runs (NBA_MLOPS_CELERY_BROKER_URL).
+
+    Start it on any host that reaches the broker, the Dagster instance's database (the
+    DAGSTER_PG_* variables of the deployment's dagster.yaml), the application database,
+    MLflow and the shared data directory (NBA_MLOPS_HOME).
+    """
+    from nba_mlops.orchestration.executors import BROKER_ENV, QUEUE, worker_command_line
+
+    command = worker_command_line(name=name, queues=queue or [QUEUE], concurrency=concurrency)
+    summary(" ".join(command[1:]))
+    if dry_run:
+        return
+    if not os.environ.get(BROKER_ENV):
+        fail(f"set {BROKER_ENV} to the Celery broker's URL (RabbitMQ)")
+    os.execvpe(command[0], command, os.environ)  # replaces this process: SIGTERM stops it
 
 
 @orchestrate_app.command("config")

@@ -19,6 +19,7 @@ from dagster import AssetExecutionContext
 from nba_mlops.config import Settings
 from nba_mlops.data.store import ShotStore, file_sha256
 from nba_mlops.orchestration.failures import retry_only_transient
+from nba_mlops.orchestration.jobs import MONITORING_POOL, TRAINING_POOL
 from nba_mlops.orchestration.resources import NbaMlopsResource
 from nba_mlops.orchestration.settings import OrchestrationSettings
 from nba_mlops.training.lock import TrainingInProgressError
@@ -317,14 +318,21 @@ def build_assets(orchestration: OrchestrationSettings) -> list[dg.AssetsDefiniti
         with retry_only_transient("describing the training set"):
             return describe_training_set(context, nba)
 
-    @dg.asset(group_name=GROUP, deps=[training_set], kinds={"mlflow"}, retry_policy=retry)
+    @dg.asset(
+        group_name=GROUP,
+        deps=[training_set],
+        kinds={"mlflow"},
+        retry_policy=retry,
+        pool=TRAINING_POOL,
+    )
     def candidate_model(
         context: AssetExecutionContext, nba: NbaMlopsResource
     ) -> dg.Output[dict[str, Any]]:
         """Every configured family trained and registered as a candidate; the best one is
         promoted when it beats the champion on the holdout. Promotion is the last thing
         training does, so a failed run leaves the champion as it was. One training at a
-        time: an overlapping one is refused."""
+        time: the step waits for the ``nba-mlops-training`` pool's one slot, and a training
+        started outside Dagster meanwhile is refused by the training lock."""
         with retry_only_transient("training"):
             return train_candidates(context, nba)
 
@@ -345,7 +353,13 @@ def build_assets(orchestration: OrchestrationSettings) -> list[dg.AssetsDefiniti
         with retry_only_transient("batch scoring"):
             return score_latest_batch(context, nba)
 
-    @dg.asset(group_name=GROUP, deps=[promotion_decision], kinds={"html"}, retry_policy=retry)
+    @dg.asset(
+        group_name=GROUP,
+        deps=[promotion_decision],
+        kinds={"html"},
+        retry_policy=retry,
+        pool=MONITORING_POOL,
+    )
     def monitoring_report(context: AssetExecutionContext, nba: NbaMlopsResource) -> Materialized:
         """Drift of recent requests against the champion's training shots and live
         quality from verified predictions, as ``reports/monitoring-<date>.html``."""

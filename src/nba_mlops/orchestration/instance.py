@@ -1,9 +1,13 @@
 """The local Dagster instance: ``<home>/dagster`` with a generated ``dagster.yaml``.
 
-Storage is Dagster's embedded SQLite under that folder. The run queue admits at most one
-run tagged ``nba-mlops/training`` at a time (retraining and the full pipeline): a second
-one waits in the queue, and the schedule and sensor do not even ask for one while a
-training run is queued or in progress.
+Storage is Dagster's embedded SQLite under that folder (the deployment's instance,
+``deploy/docker/dagster/dagster.yaml``, keeps it in PostgreSQL instead; the concurrency
+rules are the same). The run queue admits at most one run tagged ``nba-mlops/training``
+at a time (retraining and the full pipeline): a second one waits in the queue, and the
+schedule and sensor do not even ask for one while a training run is queued or in
+progress. The pools the training and monitoring report steps run in have one slot each,
+so those steps never overlap even between runs the queue did not launch (``orchestrate
+run``) or steps on different Celery workers.
 """
 
 from __future__ import annotations
@@ -36,10 +40,19 @@ def run_concurrency() -> dict[str, Any]:
     }
 
 
+#: Slots of every pool (``jobs.TRAINING_POOL``, ``jobs.MONITORING_POOL``).
+POOL_LIMIT = 1
+
+
+def concurrency() -> dict[str, Any]:
+    """The ``concurrency`` block shared by the local and the deployed instance."""
+    return {"runs": run_concurrency(), "pools": {"default_limit": POOL_LIMIT}}
+
+
 def instance_config() -> dict[str, Any]:
     """``dagster.yaml`` for a local instance (storage defaults to ``$DAGSTER_HOME``)."""
     return {
-        "concurrency": {"runs": run_concurrency()},
+        "concurrency": concurrency(),
         # The stages log through the package logger; show those records in the run's log.
         "python_logs": {"managed_python_loggers": ["nba_mlops"], "python_log_level": "INFO"},
         "telemetry": {"enabled": False},

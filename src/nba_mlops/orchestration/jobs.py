@@ -11,6 +11,11 @@ import dagster as dg
 #: Runs carrying this tag share the run queue limit of one (see ``instance.py``).
 TRAINING_TAG = "nba-mlops/training"
 TRIGGER_TAG = "nba-mlops/trigger"
+#: Concurrency pools of one slot each (``concurrency.pools`` in the instance config): the
+#: training step and the monitoring report step of any run, whichever job or executor runs
+#: it, wait for the pool's slot instead of overlapping.
+TRAINING_POOL = "nba-mlops-training"
+MONITORING_POOL = "nba-mlops-monitoring"
 ACTIVE_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,

@@ -8,6 +8,7 @@ project's GitHub Actions times: new data at 04:00 UTC, retraining at 05:00 UTC.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,14 @@ class OrchestrationSettings(BaseSettings):
     # --- retries on transient failures -----------------------------------------------------
     retry_max: int = Field(default=3, ge=0)
     retry_delay_s: float = Field(default=30.0, ge=0)
+    # --- where a run's steps execute (orchestration/executors.py) ---------------------------
+    #: ``in_process``: every step in the run's own process (the local default).
+    #: ``celery``: each step is a task on the broker, run by whichever Celery worker
+    #: (``nba-mlops orchestrate worker``, on any host) takes it.
+    dagster_executor: Literal["in_process", "celery"] = "in_process"
+    #: The Celery broker (RabbitMQ), e.g. ``amqp://user:password@rabbitmq:5672//``. Read
+    #: from ``NBA_MLOPS_CELERY_BROKER_URL`` when a run starts, never stored in the run.
+    celery_broker_url: str | None = None
 
     @field_validator("simulation_source", mode="before")
     @classmethod
