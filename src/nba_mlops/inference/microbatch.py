@@ -124,7 +124,14 @@ class MicroBatcher:
                 batch.append(request)
                 size += len(request.records)
             self._last_requests = len(batch)
-            await self._dispatch(batch)
+            try:
+                await self._dispatch(batch)
+            except asyncio.CancelledError:
+                # Stopped while this batch was being scored: its callers are answered, as
+                # the ones still queued are, instead of waiting for ever.
+                for request in batch:
+                    _fail(request, RuntimeError("the server is shutting down"))
+                raise
             self._last_done = loop.time()
 
     async def _dispatch(self, batch: list[_Request]) -> None:
