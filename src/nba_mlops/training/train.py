@@ -275,6 +275,7 @@ def train(
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     cfg = settings.training
+    chosen = families(cfg.families)
     registry = Registry(settings)
 
     with stage(logger, "split"):
@@ -284,7 +285,6 @@ def train(
         data = prepare(split, cfg)
         del split
 
-    chosen = families(cfg.families)
     candidates: list[Candidate] = []
     for number, family in enumerate(chosen, start=1):
         family_progress = _prefixed(say, f"family {number}/{len(chosen)}")
