@@ -4,7 +4,10 @@ Requests hand their rows to :meth:`PredictionWriter.store` and await the ids. On
 drains everything waiting into a single multi-row ``INSERT ... RETURNING id`` transaction
 in a worker thread; while that commit runs the next batch gathers (group commit). So
 under load hundreds of predictions share one round trip and one fsync, when idle a row is
-written at once, and a request never answers 2xx before its row is committed.
+written at once, and a request never answers 2xx before its row is committed. A batch
+the database refuses (a row it will not take) commits nothing and is written again one
+request at a time, so only the request whose rows were refused fails; a database that
+does not answer is retried briefly, then every request of the batch is told to retry.
 
 On PostgreSQL the writer keeps one connection in autocommit mode: the insert is one
 statement, so it is its own transaction, committed (and synced) before it returns, in
@@ -39,6 +42,8 @@ from nba_mlops.log import get_logger
 logger = get_logger(__name__)
 
 Row = dict[str, Any]
+# One caller's rows and the future its ids are set on.
+_Item = tuple[Sequence[Row], asyncio.Future[list[int]]]
 _INSERT = insert(Prediction).returning(Prediction.id, sort_by_parameter_order=True)
 # A held connection unused for longer than this is checked again before the next insert.
 CONNECTION_IDLE_S = 30.0
@@ -50,7 +55,7 @@ class PredictionWriter:
     def __init__(self, db: Database, *, max_batch: int = 2000) -> None:
         self._db = db
         self._max_batch = max(1, max_batch)
-        self._pending: list[tuple[Sequence[Row], asyncio.Future[list[int]]]] = []
+        self._pending: list[_Item] = []
         self._wakeup: asyncio.Event | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prediction-writer")
         self._task: asyncio.Task[None] | None = None
@@ -74,9 +79,7 @@ class PredictionWriter:
                 await asyncio.sleep(0.01)
             await cancel_and_wait(self._task)
             self._task = None
-        for _, future in self._pending:
-            if not future.done():
-                future.set_exception(DatabaseUnavailableError("the server is shutting down"))
+        _fail(self._pending, DatabaseUnavailableError("the server is shutting down"))
         self._pending.clear()
         self._executor.shutdown(wait=True)
         self._drop_connection()
@@ -104,27 +107,43 @@ class PredictionWriter:
             size += len(self._pending[taken][0])
             taken += 1
         batch, self._pending = self._pending[:taken], self._pending[taken:]
+        self._busy = True
+        try:
+            await self._write(batch)
+        except asyncio.CancelledError:
+            # Stopped while this batch was being written: its callers are answered, as
+            # the ones still waiting are, instead of waiting for ever.
+            _fail(batch, DatabaseUnavailableError("the server is shutting down"))
+            raise
+        finally:
+            self._busy = False
+
+    async def _write(self, batch: list[_Item]) -> None:
         rows = [row for item_rows, _ in batch for row in item_rows]
         loop = asyncio.get_running_loop()
-        self._busy = True
         try:
             ids = await loop.run_in_executor(self._executor, self._insert, rows)
         except Exception as exc:
             if is_unavailable(exc):
                 self._mark(up=False)
                 logger.warning("could not store %d predictions: database unavailable", len(rows))
-                error: Exception = DatabaseUnavailableError(
-                    "The prediction database is unavailable; please retry shortly"
+                _fail(
+                    batch,
+                    DatabaseUnavailableError(
+                        "The prediction database is unavailable; please retry shortly"
+                    ),
                 )
+            elif len(batch) > 1:
+                # The database refused a row (nothing of the batch was committed): one
+                # request's rows must not fail the requests written with them, so each is
+                # written alone.
+                logger.warning("could not store %d predictions together: %s", len(rows), exc)
+                for item in batch:
+                    await self._write([item])
             else:
                 logger.exception("could not store %d predictions", len(rows))
-                error = exc
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+                _fail(batch, exc)
             return
-        finally:
-            self._busy = False
         self._mark(up=True)
         start = 0
         for item_rows, future in batch:
@@ -176,6 +195,12 @@ class PredictionWriter:
                 connection.close()
             except Exception:  # a connection already gone is gone
                 logger.debug("closing the writer's connection failed", exc_info=True)
+
+
+def _fail(batch: list[_Item], error: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)
 
 
 # One statement with one array per column: PostgreSQL unpacks the rows, so the cost per
