@@ -130,14 +130,15 @@ def api_settings(home: Path, database_url: str | None, **serving: Any) -> Settin
     options.update(serving)
     # These two fields are only settable by their variable names; the tracking URI is
     # explicit because mlflow.set_tracking_uri() exports it to the environment.
+    by_variable: dict[str, Any] = {
+        "NBA_MLOPS_JWT_SECRET": JWT_SECRET,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{(home / 'mlflow' / 'mlflow.db').resolve()}",
+    }
     return Settings(
         home=home,
         database_url=database_url,
         serving=ServingSettings(**options),
-        **{
-            "NBA_MLOPS_JWT_SECRET": JWT_SECRET,
-            "MLFLOW_TRACKING_URI": f"sqlite:///{(home / 'mlflow' / 'mlflow.db').resolve()}",
-        },
+        **by_variable,
     )
 
 

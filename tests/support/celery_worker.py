@@ -31,10 +31,10 @@ BROKER_URL = os.environ.get("NBA_MLOPS_TEST_BROKER", "amqp://guest:guest@127.0.0
 
 def require_broker(url: str = BROKER_URL) -> None:
     """Skip (locally) or fail (CI) unless the RabbitMQ broker at ``url`` accepts a login."""
-    from kombu import Connection
+    from kombu.connection import Connection
 
     try:
-        with Connection(url, connect_timeout=3) as connection:
+        with Connection(url, connect_timeout=3) as connection:  # type: ignore[no-untyped-call]
             connection.ensure_connection(max_retries=1)
     except Exception as exc:  # kombu raises the transport's own errors
         missing("RabbitMQ", f"{url} is unreachable: {exc}")
