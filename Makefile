@@ -63,6 +63,8 @@ bench: deps ## Run the benchmarks that print the figures in docs/benchmarks.md
 	$(UV) run python bench/bench_model.py
 	$(UV) run python bench/bench_ingest.py
 	$(UV) run python bench/bench_api.py
+	@command -v haproxy >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends haproxy)
+	$(UV) run python bench/bench_balancer.py
 
 .PHONY: clean
 clean: ## Remove the local state under var/ (keeps sources)
