@@ -123,8 +123,7 @@ def _already_scored(db: Any, run: str) -> bool:
 def score_day(settings: Settings, path: Path) -> DailyScoring:
     """Score a day's shot file through the serving path and store the answers as the
     daily run's predictions (see the module docstring)."""
-    from nba_mlops.db import migrate
-    from nba_mlops.db.session import Database
+    from nba_mlops.db.migrate import migrated_database
     from nba_mlops.db.writer import insert_rows
     from nba_mlops.features.online import OnlineFeatures
     from nba_mlops.inference.predictor import DECISION_THRESHOLD, load_model_version
@@ -137,9 +136,7 @@ def score_day(settings: Settings, path: Path) -> DailyScoring:
         report.skipped = "no champion yet: the day is ingested without predictions"
         logger.info(report.summary())
         return report
-    migrate.upgrade(settings)
-    db = Database(settings)
-    try:
+    with migrated_database(settings) as db:
         if _already_scored(db, report.run):
             report.skipped = "this day's predictions are stored already"
             logger.info(report.summary())
@@ -180,8 +177,6 @@ def score_day(settings: Settings, path: Path) -> DailyScoring:
                 )
         with db.engine.begin() as connection:
             report.stored = len(insert_rows(connection, rows))
-    finally:
-        db.dispose()
     report.seconds = time.perf_counter() - started
     if report.refused:
         logger.warning(

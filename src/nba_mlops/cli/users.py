@@ -62,16 +62,10 @@ def _read_password(settings: Settings, username: str, from_stdin: bool) -> str:
 @contextmanager
 def _session(settings: Settings) -> Iterator[Session]:
     """A session on the migrated application database, disposed of afterwards."""
-    from nba_mlops.db import migrate
-    from nba_mlops.db.session import Database
+    from nba_mlops.db.migrate import migrated_database
 
-    migrate.upgrade(settings)
-    db = Database(settings)
-    try:
-        with db.session() as session:
-            yield session
-    finally:
-        db.dispose()
+    with migrated_database(settings) as db, db.session() as session:
+        yield session
 
 
 @users_app.command("create")

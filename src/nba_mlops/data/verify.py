@@ -13,8 +13,8 @@ from nba_mlops.config import Settings
 from nba_mlops.data.repair import season_labels, season_parts
 from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID, TARGET
 from nba_mlops.data.store import ShotStore
-from nba_mlops.db.migrate import upgrade
-from nba_mlops.db.session import Database, database_exists
+from nba_mlops.db.migrate import migrated_database
+from nba_mlops.db.session import database_exists
 from nba_mlops.db.verification import Verification, verify_shots, waiting_games
 
 
@@ -25,9 +25,7 @@ def verify_from_store(settings: Settings) -> Verification | None:
     if not database_exists(settings):
         return None
     started = time.perf_counter()
-    upgrade(settings)
-    db = Database(settings)
-    try:
+    with migrated_database(settings) as db:
         with db.engine.connect() as connection:
             waiting = waiting_games(connection)
         if waiting.size == 0:
@@ -36,8 +34,6 @@ def verify_from_store(settings: Settings) -> Verification | None:
         shots = ShotStore(settings).read(columns=[GAME_ID, GAME_EVENT_ID, TARGET], seasons=seasons)
         shots = shots[shots[GAME_ID].isin(waiting)]
         found = verify_shots(db, shots[GAME_ID], shots[GAME_EVENT_ID], shots[TARGET])
-    finally:
-        db.dispose()
     return Verification(
         found.shots, int(waiting.size), found.recorded, found.verified, found.replaced_labels,
         time.perf_counter() - started,

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from nba_mlops.config import Settings
-from nba_mlops.db.session import make_engine
+from nba_mlops.db.session import Database, make_engine
 
 SCRIPT_LOCATION = "nba_mlops.db:migrations"
 # Dated file names keep ``versions/`` in creation order.
@@ -76,6 +76,18 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+@contextmanager
+def migrated_database(settings: Settings) -> Iterator[Database]:
+    """The application database of ``settings``, brought to the latest schema first;
+    its engine is disposed of when the block ends."""
+    upgrade(settings)
+    db = Database(settings)
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 def downgrade(settings: Settings, revision: str) -> None:

@@ -267,16 +267,12 @@ def verify_after_ingest(
 ) -> Verification | None:
     """:func:`verify_shots` on the application database of ``settings`` (migrated first);
     ``None`` when there is no database yet, hence no prediction to verify."""
-    from nba_mlops.db.migrate import upgrade
+    from nba_mlops.db.migrate import migrated_database
 
     if not database_exists(settings):
         return None
-    upgrade(settings)
-    db = Database(settings)
-    try:
+    with migrated_database(settings) as db:
         return verify_shots(db, game_ids, event_ids, made)
-    finally:
-        db.dispose()
 
 
 def waiting_games(connection: Connection) -> IntArray:

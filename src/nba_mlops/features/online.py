@@ -95,17 +95,12 @@ class Published:
 
 def publish(settings: Settings, snapshot: Snapshot | None = None) -> Published:
     """Publish the store's current history into the application database."""
-    from nba_mlops.db.migrate import upgrade
-    from nba_mlops.db.session import Database
+    from nba_mlops.db.migrate import migrated_database
 
     snapshot = snapshot or FeatureSnapshots(settings).refresh()
     last_season = max(snapshot.seasons, default=0)
-    upgrade(settings)
-    db = Database(settings)
-    try:
+    with migrated_database(settings) as db:
         return _publish(settings, db, snapshot, last_season)
-    finally:
-        db.dispose()
 
 
 def _publish(settings: Settings, db: Any, snapshot: Snapshot, last_season: int) -> Published:
