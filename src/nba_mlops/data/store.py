@@ -116,7 +116,7 @@ def _write_part(shots: pd.DataFrame, path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _sync_folder(path: Path) -> None:
+def sync_folder(path: Path) -> None:
     """Make the creation, removal or renaming of entries in ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -282,7 +282,7 @@ class ShotStore:
                 handle.write(b"\n")  # a whole record that only lacked its newline
             handle.flush()
             os.fsync(handle.fileno())
-        _sync_folder(self.versions_path.parent)
+        sync_folder(self.versions_path.parent)
         return kept if keep < len(data) else None
 
     def remove_uncommitted(self) -> list[Path]:
@@ -332,7 +332,7 @@ class ShotStore:
                 (temp / part.path).replace(target)
                 moved.append(target)
             for folder in {target.parent for target in moved} | {self.root}:
-                _sync_folder(folder)
+                sync_folder(folder)
             return self._commit(written, record)
         except BaseException:
             for target in moved:
@@ -374,5 +374,5 @@ class ShotStore:
                     os.fsync(handle.fileno())
                 raise
         if created:
-            _sync_folder(self.versions_path.parent)
+            sync_folder(self.versions_path.parent)
         return version

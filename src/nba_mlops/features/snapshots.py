@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from nba_mlops.config import Settings
 from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID
-from nba_mlops.data.store import ShotStore, shot_keys
+from nba_mlops.data.store import ShotStore, shot_keys, sync_folder
 from nba_mlops.features.columns import CONTEXT_COLUMNS
 from nba_mlops.features.history import (
     TALLIES,
@@ -288,7 +288,7 @@ class FeatureSnapshots:
         with pointer.open("rb") as handle:
             os.fsync(handle.fileno())
         pointer.replace(self.root / _CURRENT)
-        _fsync_dir(self.root)
+        sync_folder(self.root)
         self._remove_others(keep=name)
         snapshot = self.current()
         assert snapshot is not None
@@ -305,22 +305,14 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_tree(root: Path) -> None:
     for path in sorted(root.rglob("*"), reverse=True):
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
         else:
-            _fsync_dir(path)
-    _fsync_dir(root)
+            sync_folder(path)
+    sync_folder(root)
 
 
 def context_for(settings: Settings, shots: pd.DataFrame) -> pd.DataFrame:
