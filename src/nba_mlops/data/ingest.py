@@ -345,12 +345,28 @@ class ShotTable:
     malformed: list[MalformedLine]
     offset: int  # position of the slice's first row in the file
 
+    @property
+    def positions(self) -> pd.RangeIndex:
+        """The positions of the slice's rows in the file."""
+        return pd.RangeIndex(self.offset, self.offset + self.table.num_rows)
+
+    def prepare(self, mapping: dict[str, str], *, require_label: bool) -> PreparedShots:
+        """The slice's shots, coerced, repaired and validated (:func:`prepare_shots`),
+        indexed and numbered by their rows' positions in the file."""
+        return prepare_shots(
+            self.table,
+            mapping,
+            row_offset=self.offset,
+            malformed=self.malformed,
+            require_label=require_label,
+        )
+
 
 def iter_shot_tables(
     path: Path | str, chunk_rows: int = 200_000, *, require_label: bool = True
 ) -> tuple[ShotSource, Iterator[ShotTable]]:
     """Open a shot file (refusing non-shot files up front) and stream its raw slices;
-    ``prepare_shots(slice.table, source.mapping, ...)`` turns one into shots."""
+    ``slice.prepare(source.mapping, ...)`` turns one into shots."""
     source = open_source(path, require_label=require_label)
 
     def slices() -> Iterator[ShotTable]:
@@ -377,15 +393,9 @@ def iter_shot_chunks(
     """
     source, slices = iter_shot_tables(path, chunk_rows, require_label=require_label)
     for piece in slices:
-        prepared = prepare_shots(
-            piece.table,
-            source.mapping,
-            row_offset=piece.offset,
-            malformed=piece.malformed,
-            require_label=require_label,
-        )
+        prepared = piece.prepare(source.mapping, require_label=require_label)
         raw = piece.table.to_pandas()
-        raw.index = pd.RangeIndex(piece.offset, piece.offset + piece.table.num_rows)
+        raw.index = piece.positions
         yield ShotChunk(raw=raw, shots=prepared.shots, rejected=prepared.rejected)
 
 

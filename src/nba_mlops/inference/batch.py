@@ -142,13 +142,7 @@ def _history_rows(job: _Job, piece: ShotTable) -> pd.DataFrame:
     """A slice's accepted shots, with the columns the shot history reads."""
     from nba_mlops.features.snapshots import HISTORY_INPUT_COLUMNS
 
-    prepared = prepare_shots(
-        piece.table,
-        job.mapping,
-        row_offset=piece.offset,
-        malformed=piece.malformed,
-        require_label=False,
-    )
+    prepared = piece.prepare(job.mapping, require_label=False)
     return prepared.shots.loc[:, list(HISTORY_INPUT_COLUMNS)]
 
 
@@ -158,7 +152,7 @@ CONTEXT_PREFIX = "__context__"
 
 def _with_context(piece: ShotTable, context: pd.DataFrame) -> ShotTable:
     """The slice with its rows' context appended (NaN for rows the history skipped)."""
-    rows = context.reindex(pd.RangeIndex(piece.offset, piece.offset + piece.table.num_rows))
+    rows = context.reindex(piece.positions)
     table = piece.table
     for column in CONTEXT_COLUMNS:
         values = rows[column].to_numpy("float32", na_value=np.nan)
@@ -172,20 +166,14 @@ def _split_context(piece: ShotTable) -> tuple[ShotTable, pd.DataFrame | None]:
         return piece, None
     context = piece.table.select(names).to_pandas()
     context.columns = [n[len(CONTEXT_PREFIX) :] for n in names]
-    context.index = pd.RangeIndex(piece.offset, piece.offset + piece.table.num_rows)
+    context.index = piece.positions
     raw = piece.table.drop_columns(names)
     return ShotTable(raw, piece.malformed, piece.offset), context
 
 
 def _score_slice(job: _Job, piece: ShotTable) -> _Scored:
     piece, context = _split_context(piece)
-    prepared = prepare_shots(
-        piece.table,
-        job.mapping,
-        row_offset=piece.offset,
-        malformed=piece.malformed,
-        require_label=False,
-    )
+    prepared = piece.prepare(job.mapping, require_label=False)
     shots = prepared.shots
     positions = shots.index.to_numpy() - piece.offset
     if context is not None and len(shots):
