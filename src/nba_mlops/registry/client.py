@@ -89,8 +89,22 @@ def _timestamp(ms: int | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC) if ms else None
 
 
+class _Decided:
+    """The registry's decision about a version, from its tags."""
+
+    tags: dict[str, str]
+
+    @property
+    def decision(self) -> str:
+        return self.tags.get("decision", "")
+
+    @property
+    def reason(self) -> str:
+        return self.tags.get("decision_reason", "")
+
+
 @dataclass(frozen=True)
-class ModelVersion:
+class ModelVersion(_Decided):
     """One registered model version: what every champion look-up returns."""
 
     name: str
@@ -104,14 +118,6 @@ class ModelVersion:
         return self.tags.get("family", "")
 
     @property
-    def decision(self) -> str:
-        return self.tags.get("decision", "")
-
-    @property
-    def reason(self) -> str:
-        return self.tags.get("decision_reason", "")
-
-    @property
     def promoted_at(self) -> dt.datetime | None:
         """When the alias last moved to this version (its creation when none is recorded)."""
         if self.decision in ALIAS_MOVES and self.tags.get("decided_at"):
@@ -121,7 +127,7 @@ class ModelVersion:
 
 
 @dataclass
-class VersionInfo:
+class VersionInfo(_Decided):
     """One registered model version with what ``models list`` shows."""
 
     version: int
@@ -131,14 +137,6 @@ class VersionInfo:
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     is_champion: bool = False
-
-    @property
-    def decision(self) -> str:
-        return self.tags.get("decision", "")
-
-    @property
-    def reason(self) -> str:
-        return self.tags.get("decision_reason", "")
 
 
 @dataclass(frozen=True)
