@@ -88,6 +88,16 @@ def check_password(settings: Settings, username: str, password: str) -> None:
         raise WeakPasswordError(problem)
 
 
+def _commit_name(session: Session, username: str) -> None:
+    """Commit a new or changed username; another account that took it meanwhile (the
+    unique key) is :class:`UsernameTakenError`."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise UsernameTakenError(username) from exc
+
+
 def create_user(
     session: Session,
     username: str,
@@ -113,11 +123,7 @@ def create_user(
         token_version=0,
     )
     session.add(user)
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise UsernameTakenError(username) from exc
+    _commit_name(session, username)
     return user
 
 
@@ -208,11 +214,7 @@ def rename_user(session: Session, username: str, new_name: str) -> User:
     if taken is not None:
         raise UsernameTakenError(new_name)
     user.username, user.username_key = new_name, key
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise UsernameTakenError(new_name) from exc
+    _commit_name(session, new_name)
     return user
 
 
