@@ -15,6 +15,8 @@
 #   prometheus-alertmanager, amtool
 #   PostgreSQL at 127.0.0.1:5432 the PostgreSQL tests (started here when installed but down)
 #   RabbitMQ at 127.0.0.1:5672   the Celery step worker test (tests/orchestration), guest/guest
+#   Redis at 127.0.0.1:6379      limits and account news shared by API replicas (tests/auth,
+#                                tests/api/test_replicas.py, tests/distributed)
 #
 # actionlint (GitHub workflow lint) is used when present; no registry this project installs
 # from ships it, so it is not installed here.
@@ -71,6 +73,20 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
   }
 fi
 
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends redis-server
+  fi
+  $SUDO service redis-server start >/dev/null 2>&1 \
+    || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no
+  for _ in $(seq 30); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 1; done
+  (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null || {
+    echo "Redis is not running at 127.0.0.1:6379: install and start it, then run make test" >&2
+    exit 1
+  }
+fi
+
 echo "test prerequisites ready: chromium, docker-compose, haproxy, wrk, hadolint, prometheus," \
   "promtool, prometheus-alertmanager, amtool, PostgreSQL at 127.0.0.1:5432," \
-  "RabbitMQ at 127.0.0.1:5672"
+  "RabbitMQ at 127.0.0.1:5672, Redis at 127.0.0.1:6379"

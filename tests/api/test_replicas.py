@@ -32,12 +32,9 @@ CLI = str(Path(sys.executable).with_name("nba-mlops"))
 
 
 def _redis_or_skip() -> None:
-    import redis
+    from tests.support.prerequisites import redis_url
 
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"no Redis at {REDIS_URL}: {error}")
+    redis_url()
 
 
 @pytest.fixture(scope="module")

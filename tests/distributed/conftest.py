@@ -74,12 +74,9 @@ class Cluster:
 
 
 def _redis_or_skip() -> None:
-    import redis
+    from tests.support.prerequisites import redis_url
 
-    try:
-        redis.Redis.from_url(f"redis://{REDIS}/0", socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"no Redis at {REDIS}: {error}")
+    redis_url()
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:

@@ -50,3 +50,18 @@ def require(name: str, detail: str = "") -> str:
         missing(name, detail or "not installed")
     assert found is not None
     return found
+
+
+#: The Redis the shared-state tests use (it keeps nothing on disk; tests use own prefixes).
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url() -> str:
+    """The machine's Redis, answering; see ``missing`` for what happens without it."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        missing("Redis at 127.0.0.1:6379", str(error))
+    return REDIS_URL
