@@ -7,14 +7,17 @@ the worker: ``NBA_MLOPS_CELERY_BROKER_URL`` (the executor's broker, through
 queue of the test's own worker).
 
 Two assets, one handing a value to the other through the IO manager (as ``candidate_model``
-hands the training summary to ``promotion_decision``); each records the process and host it
-ran in, and the second starts a child process of its own (as batch scoring does), which a
+hands the training summary to ``promotion_decision``); each records the process, host and
+network namespace it ran in, and the address it reaches the Dagster instance's database
+from (``DAGSTER_PG_HOST``), so a test can tell a worker in another namespace from its own
+process. The second starts a child process of its own (as batch scoring does), which a
 worker's pool process must be allowed to.
 """
 
 import multiprocessing
 import os
 import socket
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -27,8 +30,35 @@ QUEUE_ENV = "NBA_MLOPS_TEST_CELERY_QUEUE"
 TAGS = {"dagster-celery/queue": os.environ.get(QUEUE_ENV, "dagster")}
 
 
+def _network_namespace() -> str:
+    try:
+        return str(Path("/proc/self/ns/net").readlink())  # "net:[inode]"
+    except OSError:
+        return ""
+
+
+def _address_towards(host: str | None, port: int) -> str:
+    """The local address this process's connections to ``host`` leave from (a route
+    lookup: a UDP socket's connect sends nothing)."""
+    if not host:
+        return ""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect((host, port))
+        except OSError:
+            return ""
+        return str(sock.getsockname()[0])
+
+
 def _where() -> dict[str, Any]:
-    return {"pid": os.getpid(), "host": socket.gethostname()}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "netns": _network_namespace(),
+        "address": _address_towards(
+            os.environ.get("DAGSTER_PG_HOST"), int(os.environ.get("DAGSTER_PG_PORT") or 5432)
+        ),
+    }
 
 
 def _square(value: int) -> int:
