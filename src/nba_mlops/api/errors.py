@@ -138,20 +138,22 @@ async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     return unavailable_response(str(exc) or DATABASE_DOWN)
 
 
-async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+def _server_error(exc: Exception, what: str) -> JSONResponse:
+    """503 when the database cannot be reached (the client may retry), else a logged 500
+    that tells the client nothing of the cause."""
     if is_unavailable(exc):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         return unavailable_response(DATABASE_DOWN)
-    logger.error("database error", exc_info=exc)
+    logger.error(what, exc_info=exc)
     return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    return _server_error(exc, "database error")
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    if is_unavailable(exc):
-        logger.warning("database unavailable: %s", exc.__class__.__name__)
-        return unavailable_response(DATABASE_DOWN)
-    logger.exception("unhandled error", exc_info=exc)
-    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+    return _server_error(exc, "unhandled error")
 
 
 def install_error_handlers(app: FastAPI) -> None:
