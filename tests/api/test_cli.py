@@ -142,3 +142,24 @@ def test_labelers_from_the_command_line(tmp_path: Path) -> None:
             assert get_by_username(session, "lab_two") is None
     finally:
         db.dispose()
+
+
+@pytest.mark.slow
+def test_a_redis_url_of_another_scheme_is_refused_before_the_password_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = run(tmp_path, "users", "create", "robert_p", "--password-stdin", stdin=PASSWORD)
+    assert created.returncode == 0, created.stderr
+    monkeypatch.setenv("REDIS_URL", "http://127.0.0.1:6379/0")
+    changed = run(
+        tmp_path, "users", "set-password", "robert_p", "--password-stdin", stdin="a new one!"
+    )
+    assert changed.returncode != 0
+    assert "REDIS_URL must start with redis://" in changed.stderr
+    monkeypatch.delenv("REDIS_URL")
+    db = Database(Settings(home=tmp_path))
+    try:
+        with db.session() as session:
+            assert authenticate(session, "robert_p", PASSWORD) is not None
+    finally:
+        db.dispose()
