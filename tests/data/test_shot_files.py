@@ -164,3 +164,9 @@ def test_shotchartdetail_in_upper_case(settings: Settings, tmp_path: Path) -> No
 
 def test_missing_file_is_refused(settings: Settings, tmp_path: Path) -> None:
     _refused(settings, tmp_path / "nowhere.csv", "no such file")
+
+
+def test_a_folder_is_refused_as_a_folder(settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "shots.csv"
+    folder.mkdir()
+    _refused(settings, folder, "is a folder, not a shot file")

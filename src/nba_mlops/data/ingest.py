@@ -153,6 +153,8 @@ def _required(require_label: bool) -> tuple[str, ...]:
 def open_source(path: Path | str, *, require_label: bool = True) -> ShotSource:
     """Recognise a shot file (CSV, gzipped CSV or Parquet) or raise :class:`ShotFileError`."""
     path = Path(path)
+    if path.is_dir():
+        raise _refuse(path, "is a folder, not a shot file")
     if not path.is_file():
         raise _refuse(path, "no such file")
     if path.stat().st_size == 0:
