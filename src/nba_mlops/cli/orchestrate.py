@@ -102,7 +102,12 @@ def worker_command(
     DAGSTER_PG_* variables of the deployment's dagster.yaml), the application database,
     MLflow and the shared data directory (NBA_MLOPS_HOME).
     """
-    from nba_mlops.orchestration.executors import BROKER_ENV, QUEUE, worker_command_line
+    from nba_mlops.orchestration.executors import (
+        BROKER_ENV,
+        QUEUE,
+        broker_url_problem,
+        worker_command_line,
+    )
 
     command = worker_command_line(name=name, queues=queue or [QUEUE], concurrency=concurrency)
     summary(" ".join(command[1:]))
@@ -110,6 +115,9 @@ def worker_command(
         return
     if not os.environ.get(BROKER_ENV):
         fail(f"set {BROKER_ENV} to the Celery broker's URL (RabbitMQ)")
+    problem = broker_url_problem(os.environ[BROKER_ENV])
+    if problem:
+        fail(problem)
     os.execvpe(command[0], command, os.environ)  # replaces this process: SIGTERM stops it
 
 

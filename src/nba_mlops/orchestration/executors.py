@@ -104,6 +104,22 @@ def worker_command_line(
     return command
 
 
+#: Broker URL schemes of RabbitMQ (kombu's py-amqp transport).
+BROKER_SCHEMES = ("amqp://", "amqps://", "pyamqp://")
+
+
+def broker_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot name the RabbitMQ broker, or None. Without this kombu reads a bare
+    word as a host name to retry for minutes, and another scheme fails with a traceback."""
+    if url.startswith(BROKER_SCHEMES):
+        return None
+    shown = f"...@{url.rsplit('@', 1)[1]}" if "@" in url else url  # never a password
+    return (
+        f"{BROKER_ENV} must name the RabbitMQ broker with {', '.join(BROKER_SCHEMES)} "
+        f"(e.g. amqp://user:password@rabbitmq:5672//), not {shown!r}"
+    )
+
+
 def broker_url_from_environment() -> str:
     url = os.environ.get(BROKER_ENV)
     if not url:
