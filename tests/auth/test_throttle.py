@@ -186,3 +186,12 @@ def test_without_redis_a_worker_keeps_counting_on_its_own(
 def test_a_redis_url_of_another_scheme_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="REDIS_URL must start with redis://"):
         Throttle("1/minute", redis_url="http://127.0.0.1:6379")
+
+
+def test_failed_logins_are_counted_under_a_key_of_bounded_length() -> None:
+    from nba_mlops.api.routes.auth import FAILURE_KEY_LENGTH, failure_key
+
+    assert failure_key("BOB_P") == failure_key("\uff42\uff4f\uff42\uff3f\uff50") == "bob_p"
+    # NFKC spells U+FDFA out in 18 characters: 100 of them would be a 1,800-character key.
+    assert len(failure_key("\ufdfa" * 100)) <= FAILURE_KEY_LENGTH
+    assert len(failure_key("x" * 10_000)) == FAILURE_KEY_LENGTH

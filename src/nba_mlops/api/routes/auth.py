@@ -43,6 +43,18 @@ _BUSY = {"model": ErrorBody, "description": "Too many passwords being checked; s
 _LIMITED = {"model": ErrorBody, "description": "Too many attempts; see Retry-After"}
 
 
+#: Failed logins are counted under the username's key clipped to this many characters:
+#: longer than any account's (50), and bounded though normalising can multiply a name's
+#: length by 18 (NFKC spells out U+FDFA), which would multiply a worker's memory of keys.
+FAILURE_KEY_LENGTH = 100
+
+
+def failure_key(username: str) -> str:
+    """What failed logins of ``username`` are counted under: every spelling of one account
+    gives the same key, and no key is longer than :data:`FAILURE_KEY_LENGTH`."""
+    return username_key(username[:FAILURE_KEY_LENGTH])[:FAILURE_KEY_LENGTH]
+
+
 def client_address(request: Request) -> str:
     """The caller's address (behind a trusted proxy, the one it forwarded)."""
     return request.client.host if request.client else "unknown"
@@ -125,7 +137,7 @@ async def login(
     wait = await services.logins_by_address.hit(address)
     if wait is not None:
         raise _too_many("login attempts from this address", wait)
-    failures = (username_key(form.username[:100]), address)
+    failures = (failure_key(form.username), address)
     wait = await services.login_failures.wait(*failures)
     if wait is not None:
         raise _too_many("failed logins for this username from this address", wait)
