@@ -158,3 +158,21 @@ def test_a_sign_up_flood_gets_a_quick_503_beyond_the_hashing_bound(
     assert all("busy checking passwords" in a.json()["detail"] for a in busy)
     with one_hash_at_a_time.client() as http:  # once the flood is over, sign-ups work
         assert sign_up(http).username
+
+
+def test_a_burst_of_concurrent_guesses_gets_no_more_checks_than_the_limit(
+    behind_proxy: LiveServer,
+) -> None:
+    """Failed logins are counted before the password is checked: guesses sent at once
+    are not all checked before the first failure is recorded (the limit is 3/minute)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _from(behind_proxy, "10.0.0.76") as owner:
+        account = sign_up(owner)
+    with _from(behind_proxy, "10.0.0.77") as attacker, ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda i: _login(attacker, account.username, f"guess {i}"), range(8))
+        )
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes.count(401) == 3, codes
+    assert set(codes) <= {401, 429, 503}, codes

@@ -3,6 +3,7 @@ in a worker's memory, or in Redis shared by every replica."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -195,3 +196,16 @@ def test_failed_logins_are_counted_under_a_key_of_bounded_length() -> None:
     # NFKC spells U+FDFA out in 18 characters: 100 of them would be a 1,800-character key.
     assert len(failure_key("\ufdfa" * 100)) <= FAILURE_KEY_LENGTH
     assert len(failure_key("x" * 10_000)) == FAILURE_KEY_LENGTH
+
+
+def test_concurrent_attempts_get_no_more_than_the_limit(make: MakeThrottle) -> None:
+    """Attempts racing for the last room (concurrent requests) are refused once the
+    window is full, not all let through by one look."""
+
+    async def scenario() -> None:
+        throttle = make("5/minute")
+        outcomes = await asyncio.gather(*(throttle.hit("alice", "10.0.0.1") for _ in range(12)))
+        assert sum(outcome is None for outcome in outcomes) == 5
+        assert all(outcome is None or outcome > 0 for outcome in outcomes)
+
+    run(scenario)

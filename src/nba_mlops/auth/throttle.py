@@ -99,7 +99,8 @@ class Throttle:
     async def hit(self, *key: str) -> float | None:
         """Record one attempt when every window has room; else the seconds to wait.
 
-        A refused attempt is not recorded, so waiting ``Retry-After`` is always enough.
+        A refused attempt is not recorded, so waiting ``Retry-After`` is always enough
+        (save one that lost a race for the last room, which may be in a shorter window).
         """
         try:
             return await self._hit(self._limiter(), *key)
@@ -137,12 +138,16 @@ class Throttle:
 
     async def _hit(self, limiter: MovingWindowRateLimiter, *key: str) -> float | None:
         wait = await self._wait(limiter, *key)
-        if wait is None:
-            if limiter is self._own:
-                await self._make_room()
-            for window in self.windows:
-                await limiter.hit(window, *key)
-        return wait
+        if wait is not None:
+            return wait
+        if limiter is self._own:
+            await self._make_room()
+        for window in self.windows:
+            if not await limiter.hit(window, *key):
+                # Concurrent attempts (other requests, workers, replicas) took the last
+                # room between the look and the hit: this one is refused too.
+                return await self._wait(limiter, *key) or 0.001
+        return None
 
     def _fell_back(self, error: Exception) -> None:
         now = time.monotonic()

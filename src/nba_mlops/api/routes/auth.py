@@ -138,12 +138,14 @@ async def login(
     if wait is not None:
         raise _too_many("login attempts from this address", wait)
     failures = (failure_key(form.username), address)
-    wait = await services.login_failures.wait(*failures)
+    # Counted before the password is checked, and forgotten if it opens the account:
+    # counted after, a burst of concurrent guesses would all be checked before the first
+    # failure was recorded.
+    wait = await services.login_failures.hit(*failures)
     if wait is not None:
         raise _too_many("failed logins for this username from this address", wait)
     user = await services.hashing.run(_check, services, form.username, form.password)
     if user is None:
-        await services.login_failures.hit(*failures)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="Incorrect username or password",
