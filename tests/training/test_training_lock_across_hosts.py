@@ -138,3 +138,23 @@ def test_the_lock_key_is_stable_and_named() -> None:
     assert lock_key(LOCK_NAME) == lock_key("training")
     assert lock_key("training") != lock_key("other")
     assert -(2**63) <= lock_key("training") < 2**63
+
+
+def test_an_unreachable_database_is_a_one_line_error_naming_the_lock(tmp_path: Path) -> None:
+    """Nothing listens on port 1: the lock says it needs the application database, and
+    ``nba-mlops train`` prints that line instead of a traceback."""
+    from nba_mlops.db.session import DatabaseUnavailableError
+
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/nba"
+    settings = Settings(home=tmp_path, database_url=url)
+    refused = pytest.raises(DatabaseUnavailableError, match="training lock needs the application")
+    with refused, training_lock(settings, owner="test"):
+        pass
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_MLOPS_")}
+    env.update(NBA_MLOPS_HOME=str(tmp_path / "cli"), DATABASE_URL=url)
+    cli = str(Path(sys.executable).with_name("nba-mlops"))
+    done = subprocess.run(
+        [cli, "train", "--profile", "quick"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 1
+    assert "did not answer" in done.stderr and "Traceback" not in done.stderr, done.stderr

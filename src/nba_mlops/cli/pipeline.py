@@ -25,6 +25,7 @@ def pipeline_command(
     """Ingest, validate, train, register, promote and batch-predict."""
     from nba_mlops.config import bundled_sample_path
     from nba_mlops.data.ingest import ShotFileError
+    from nba_mlops.db.session import DatabaseUnavailableError
     from nba_mlops.pipeline import run_pipeline
     from nba_mlops.training.lock import TrainingInProgressError
 
@@ -40,6 +41,6 @@ def pipeline_command(
             report = run_pipeline(settings, paths, progress=progress)
     except ShotFileError as error:
         fail(str(error), code=2)
-    except (LookupError, ValueError, TrainingInProgressError) as error:
+    except (LookupError, ValueError, TrainingInProgressError, DatabaseUnavailableError) as error:
         fail(str(error))
     summary(report.summary())

@@ -43,6 +43,7 @@ def train_command(
 ) -> None:
     """Train every candidate family on the shot store, register them, promote the best
     one if it beats the champion on the holdout."""
+    from nba_mlops.db.session import DatabaseUnavailableError
     from nba_mlops.pipeline import run_training
     from nba_mlops.training.lock import TrainingInProgressError
 
@@ -53,7 +54,7 @@ def train_command(
     try:
         with steps("train") as progress:
             report = run_training(settings, progress, owner="nba-mlops train")
-    except (LookupError, ValueError, TrainingInProgressError) as error:
+    except (LookupError, ValueError, TrainingInProgressError, DatabaseUnavailableError) as error:
         fail(str(error))
     summary(report.summary())
 

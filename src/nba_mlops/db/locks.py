@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from nba_mlops.config import Settings
-from nba_mlops.db.session import normalise_url
+from nba_mlops.db.session import DatabaseUnavailableError, normalise_url
 
 #: PostgreSQL keeps at most this many bytes of ``application_name`` (NAMEDATALEN - 1).
 APPLICATION_NAME_LIMIT = 63
@@ -105,12 +105,19 @@ def _advisory_lock(name: str, conninfo: str, owner: str) -> Iterator[None]:
     from psycopg.conninfo import make_conninfo
 
     key = lock_key(name)
-    connection = psycopg.connect(
-        make_conninfo(
-            conninfo, connect_timeout=10, application_name=_clip(_describe(owner)), **KEEPALIVES
-        ),
-        autocommit=True,
-    )
+    try:
+        connection = psycopg.connect(
+            make_conninfo(
+                conninfo, connect_timeout=10, application_name=_clip(_describe(owner)), **KEEPALIVES
+            ),
+            autocommit=True,
+        )
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatabaseUnavailableError(
+            f"the {name} lock needs the application database (DATABASE_URL), which did not "
+            f"answer: {reason}"
+        ) from error
     try:
         taken = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if not (taken and taken[0]):
