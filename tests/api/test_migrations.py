@@ -17,11 +17,7 @@ from nba_mlops.db.models import Base
 from nba_mlops.db.session import make_engine
 
 
-def test_upgrade_matches_the_models_and_downgrade_removes_them(
-    database_url: str, tmp_path_factory: object
-) -> None:
-    settings = Settings(database_url=database_url)
-    migrate.upgrade(settings)
+def _assert_at_head_with_the_models_schema(settings: Settings) -> None:
     assert migrate.current_revision(settings) == migrate.head_revision()
     engine = make_engine(settings)
     try:
@@ -30,6 +26,14 @@ def test_upgrade_matches_the_models_and_downgrade_removes_them(
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_upgrade_matches_the_models_and_downgrade_removes_them(
+    database_url: str, tmp_path_factory: object
+) -> None:
+    settings = Settings(database_url=database_url)
+    migrate.upgrade(settings)
+    _assert_at_head_with_the_models_schema(settings)
     migrate.upgrade(settings)  # again: nothing to do
     assert migrate.current_revision(settings) == migrate.head_revision()
 
@@ -269,15 +273,7 @@ def test_replicas_starting_together_migrate_an_empty_database_once(tmp_path: Pat
             replica.join(timeout=120)
         codes = [replica.exitcode for replica in replicas]
         assert codes == [0, 0, 0, 0], f"replica exit codes {codes}"
-        settings = Settings(home=tmp_path, database_url=url)
-        assert migrate.current_revision(settings) == migrate.head_revision()
-        engine = make_engine(settings)
-        try:
-            with engine.connect() as connection:
-                context = MigrationContext.configure(connection, opts={"compare_type": True})
-                assert compare_metadata(context, Base.metadata) == []
-        finally:
-            engine.dispose()
+        _assert_at_head_with_the_models_schema(Settings(home=tmp_path, database_url=url))
 
 
 @pytest.mark.postgres
