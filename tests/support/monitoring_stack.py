@@ -44,7 +44,8 @@ def free_port() -> int:
 def wait_until(
     check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.25
 ) -> T:
-    """Poll ``check`` until it returns something other than None/False, or fail."""
+    """Poll ``check`` until it returns something other than None, False or an empty
+    collection (a list of alerts not received yet), or fail. Zero is a result."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -52,7 +53,8 @@ def wait_until(
             result = check()
         except (OSError, urllib.error.URLError, ValueError) as error:
             last_error, result = error, None
-        if result is not None and result is not False:
+        empty = isinstance(result, list | tuple | dict | set) and not result
+        if result is not None and result is not False and not empty:
             return result
         time.sleep(interval)
     detail = f" (last error: {last_error})" if last_error else ""
