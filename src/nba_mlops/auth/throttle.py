@@ -128,12 +128,14 @@ class Throttle:
         return self._shared if self._shared is not None else self._own
 
     async def _wait(self, limiter: MovingWindowRateLimiter, *key: str) -> float | None:
+        # One read per window (a round trip with Redis): a window without room left is
+        # exactly one the library's own test() refuses, and its stats say until when.
         now = time.time()
-        waits = [
-            (await limiter.get_window_stats(window, *key)).reset_time - now
-            for window in self.windows
-            if not await limiter.test(window, *key)
-        ]
+        waits = []
+        for window in self.windows:
+            stats = await limiter.get_window_stats(window, *key)
+            if stats.remaining < 1:
+                waits.append(stats.reset_time - now)
         return max(max(waits), 0.001) if waits else None
 
     async def _hit(self, limiter: MovingWindowRateLimiter, *key: str) -> float | None:
