@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import psutil
@@ -254,6 +254,24 @@ class Level:
     def throughput(self) -> float:
         return self.ok / self.seconds
 
+    @classmethod
+    def from_wrk(
+        cls, app: str, connections: int, stats: dict[str, Any], stored: int | None, **extra: Any
+    ) -> Self:
+        """One level from wrk's summary (``run_wrk``) and the rows stored meanwhile."""
+        return cls(
+            app=app,
+            connections=connections,
+            requests=stats["requests"],
+            seconds=stats["duration_us"] / 1e6,
+            non_2xx=stats["status"],
+            socket_errors=stats["connect"] + stats["read"] + stats["write"] + stats["timeout"],
+            p50_ms=stats["p50_us"] / 1000,
+            p99_ms=stats["p99_us"] / 1000,
+            stored=stored,
+            **extra,
+        )
+
 
 def run_wrk(
     url: str, script: Path, connections: int, duration: float, threads: int, timeout: float
@@ -295,24 +313,14 @@ def measure(
         stats = run_wrk(f"{base}/predict", script, connections, duration, threads, timeout)
         time.sleep(1.5)  # let requests still in flight at the end finish and commit
         after = stored_rows(db_url) if db_url else None
-        level = Level(
-            app=app,
-            connections=connections,
-            requests=stats["requests"],
-            seconds=stats["duration_us"] / 1e6,
-            non_2xx=stats["status"],
-            socket_errors=stats["connect"] + stats["read"] + stats["write"] + stats["timeout"],
-            p50_ms=stats["p50_us"] / 1000,
-            p99_ms=stats["p99_us"] / 1000,
-            stored=None if before is None or after is None else after - before,
-        )
+        stored = None if before is None or after is None else after - before
+        level = Level.from_wrk(app, connections, stats, stored)
         results.append(level)
-        stored = level.stored if level.stored is not None else "-"
         print(
             f"  {app:>12} c={connections:<5} {level.throughput:8.0f}/s  "
             f"p50 {level.p50_ms:7.1f} ms  p99 {level.p99_ms:7.1f} ms  "
             f"non-2xx {level.non_2xx}  socket errors {level.socket_errors}  "
-            f"stored {stored} / 2xx {level.ok}",
+            f"stored {stored if stored is not None else '-'} / 2xx {level.ok}",
             flush=True,
         )
         time.sleep(2)

@@ -47,6 +47,7 @@ from bench_api import (  # bench/ is on the path of a script run from it
     BIN,
     LUA,
     PASSWORD,
+    Level,
     lua_list,
     postgres_database,
     run_wrk,
@@ -65,25 +66,11 @@ SLOWSTART_S = 10.0
 
 
 @dataclass
-class Row:
-    replicas: int
-    connections: int
-    requests: int
-    seconds: float
-    non_2xx: int
-    socket_errors: int
-    p50_ms: float
-    p99_ms: float
-    stored: int
-    load_before: float  # the machine's 1-minute load average as the level started
+class Row(Level):
+    """A level through the balancer: how many replicas, and how busy the machine was."""
 
-    @property
-    def ok(self) -> int:
-        return self.requests - self.non_2xx
-
-    @property
-    def throughput(self) -> float:
-        return self.ok / self.seconds
+    replicas: int = 1
+    load_before: float = 0.0  # the machine's 1-minute load average as the level started
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> float:
@@ -179,16 +166,12 @@ def measure_setup(count: int, args: argparse.Namespace, model_home: Path, work: 
                 f"{base}/predict", script, connections, args.duration, args.threads, args.timeout
             )
             time.sleep(2)  # requests still in flight at the end finish and commit
-            row = Row(
+            row = Row.from_wrk(
+                f"{count} replica(s)",
+                connections,
+                stats,
+                stored_rows(db_url) - before,
                 replicas=count,
-                connections=connections,
-                requests=stats["requests"],
-                seconds=stats["duration_us"] / 1e6,
-                non_2xx=stats["status"],
-                socket_errors=stats["connect"] + stats["read"] + stats["write"] + stats["timeout"],
-                p50_ms=stats["p50_us"] / 1000,
-                p99_ms=stats["p99_us"] / 1000,
-                stored=stored_rows(db_url) - before,
                 load_before=load_before,
             )
             rows.append(row)
