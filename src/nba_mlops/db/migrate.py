@@ -12,15 +12,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from nba_mlops.config import Settings
+from nba_mlops.db.locks import lock_key
 from nba_mlops.db.session import Database, make_engine
 
 SCRIPT_LOCATION = "nba_mlops.db:migrations"
 # Dated file names keep ``versions/`` in creation order.
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s"
-# The PostgreSQL advisory lock every migration holds (a fixed 64-bit key, the bytes of
-# "nbamigr8"): replicas that start together against one database take turns, and each
-# after the first finds the schema at head and changes nothing.
-MIGRATION_LOCK_KEY = int.from_bytes(b"nbamigr8", "big", signed=True)
+# The PostgreSQL advisory lock every migration holds, keyed as the other single-flight
+# locks are (db.locks): replicas that start together against one database take turns,
+# and each after the first finds the schema at head and changes nothing.
+MIGRATION_LOCK_KEY = lock_key("migrations")
 
 
 def alembic_config(url: str | None = None) -> Config:
