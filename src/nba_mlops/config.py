@@ -121,6 +121,19 @@ class ServingSettings(BaseModel):
     fast_path: bool = True
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def check_redis_url(url: str) -> str:
+    """``url`` when it names a Redis server, else a ValueError that says what would."""
+    if not url.startswith(REDIS_SCHEMES):
+        raise ValueError(
+            f"REDIS_URL must start with {', '.join(REDIS_SCHEMES[:-1])} or "
+            f"{REDIS_SCHEMES[-1]}, not {url!r}"
+        )
+    return url
+
+
 class Settings(BaseSettings):
     """Top-level settings; nested sections use ``NBA_MLOPS_<SECTION>__<KEY>`` variables."""
 
@@ -153,11 +166,7 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, url: str | None) -> str | None:
         # Refused here, before any command acts: ``users set-password`` would otherwise
         # change the password and only then fail to announce it.
-        if url and not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(
-                f"REDIS_URL must start with redis://, rediss:// or unix://, not {url!r}"
-            )
-        return url or None
+        return check_redis_url(url) if url else None
 
     # --- paths under home -------------------------------------------------------------
     @property

@@ -27,6 +27,7 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
+from nba_mlops.config import check_redis_url
 from nba_mlops.log import get_logger
 
 logger = get_logger(__name__)
@@ -48,10 +49,8 @@ def redis_storage(url: str, *, key_prefix: str = REDIS_KEY_PREFIX) -> Storage:
     """The ``limits`` library's asyncio Redis storage (redis-py's client) for ``url``."""
     from limits.aio.storage import RedisStorage
 
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {url!r}")
     return RedisStorage(
-        f"async+{url}",
+        f"async+{check_redis_url(url)}",
         implementation="redispy",
         key_prefix=key_prefix,
         socket_timeout=REDIS_TIMEOUT_S,
