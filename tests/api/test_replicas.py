@@ -24,24 +24,18 @@ from tests.support.api_servers import (
     run_server,
     sign_up,
 )
+from tests.support.prerequisites import REDIS_URL, redis_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 CLI = str(Path(sys.executable).with_name("nba-mlops"))
-
-
-def _redis_or_skip() -> None:
-    from tests.support.prerequisites import redis_url
-
-    redis_url()
 
 
 @pytest.fixture(scope="module")
 def replicas(model_home: Path) -> Iterator[list[LiveServer]]:
     """Two replicas; status caches that would keep a user for ten minutes, so only the
     news from Redis can explain a change noticed sooner."""
-    _redis_or_skip()
+    redis_url()
     with postgres_database("nba_replicas") as url, ExitStack() as stack:
         settings = api_settings(
             model_home, url, user_cache_ttl_s=600.0, login_failure_limits="3/minute"

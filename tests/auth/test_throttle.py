@@ -11,8 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 
 from nba_mlops.auth.throttle import Throttle
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support.prerequisites import REDIS_URL, redis_url
 
 
 class Clock:
@@ -28,18 +27,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return Clock(monkeypatch)
 
 
-def _redis_or_skip() -> None:
-    from tests.support.prerequisites import redis_url
-
-    redis_url()
-
-
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A key prefix of this test's own in the machine's Redis, removed afterwards."""
     import redis
 
-    _redis_or_skip()
+    redis_url()
     prefix = f"nba-mlops-test:{uuid.uuid4().hex[:12]}"
     yield prefix
     client = redis.Redis.from_url(REDIS_URL)

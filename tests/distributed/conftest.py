@@ -27,9 +27,8 @@ import pytest
 from tests.distributed import cluster
 from tests.support.api_champion import local_tracking_uri, register_version
 from tests.support.api_servers import PG_ADMIN_URL, postgres_database, postgres_or_skip
-from tests.support.prerequisites import require
+from tests.support.prerequisites import redis_url, require
 
-REDIS = "127.0.0.1:6379"
 RELOAD_INTERVAL_S = 2.0
 LOGIN_FAILURE_LIMIT = 3
 #: Requests one replica works on at once (HAProxy queues the rest).
@@ -73,12 +72,6 @@ class Cluster:
         return cluster.haproxy_stats(self.stats_socket)
 
 
-def _redis_or_skip() -> None:
-    from tests.support.prerequisites import redis_url
-
-    redis_url()
-
-
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -119,7 +112,7 @@ def replicas(
 ) -> Iterator[Cluster]:
     require("haproxy", "apt-get install haproxy")
     postgres_or_skip()
-    _redis_or_skip()
+    redis_url()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     work = tmp_path_factory.mktemp("cluster")
