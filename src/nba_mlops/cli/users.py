@@ -18,6 +18,8 @@ from nba_mlops.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from nba_mlops.db.models import User
+
 users_app = typer.Typer(help="Accounts of the prediction API.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
@@ -154,7 +156,7 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
     summary(f"{len(users)} users{note}")
 
 
-def _change(username: str, change: Callable[[Session, str], object], done: str) -> None:
+def _change(username: str, change: Callable[[Session, str], User], done: str) -> None:
     """Apply ``change`` to the account, announce it to running servers (with Redis) and
     say when they notice."""
     from nba_mlops.auth.news import announce_change
@@ -163,8 +165,7 @@ def _change(username: str, change: Callable[[Session, str], object], done: str) 
     settings = prepare()
     try:
         with _session(settings) as session:
-            user_id = _existing_id(session, username)
-            change(session, username)
+            user_id = int(change(session, username).id)
     except UnknownUserError as exc:
         fail(str(exc))
     if announce_change(settings.redis_url, user_id):
@@ -172,15 +173,6 @@ def _change(username: str, change: Callable[[Session, str], object], done: str) 
         return
     ttl = settings.serving.user_cache_ttl_s
     summary(f"{username} {done} (running servers notice within {ttl:g} s)")
-
-
-def _existing_id(session: Session, username: str) -> int:
-    from nba_mlops.auth.users import UnknownUserError, get_by_username
-
-    user = get_by_username(session, username)
-    if user is None:
-        raise UnknownUserError(username)
-    return int(user.id)
 
 
 @users_app.command("disable")
