@@ -6,16 +6,23 @@ features (geometry, clock, situation) and passes the point-in-time context colum
 through as they come: the history (``features.history``) computes them the same way for
 training, batch scoring and the API, and a column nobody could compute stays missing,
 which every model family was trained to handle.
+
+The arithmetic is :class:`FeatureStep`, which needs NumPy and pandas only: scoring
+(``inference.rows``) rebuilds it from a model's scoring bundle without importing
+scikit-learn (1.5-2.5 s per process). :class:`ShotFeatures`, the scikit-learn transformer
+saved inside every model, is that step with scikit-learn's estimator API on top; it is
+defined the first time it is asked for, so importing this module imports no
+scikit-learn.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from nba_mlops.data.schema import SHOT_ZONE_AREA, SHOT_ZONE_BASIC, SHOT_ZONE_RANGE
 from nba_mlops.features.columns import CONTEXT_COLUMNS
@@ -48,7 +55,7 @@ FEATURE_NAMES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 Frame = pd.DataFrame | Mapping[str, Any]
 
 
-class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class FeatureStep:
     """Raw shot fields in, model features out (a DataFrame with categorical columns).
 
     ``feature_columns`` and ``feature_matrix`` also read a plain mapping of column
@@ -58,11 +65,13 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     # The only column ``fit`` reads (a caller may pass a frame holding just it).
     FIT_COLUMNS = ("action_type",)
 
+    actions_: list[str]
+
     def __init__(self, rare_action_min_count: int = 200) -> None:
         self.rare_action_min_count = rare_action_min_count
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, y: Any = None) -> ShotFeatures:  # noqa: N803
+    def fit(self, X: pd.DataFrame, y: Any = None) -> Self:  # noqa: N803
         """Learn the action-type vocabulary from ``X``."""
         counts = X["action_type"].astype("string").value_counts()
         self.actions_ = sorted(counts[counts >= self.rare_action_min_count].index.tolist())
@@ -197,3 +206,30 @@ class ShotFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(FEATURE_NAMES, dtype=object)
+
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator, TransformerMixin
+
+    class ShotFeatures(TransformerMixin, BaseEstimator, FeatureStep):  # type: ignore[misc]
+        """:class:`FeatureStep` as a scikit-learn transformer (``Pipeline`` step)."""
+
+else:
+    _DEFINING = threading.Lock()
+
+    def __getattr__(name: str) -> Any:
+        """``ShotFeatures``, defined (scikit-learn imported) the first time it is asked for:
+        by training, and by loading a saved model (skops and pickle look it up here)."""
+        if name != "ShotFeatures":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        with _DEFINING:
+            if "ShotFeatures" not in globals():
+                from sklearn.base import BaseEstimator, TransformerMixin
+
+                class ShotFeatures(TransformerMixin, BaseEstimator, FeatureStep):
+                    """:class:`FeatureStep` as a scikit-learn transformer (``Pipeline`` step)."""
+
+                # saved models name it by this module and name
+                ShotFeatures.__qualname__ = "ShotFeatures"
+                globals()["ShotFeatures"] = ShotFeatures
+        return globals()["ShotFeatures"]
