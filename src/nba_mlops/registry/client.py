@@ -9,6 +9,15 @@ MLflow is imported when a registry is first used, not when this module is.
 The champion is the MLflow alias ``champion``. Every decision is written as tags on the
 model version it concerns and appended to ``<home>/promotions.jsonl``; the registered
 model's ``champion_history`` tag lists every champion in order, which ``rollback`` walks.
+
+Finding the champion's model folder through MLflow costs a process about 3 s (MLflow and
+its SQLAlchemy store imported, the store opened), more than batch-scoring a day's shots.
+With a SQLite store (the embedded one) the registry keeps a pointer beside it,
+``<home>/cache/champion.json``: the champion's version and folder, and the store's state
+when the alias was read (its change counter, size and modification time). The pointer is
+written when the alias moves and whenever MLflow is asked; it is believed only while the
+store is exactly as it was then, since any write to the store (a new version, a tag, an
+alias moved by another process) changes that state. Otherwise MLflow is asked again.
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ PLAYERS_ARTIFACT: Final = "players.json"
 QUALITY_ARTIFACT: Final = "quality.json"
 #: Decisions that move the alias (``set_champion``'s ``how``).
 ALIAS_MOVES: Final = frozenset({"promoted", "manual", "rollback"})
+#: Bumped whenever what the champion pointer holds changes meaning.
+POINTER_FORMAT: Final = 1
 
 # MLflow error codes of a tracking server that is overloaded or restarting. (MLflow wraps an
 # unreachable server in a plain INTERNAL_ERROR raised while handling the connection error:
@@ -389,18 +400,110 @@ class Registry:
     # --- models and artifacts ---------------------------------------------------------------
     def download_model(self, version: int | None = None) -> tuple[Path, int]:
         """The folder of ``version`` (default: the champion) on this machine, and its
-        version number. A store on this machine's disk is read in place."""
+        version number. A store on this machine's disk is read in place. The champion's
+        comes from the champion pointer while it holds (see the module's docstring)."""
+        if version is not None:
+            return self._download(version), version
+        pointed = self.pointed_champion()
+        if pointed is not None:
+            return pointed
+        state = self._store_state()  # before the alias is read: see _point_at
+        version = self.champion().version
+        folder = self._download(version)
+        self._point_at(version, folder, state)
+        return folder, version
+
+    def _download(self, version: int) -> Path:
         import mlflow.artifacts
 
-        if version is None:
-            version = self.champion().version
         # Resolve the version's storage location with this registry's client, then fetch
         # from there (MLflow's process-wide store may point anywhere).
         uri = self._mlflow.get_model_version_download_uri(self.name, str(version))
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=uri, tracking_uri=self.tracking_uri
         )
-        return Path(local), version
+        return Path(local)
+
+    # --- the champion pointer -------------------------------------------------------------
+    @property
+    def pointer_path(self) -> Path:
+        """Where the champion pointer is kept."""
+        return self.settings.home / "cache" / "champion.json"
+
+    def _store_file(self) -> Path | None:
+        """The SQLite file of the store, or None for any other kind of store."""
+        prefix = "sqlite:///"
+        if not self.tracking_uri.startswith(prefix):
+            return None
+        return Path(self.tracking_uri[len(prefix) :].split("?", 1)[0])
+
+    def _store_state(self) -> dict[str, Any] | None:
+        """What changes whenever anything writes to the SQLite store: the file's identity,
+        size and modification time, SQLite's change counter (header bytes 24-27, bumped by
+        every committed write in the store's rollback-journal mode) and, should the store
+        ever be in WAL mode, the size and time of its log. None for another store or when
+        the file cannot be read."""
+        path = self._store_file()
+        if path is None:
+            return None
+        try:
+            with path.open("rb") as store:
+                header = store.read(100)
+                stat = os.fstat(store.fileno())
+        except OSError:
+            return None
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\0"):
+            return None
+        state: dict[str, Any] = {
+            "file": [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns],
+            "changes": int.from_bytes(header[24:28], "big"),
+        }
+        with contextlib.suppress(OSError):
+            wal = path.with_name(path.name + "-wal").stat()
+            state["wal"] = [wal.st_size, wal.st_mtime_ns]
+        return state
+
+    def _point_at(self, version: int, folder: Path, state: dict[str, Any] | None) -> None:
+        """Write the champion pointer: ``version`` and its ``folder`` as read from the store
+        in ``state``, taken *before* the alias was read, so that a write landing after the
+        read (another process moving the alias) makes the pointer stale, never wrong."""
+        if state is None:
+            return
+        pointer = {
+            "format": POINTER_FORMAT,
+            "tracking_uri": self.tracking_uri,
+            "model": self.name,
+            "version": version,
+            "model_dir": str(folder),
+            "store": state,
+        }
+        path = self.pointer_path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+            partial.write_text(json.dumps(pointer), encoding="utf-8")
+            partial.replace(path)
+        except OSError as exc:  # a read-only home: MLflow is asked each time
+            logger.debug("could not write the champion pointer %s: %s", path, exc)
+
+    def pointed_champion(self) -> tuple[Path, int] | None:
+        """The champion's model folder and version from the champion pointer, without
+        MLflow; None when there is no pointer or it may be stale."""
+        try:
+            pointer = json.loads(self.pointer_path.read_text(encoding="utf-8"))
+            if (
+                pointer["format"] != POINTER_FORMAT
+                or pointer["tracking_uri"] != self.tracking_uri
+                or pointer["model"] != self.name
+            ):
+                return None
+            version, folder = int(pointer["version"]), Path(pointer["model_dir"])
+            state = pointer["store"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if state is None or state != self._store_state() or not (folder / "MLmodel").is_file():
+            return None
+        return folder, version
 
     def load_model(self, version: int | None = None) -> tuple[Any, int]:
         """The scikit-learn model of ``version`` (default: the champion) and its number;
@@ -624,6 +727,9 @@ class Registry:
             reason,
             {"previous_champion": previous if previous is not None else "none"},
         )
+        state = self._store_state()
+        champion = self.champion().version  # read back: another move may have won meanwhile
+        self._point_at(champion, self._download(champion), state)
         return previous
 
     def rollback(self, reason: str = "manual rollback") -> int:

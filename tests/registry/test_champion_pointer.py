@@ -1,0 +1,123 @@
+"""The champion pointer: the champion's model folder is found without MLflow while the
+store is as it was when the alias was read, and through MLflow again after any write."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from nba_mlops.config import Settings
+from nba_mlops.registry import Registry
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Registry:
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(variable, raising=False)
+    return Registry(Settings(home=tmp_path / "home"))
+
+
+def _two_versions(registry: Registry) -> tuple[int, int]:
+    frame = pd.DataFrame({"loc_x": [0, 10, -50, 200], "loc_y": [5, 20, 90, 250]})
+    model = LogisticRegression().fit(frame, np.array([1, 1, 0, 0]))
+    first = registry.log_version(model, run_name="one").version
+    second = registry.log_version(model, run_name="two").version
+    return first, second
+
+
+def _in_a_fresh_process(home: Path) -> tuple[int, str, bool]:
+    """The champion's version and folder as ``download_model`` finds them in a new
+    process, and whether that process imported MLflow."""
+    probe = (
+        "import sys; from pathlib import Path; from nba_mlops.config import Settings; "
+        "from nba_mlops.registry import Registry; "
+        f"folder, version = Registry(Settings(home=Path({str(home)!r}))).download_model(); "
+        "print(version, folder, 'mlflow' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    version, folder, imported = done.stdout.split()
+    return int(version), folder, imported == "True"
+
+
+def test_after_a_promotion_the_champion_is_found_without_mlflow(registry: Registry) -> None:
+    first, _ = _two_versions(registry)
+    registry.set_champion(first, "the first", "promoted")
+    folder, _ = registry.download_model(first)
+    assert registry.pointed_champion() == (folder, first)
+    assert _in_a_fresh_process(registry.settings.home) == (first, str(folder), False)
+
+
+def test_any_write_to_the_store_sends_the_look_up_back_to_mlflow(registry: Registry) -> None:
+    first, second = _two_versions(registry)
+    registry.set_champion(first, "the first", "promoted")
+    # another program moves the alias through MLflow itself: the pointer cannot know
+    client = mlflow.MlflowClient(registry.tracking_uri, registry.tracking_uri)
+    client.set_registered_model_alias(registry.name, "champion", str(second))
+    assert registry.pointed_champion() is None
+    folder, version = registry.download_model()
+    assert (folder, version) == (registry.download_model(second)[0], second)
+    assert registry.pointed_champion() == (folder, second)  # asked MLflow, wrote it again
+    assert _in_a_fresh_process(registry.settings.home) == (second, str(folder), False)
+    # a write that does not move the alias makes it stale too; MLflow says the same
+    client.set_model_version_tag(registry.name, str(first), "note", "unrelated")
+    assert registry.pointed_champion() is None
+    assert registry.download_model() == (folder, second)
+
+
+def test_a_rollback_moves_the_pointer_with_the_alias(registry: Registry) -> None:
+    first, second = _two_versions(registry)
+    registry.set_champion(first, "the first", "promoted")
+    registry.set_champion(second, "better", "promoted")
+    assert registry.pointed_champion() == (registry.download_model(second)[0], second)
+    assert registry.rollback("worse live") == first
+    assert registry.pointed_champion() == (registry.download_model(first)[0], first)
+
+
+def _pointer(registry: Registry) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(registry.pointer_path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_a_pointer_that_does_not_fit_is_not_believed(registry: Registry, tmp_path: Path) -> None:
+    first, _ = _two_versions(registry)
+    registry.set_champion(first, "the first", "promoted")
+    good = _pointer(registry)
+    folder = Path(good["model_dir"])
+    for field, value in (
+        ("model", "another-model"),
+        ("tracking_uri", "sqlite:///elsewhere.db"),
+        ("format", 0),
+        ("model_dir", str(tmp_path / "gone")),
+        ("store", None),
+    ):
+        registry.pointer_path.write_text(json.dumps({**good, field: value}), encoding="utf-8")
+        assert registry.pointed_champion() is None, field
+        assert registry.download_model() == (folder, first), field
+        assert registry.pointed_champion() == (folder, first), field
+    for garbage in ("", "{", "[]", '{"format": 1}'):
+        registry.pointer_path.write_text(garbage, encoding="utf-8")
+        assert registry.pointed_champion() is None
+        assert registry.download_model() == (folder, first)
+
+
+def test_no_pointer_for_a_store_that_is_not_a_local_database(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    settings.mlflow_tracking_uri = (tmp_path / "runs").as_uri()  # MLflow's file store
+    registry = Registry(settings)
+    assert registry._store_state() is None
+    assert registry.pointed_champion() is None
+    assert not registry.pointer_path.exists()
