@@ -4,6 +4,7 @@ whatever fields it leaves out or gets wrong."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -16,6 +17,7 @@ from nba_mlops.db.session import Database
 from nba_mlops.features.online import OnlineFeatures
 from nba_mlops.features.serving import canonical_shots, model_frame
 from nba_mlops.inference import rows as rows_module
+from nba_mlops.inference.booster import LightGBMError
 from nba_mlops.inference.predictor import LoadedModel, load_model_version
 from nba_mlops.inference.rows import PROBES, RowScorer, row_scorer, scoring_cache_dir
 from nba_mlops.registry import Registry
@@ -183,3 +185,77 @@ def test_a_scoring_bundle_that_cannot_be_read_is_not_used(
     assert RowScorer.load(folder) is None
     (folder / "scorer.json").write_text('{"format": 99}')
     assert RowScorer.load(folder) is None
+
+
+def _sample_matrix(scorer: RowScorer) -> np.ndarray:
+    from nba_mlops.config import bundled_sample_path
+    from nba_mlops.data.ingest import iter_shot_chunks
+    from nba_mlops.features.serving import to_model_frame
+
+    chunk = next(iter(iter_shot_chunks(bundled_sample_path(), chunk_rows=20_000)))
+    matrix: np.ndarray = scorer.features.feature_matrix(to_model_frame(chunk.shots))
+    return matrix
+
+
+def test_lightgbms_library_called_directly_gives_the_packages_own_numbers(
+    loaded: dict[str, LoadedModel],
+) -> None:
+    import pickle
+
+    import lightgbm as lgb
+
+    scorer = loaded["lightgbm"].rows
+    assert scorer is not None
+    text = scorer.booster.model_to_string()
+    package = lgb.Booster(model_str=text)
+    matrix = _sample_matrix(scorer)
+    copy = pickle.loads(pickle.dumps(scorer.booster))
+    for raw_score in (True, False):
+        for threads in (1, 2):
+            expected = package.predict(matrix, raw_score=raw_score, num_threads=threads)
+            got = scorer.booster.predict(matrix, raw_score=raw_score, num_threads=threads)
+            np.testing.assert_array_equal(got, expected)
+            np.testing.assert_array_equal(
+                copy.predict(matrix, raw_score=raw_score, num_threads=1), expected
+            )
+            one = scorer.booster.predict(matrix[:1], raw_score=raw_score, num_threads=threads)
+            np.testing.assert_array_equal(one, expected[:1])
+    assert scorer.booster.predict(matrix[:0], raw_score=True, num_threads=1).shape == (0,)
+    with pytest.raises(LightGBMError, match="feature"):
+        scorer.booster.predict(matrix[:, :3], raw_score=True, num_threads=1)
+
+
+def test_calibration_curves_give_scikit_learns_numbers() -> None:
+    from sklearn.calibration import _SigmoidCalibration
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(7)
+    raw = rng.normal(0, 1.5, 5_000)
+    made = (rng.random(5_000) < 1 / (1 + np.exp(-raw))).astype(int)
+    sigmoid = _SigmoidCalibration().fit(raw, made)
+    isotonic = IsotonicRegression(out_of_bounds="clip").fit(raw, made)
+    # inside, outside and exactly on the curve's points
+    probe = np.concatenate(
+        [rng.normal(0, 3, 20_000), isotonic.X_thresholds_, [raw.min(), raw.max(), -50, 50]]
+    )
+    for calibrator in (sigmoid, isotonic):
+        curve = rows_module.Curve.of(calibrator)
+        assert curve is not None
+        again = rows_module.Curve(curve.kind, json.loads(json.dumps(curve.params)))
+        np.testing.assert_array_equal(again.predict(probe), calibrator.predict(probe))
+
+
+def test_a_bundle_written_for_other_features_is_not_used(
+    fresh_trained_settings: Settings,
+) -> None:
+    settings = fresh_trained_settings
+    load_model_version(settings, _versions(settings)["lightgbm"])  # writes the bundle
+    (folder,) = [p.parent for p in scoring_cache_dir(settings.home).glob("*/scorer.json")]
+    assert RowScorer.load(folder) is not None
+    description = json.loads((folder / "scorer.json").read_text())
+    for changed in (
+        {"features": description["features"][:-1]},  # a model from before a new column
+        {"categories": {**description["categories"], "zone_basic": ["Restricted Area"]}},
+    ):
+        (folder / "scorer.json").write_text(json.dumps({**description, **changed}))
+        assert RowScorer.load(folder) is None

@@ -1,15 +1,20 @@
-"""Score a request's few shots without pandas or scikit-learn's per-call machinery.
+"""Score shots without pandas or scikit-learn's per-call machinery, from a scoring bundle.
 
 A calibrated LightGBM champion's ``predict_proba`` on a one-row DataFrame costs tens of
 milliseconds whatever the number of trees: pandas builds and checks frames, the feature
 step builds categorical columns, scikit-learn validates the input at each of its
 layers, and LightGBM starts its thread pool. What the model computes is a few hundred
 tree walks and a calibration curve. :class:`RowScorer` computes exactly that from the
-feature step's arrays (``ShotFeatures.feature_matrix``): LightGBM's own predictor on one
-thread, then the model's calibrators averaged as ``CalibratedClassifierCV`` averages
-them. It is used only when it gives the model's own probabilities on a set of probe
-shots (:data:`PROBES`, missing and unknown fields included); any other model keeps its
-``predict_proba``.
+feature step's arrays (``FeatureStep.feature_matrix``): LightGBM's own predictor
+(``inference.booster``, through its C library), then the model's calibration curves
+averaged as ``CalibratedClassifierCV`` averages them, in NumPy. It is used only when it
+gives the model's own probabilities on a set of probe shots (:data:`PROBES`, missing and
+unknown fields included); any other model keeps its ``predict_proba``.
+
+The scorer is kept as a *scoring bundle* (``RowScorer.save``): the feature step's
+vocabulary, the forest's text model and the calibration curves as plain numbers. Loading
+one imports neither scikit-learn, SciPy, LightGBM's Python package nor MLflow: a process
+that scores with it starts seconds sooner than one that unpickles the model.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from nba_mlops.features.transformers import FEATURE_NAMES, FeatureStep
+from nba_mlops.inference.booster import NativeBooster
 from nba_mlops.log import get_logger
 
 logger = get_logger(__name__)
@@ -66,6 +73,17 @@ PROBES: Final[tuple[dict[str, Any], ...]] = (
 )
 
 
+def _interpolate(x: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """SciPy's linear ``interp1d(x, y)(t)`` for ``t`` within ``[x[0], x[-1]]``, step by
+    step as SciPy computes it (the same numbers to the last bit): the segment found by a
+    left-sided search, its slope, the offset within it."""
+    where = np.clip(np.searchsorted(x, t), 1, len(x) - 1)
+    below, above = where - 1, where
+    slope = (y[above] - y[below]) / (x[above] - x[below])
+    result: np.ndarray = slope * (t - x[below]) + y[below]
+    return result
+
+
 def calibrated(calibrators: Sequence[Any], raw: np.ndarray) -> np.ndarray:
     """The calibrators' average of the forest's output (``raw``), as
     ``CalibratedClassifierCV.predict_proba`` gives it for the positive class."""
@@ -89,15 +107,13 @@ class Curve:
     apply: Callable[[np.ndarray], np.ndarray] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        from scipy.interpolate import interp1d
-        from scipy.special import expit
-
         p = self.params
         if self.kind == "sigmoid":
             a, b = np.float64(p["a"]), np.float64(p["b"])
 
             def sigmoid(raw: np.ndarray) -> np.ndarray:
-                return np.asarray(expit(-(a * raw + b)))
+                # scikit-learn's expit(-(a * raw + b)), SciPy's 1 / (1 + exp(-x))
+                return np.asarray(1.0 / (1.0 + np.exp(a * raw + b)), dtype="float64")
 
             apply: Callable[[np.ndarray], np.ndarray] = sigmoid
         elif self.kind == "isotonic":
@@ -110,7 +126,9 @@ class Curve:
                     return y.repeat(t.shape)
 
             else:
-                interpolate = interp1d(x, y, kind="linear", bounds_error=False)
+
+                def interpolate(t: np.ndarray) -> np.ndarray:
+                    return _interpolate(x, y, t)
 
             def isotonic(raw: np.ndarray) -> np.ndarray:
                 return np.asarray(interpolate(np.clip(raw, low, high)), dtype="float64")
@@ -157,8 +175,8 @@ class Curve:
 class RowScorer:
     """Feature step -> LightGBM's predictor -> the model's calibration curves, averaged."""
 
-    features: Any  # a ShotFeatures
-    booster: Any  # the fitted lightgbm.Booster
+    features: FeatureStep  # the model's own feature step, or one rebuilt from a bundle
+    booster: NativeBooster
     curves: tuple[Curve, ...]
     margin: bool  # whether the curves read the raw margin (else the probability)
     n_jobs: int = 1  # LightGBM's threads: one per request; a file's slices may use more
@@ -191,38 +209,47 @@ class RowScorer:
                 "format": BUNDLE_FORMAT,
                 "actions": list(self.features.actions_),
                 "rare_action_min_count": int(self.features.rare_action_min_count),
+                "features": list(FEATURE_NAMES),
+                "categories": self.features.categories(),
                 "margin": self.margin,
                 "curves": [{"kind": c.kind, "params": c.params} for c in self.curves],
             }
-            (partial / "booster.txt").write_text(self.booster.model_to_string())
-            (partial / "scorer.json").write_text(json.dumps(description))
+            (partial / BOOSTER_FILE).write_text(self.booster.model_to_string(), encoding="utf-8")
+            (partial / "scorer.json").write_text(json.dumps(description), encoding="utf-8")
             partial.rename(folder)
         except OSError:  # another process wrote it meanwhile: theirs is as good
             shutil.rmtree(partial, ignore_errors=True)
 
     @classmethod
     def load(cls, folder: Path, *, n_jobs: int = 1) -> RowScorer | None:
-        """The scorer ``save`` wrote into ``folder``, or None when there is none."""
-        import lightgbm as lgb
-
-        from nba_mlops.features.transformers import ShotFeatures
-
+        """The scorer ``save`` wrote into ``folder``, or None when there is none, or when it
+        was written for other features than this code computes (a model trained before
+        a feature was added)."""
         try:
-            description = json.loads((folder / "scorer.json").read_text())
+            description = json.loads((folder / "scorer.json").read_text(encoding="utf-8"))
             if description.get("format") != BUNDLE_FORMAT:
                 return None
-            features = ShotFeatures(int(description["rare_action_min_count"]))
-            features.actions_ = list(description["actions"])
-            booster = lgb.Booster(model_file=str(folder / "booster.txt"))
+            features = FeatureStep(int(description["rare_action_min_count"]))
+            features.actions_ = [str(a) for a in description["actions"]]
+            if (
+                description["features"] != list(FEATURE_NAMES)
+                or description["categories"] != features.categories()
+            ):
+                logger.info("the scoring bundle in %s is for other features: not used", folder)
+                return None
+            if not (folder / BOOSTER_FILE).is_file():
+                raise FileNotFoundError(folder / BOOSTER_FILE)
+            booster = NativeBooster(model_file=folder / BOOSTER_FILE)
             curves = tuple(Curve(c["kind"], c["params"]) for c in description["curves"])
-        except (OSError, ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("the scoring bundle in %s cannot be read (%s): not used", folder, exc)
             return None
         return cls(features, booster, curves, bool(description["margin"]), n_jobs)
 
 
 # Bumped whenever what ``RowScorer.save`` writes changes meaning.
-BUNDLE_FORMAT: Final = 1
+BUNDLE_FORMAT: Final = 2
+BOOSTER_FILE: Final = "booster.txt"
 
 
 def row_scorer(model: Any, *, n_jobs: int = 1) -> RowScorer | None:
@@ -238,7 +265,8 @@ def row_scorer(model: Any, *, n_jobs: int = 1) -> RowScorer | None:
     curves = tuple(Curve.of(c) for c in calibrators)
     if any(c is None for c in curves):
         return None
-    scorer = RowScorer(features, classifier.booster_, curves, margin, n_jobs)  # type: ignore[arg-type]
+    booster = NativeBooster(classifier.booster_.model_to_string())
+    scorer = RowScorer(features, booster, curves, margin, n_jobs)  # type: ignore[arg-type]
     columns = model_columns(shot_columns(PROBES))
     try:
         ours = scorer.probabilities(columns)
@@ -277,7 +305,7 @@ def cached_row_scorer(
     folder = None
     if stored is not None:
         digest = hashlib.sha256(stored.read_bytes()).hexdigest()[:32]
-        folder = scoring_cache_dir(home) / digest
+        folder = scoring_cache_dir(home) / f"{digest}-{BUNDLE_FORMAT}"
         if folder.is_dir():
             found = RowScorer.load(folder, n_jobs=n_jobs)
             if found is not None:
