@@ -21,12 +21,13 @@ import pandas as pd
 import pytest
 
 from nba_mlops.config import Settings, bundled_sample_path
-from nba_mlops.data.ingest import iter_shot_chunks, open_source
+from nba_mlops.data.ingest import ShotTable, iter_shot_chunks, open_source
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference import batch as batch_module
 from nba_mlops.inference import compiled as compiled_module
 from nba_mlops.inference.batch import BatchReport, predict_batch
 from nba_mlops.inference.compiled import CompiledModel, compile_model, compiled_cache_dir
+from nba_mlops.inference.rows import cached_row_scorer
 from nba_mlops.registry import Registry
 
 
@@ -161,6 +162,8 @@ def test_a_compiled_forest_that_disagrees_is_not_used(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     version = _version_of(large, "lightgbm")
+    for agreed in compiled_cache_dir(large).glob("*.agreed"):  # checked by an earlier test
+        agreed.unlink()
     honest = CompiledModel.predict_proba
 
     def off_by_a_little(self: CompiledModel, frame: pd.DataFrame) -> np.ndarray:
@@ -483,3 +486,117 @@ def test_a_small_file_uses_the_compiled_forest_once_there_is_one(
     version = _version_of(settings, "lightgbm")
     report = predict_batch(settings, bundled_sample_path(), tmp_path / "out.csv", version=version)
     assert (report.workers, report.scorer) == (1, "compiled forest")
+
+
+def test_a_champion_scored_before_is_scored_without_its_libraries_and_identically(
+    fresh_trained_settings: Settings, tmp_path: Path
+) -> None:
+    # The command as a user runs it, in a new process, the champion's scoring bundle
+    # written by an earlier run: neither scikit-learn, SciPy, LightGBM's Python package,
+    # skops nor MLflow is imported (seconds of a season file's budget), whether the
+    # forest is compiled yet or not, and the file is the one the saved model writes.
+    settings = fresh_trained_settings
+    version = _version_of(settings, "lightgbm")
+    registry = Registry(settings)
+    registry.set_champion(version, "scored from its bundle", "manual")
+    expected = tmp_path / "model.csv"
+    predict_batch(settings, bundled_sample_path(), expected, version=version, compiled=False)
+    predict_batch(settings, bundled_sample_path(), tmp_path / "first.csv")  # writes the bundle
+    heavy = ("sklearn", "scipy", "lightgbm", "skops", "mlflow")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["NBA_MLOPS_HOME"] = str(settings.home)
+    for compiled_forest in (False, True):
+        if compiled_forest:
+            assert compile_model(_lightgbm(settings), compiled_cache_dir(settings)) is not None
+        else:
+            shutil.rmtree(compiled_cache_dir(settings), ignore_errors=True)
+        out = tmp_path / f"cli-{compiled_forest}.csv"
+        probe = (
+            "import atexit, sys\n"
+            f"atexit.register(lambda: print([m for m in {heavy!r} if m in sys.modules]))\n"
+            "from nba_mlops.cli import app\n"
+            f"sys.argv = ['nba-mlops', 'predict-batch', {str(bundled_sample_path())!r}, "
+            f"'--out', {str(out)!r}]\n"
+            "app()\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+        scorer = "compiled forest" if compiled_forest else "LightGBM"
+        assert f"{scorer}, 1 worker" in " ".join(done.stdout.split()), done.stdout
+        assert out.read_bytes() == expected.read_bytes()
+    # and the probabilities themselves, before rounding
+    rows, _ = cached_row_scorer(settings.home, registry.download_model()[0], lambda: None)
+    assert rows is not None
+    model = _lightgbm(settings)
+    frame = to_model_frame(next(iter(iter_shot_chunks(bundled_sample_path(), 50_000))).shots)
+    np.testing.assert_allclose(
+        rows.predict_proba(frame), model.predict_proba(frame), rtol=0, atol=1e-12
+    )
+
+
+def test_a_compiled_forest_is_checked_against_its_model_once(
+    large: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = large.model_copy(deep=True)
+    settings.serving.large_file_rows = 10**9  # in this process
+    for agreed in compiled_cache_dir(settings).glob("*.agreed"):
+        agreed.unlink()
+    version = _version_of(settings, "lightgbm")
+    checked: list[int] = []
+    real = batch_module._trusted
+
+    def counting(*args: Any) -> bool:
+        checked.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(batch_module, "_trusted", counting)
+    first = predict_batch(settings, bundled_sample_path(), tmp_path / "a.csv", version=version)
+    second = predict_batch(settings, bundled_sample_path(), tmp_path / "b.csv", version=version)
+    assert first.scorer == second.scorer == "compiled forest"
+    assert checked == [1]  # the second file relied on the first one's check
+    assert len(list(compiled_cache_dir(settings).glob("*.agreed"))) == 1
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_a_file_scored_here_is_read_and_prepared_once(
+    large: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # New shots (event ids the store does not hold), so the first pass prepares them for
+    # the history; the second pass scores what it prepared instead of reading the file
+    # again. The workers' path reads and prepares twice: same bytes written.
+    raw = pd.read_csv(bundled_sample_path(), nrows=12_000)
+    raw["Game Event ID"] += 100_000
+    raw.loc[[7, 6_100], "Period"] = 42  # rejected rows
+    source = tmp_path / "new.csv"
+    raw.to_csv(source, index=False)
+    version = _version_of(large, "lightgbm")
+    reads: list[str] = []
+    prepared: list[int] = []
+    real_read, real_prepare = batch_module.iter_shot_tables, ShotTable.prepare
+
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        reads.append(str(args[0]))
+        return real_read(*args, **kwargs)
+
+    def preparing(self: ShotTable, *args: Any, **kwargs: Any) -> Any:
+        prepared.append(self.offset)
+        return real_prepare(self, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "iter_shot_tables", reading)
+    monkeypatch.setattr(ShotTable, "prepare", preparing)
+    small = large.model_copy(deep=True)
+    small.serving.large_file_rows = 10**9  # a small file: scored in this process
+    here = predict_batch(small, source, tmp_path / "here.csv", version=version, chunk_rows=5_000)
+    assert (here.workers, len(reads), sorted(prepared)) == (1, 1, [0, 5_000, 10_000])
+    forked = predict_batch(
+        large, source, tmp_path / "forked.csv", version=version, chunk_rows=5_000, workers=2
+    )
+    assert forked.workers == 2 and len(reads) == 3  # read once per pass
+    assert (tmp_path / "here.csv").read_bytes() == (tmp_path / "forked.csv").read_bytes()
+    assert (tmp_path / "here.rejected.csv").read_bytes() == (
+        tmp_path / "forked.rejected.csv"
+    ).read_bytes()
+    assert here.rows_scored == forked.rows_scored == 12_000 - 2

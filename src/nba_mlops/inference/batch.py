@@ -22,6 +22,7 @@ bounded: at most two slices per worker are in flight.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import multiprocessing as mp
@@ -45,6 +46,7 @@ import pyarrow.csv as pa_csv
 from nba_mlops.config import Settings
 from nba_mlops.data.ingest import (
     MalformedLine,
+    PreparedShots,
     ShotSource,
     ShotTable,
     iter_shot_tables,
@@ -140,10 +142,50 @@ def _install_job(job: _Job) -> None:
 
 def _history_rows(job: _Job, piece: ShotTable) -> pd.DataFrame:
     """A slice's accepted shots, with the columns the shot history reads."""
+    return _history_columns(piece.prepare(job.mapping, require_label=False))
+
+
+def _history_columns(prepared: PreparedShots) -> pd.DataFrame:
     from nba_mlops.features.snapshots import HISTORY_INPUT_COLUMNS
 
-    prepared = piece.prepare(job.mapping, require_label=False)
     return prepared.shots.loc[:, list(HISTORY_INPUT_COLUMNS)]
+
+
+class _Kept:
+    """The slices of a file scored in this process, kept between the two passes (with
+    their prepared shots where the first pass prepared them) while they hold at most
+    ``limit`` rows: a season's file is then read and prepared once instead of twice."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.rows = 0
+        self.complete = True
+        self._slices: list[tuple[ShotTable, PreparedShots | None]] = []
+
+    def add(self, piece: ShotTable, prepared: PreparedShots | None) -> None:
+        if not self.complete:
+            return
+        self.rows += piece.table.num_rows
+        if self.rows > self.limit:  # too big to hold: the second pass reads it again
+            self.complete = False
+            self._slices.clear()
+            return
+        self._slices.append((piece, prepared))
+
+    def scored(self, job: _Job, context: pd.DataFrame) -> Iterator[tuple[ShotTable, _Scored]]:
+        """Each kept slice scored with its rows' context, in file order; a slice is let go
+        once scored."""
+        self._slices.sort(key=lambda kept: kept[0].offset)
+        slices, self._slices = self._slices, []
+        slices.reverse()
+        while slices:
+            piece, prepared = slices.pop()
+            if prepared is None:
+                prepared = piece.prepare(job.mapping, require_label=False)
+            # what a worker gets appended to its slice (``_with_context``), as float32
+            rows = context.reindex(piece.positions).astype("float32")
+            yield piece, _score_prepared(job, piece, prepared, rows)
+            del piece, prepared, rows
 
 
 # Context columns travel to a worker appended to its slice, under this prefix.
@@ -173,7 +215,13 @@ def _split_context(piece: ShotTable) -> tuple[ShotTable, pd.DataFrame | None]:
 
 def _score_slice(job: _Job, piece: ShotTable) -> _Scored:
     piece, context = _split_context(piece)
-    prepared = piece.prepare(job.mapping, require_label=False)
+    return _score_prepared(job, piece, piece.prepare(job.mapping, require_label=False), context)
+
+
+def _score_prepared(
+    job: _Job, piece: ShotTable, prepared: PreparedShots, context: pd.DataFrame | None
+) -> _Scored:
+    """Score a prepared slice with its rows' context (indexed by file position)."""
     shots = prepared.shots
     positions = shots.index.to_numpy() - piece.offset
     if context is not None and len(shots):
@@ -262,14 +310,13 @@ def estimated_rows(source: ShotSource) -> int:
 
 
 # What a worker imports to score: this module, what unpickling its job needs (the
-# feature step, the calibrators, the compiled forest's loader), and a module that runs
-# the first preparation of rows once. The fork server imports them once; each worker
-# forked from it starts with them.
+# feature step, LightGBM's predictor, the compiled forest's loader), and a module that
+# runs the first preparation of rows once. The fork server imports them once; each
+# worker forked from it starts with them.
 WORKER_MODULES = (
     __name__,
     "nba_mlops.features.transformers",
-    "sklearn.isotonic",
-    "sklearn.calibration",
+    "nba_mlops.inference.booster",
     "lleaves",
     "nba_mlops.inference.warm_workers",
 )
@@ -405,6 +452,20 @@ class _StoredKeys:
         )
 
 
+def _agreed(scorer: Any, *, mark: bool = False) -> bool:
+    """Whether a compiled forest gave its model's probabilities on the first rows of a
+    file scored before (``mark``: it just did). The mark sits beside the compiled code,
+    whose cache key covers the trees, the compiler and the CPU; other scorers have none."""
+    files = getattr(scorer, "files", None)
+    if files is None:
+        return False
+    marker = Path(files.cache_file).with_suffix(".agreed")
+    if mark:
+        with contextlib.suppress(OSError):
+            marker.touch()
+    return marker.exists()
+
+
 def _trusted(model: Any, scorer: Any, rows: pd.DataFrame) -> bool:
     """Whether ``scorer`` reproduces ``model`` on the first rows of the file."""
     if rows.empty:
@@ -513,8 +574,12 @@ def predict_batch(
 
         # pass 1: the file's shots, for the history. A slice whose shots the store
         # holds needs only their keys (their context is stored); others are prepared.
+        # A file scored in this process keeps its slices, prepared where this pass
+        # prepared them, for pass 2 instead of reading and preparing them again (up to
+        # serving.large_file_rows rows; beyond that it is read again).
         stored = _StoredKeys(settings)
         known: list[pd.DataFrame] = []
+        kept: _Kept | None = _Kept(settings.serving.large_file_rows) if pool is None else None
 
         def to_prepare(pieces: Iterator[ShotTable]) -> Iterator[ShotTable]:
             for piece in pieces:
@@ -523,6 +588,14 @@ def predict_batch(
                     yield piece
                 else:
                     known.append(keys)
+                    if kept is not None:
+                        kept.add(piece, None)
+
+        def history_here(job: _Job, piece: ShotTable) -> pd.DataFrame:
+            prepared = piece.prepare(job.mapping, require_label=False)
+            if kept is not None:
+                kept.add(piece, prepared)
+            return _history_columns(prepared)
 
         prepared = [
             rows
@@ -531,7 +604,7 @@ def predict_batch(
                 to_prepare(all_pieces(pieces)),
                 pool,
                 workers,
-                _history_rows,
+                history_here,
                 _history_in_worker,
             )
         ]
@@ -539,12 +612,15 @@ def predict_batch(
         del prepared
         context = context_for(settings, shots if shots is not None else pd.DataFrame())
         del shots
-        if scorer is not None and scorer is not rows:  # a compiled forest: check it
+        if scorer is not None and scorer is not rows and not _agreed(scorer):
+            # a compiled forest not checked yet: check it against the model
             head = prepare_shots(
                 first.table.slice(0, AGREEMENT_ROWS), shot_source.mapping, require_label=False
             ).shots
             sample = pd.concat([head, context.reindex(head.index)], axis=1)
-            if not _trusted(model if model is not None else rows, scorer, sample):
+            if _trusted(model if model is not None else rows, scorer, sample):
+                _agreed(scorer, mark=not head.empty)
+            else:
                 scorer = None
         if scorer is None:
             workers = 1  # the row scorer or the saved model scores in this process
@@ -558,10 +634,13 @@ def predict_batch(
                 pool = None
 
         # pass 2: score every slice with its rows' context
-        _, again = iter_shot_tables(source, chunk_rows, require_label=False)
         header = pa.schema([*first.table.schema, *_output_fields()])
-        counts = _write_output(
-            _in_order(
+        scored: Iterator[tuple[ShotTable, _Scored]]
+        if kept is not None and kept.complete:
+            scored = kept.scored(job, context)
+        else:
+            _, again = iter_shot_tables(source, chunk_rows, require_label=False)
+            scored = _in_order(
                 job,
                 again,
                 pool,
@@ -569,12 +648,8 @@ def predict_batch(
                 _score_slice,
                 _score_in_worker,
                 lambda piece: _with_context(piece, context),
-            ),
-            header,
-            output,
-            version,
-            on_chunk,
-        )
+            )
+        counts = _write_output(scored, header, output, version, on_chunk)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
