@@ -1,18 +1,21 @@
 """Batch scoring: any shot file ingestion accepts, scored by the champion in chunks.
 
-The file is read twice, as a stream of raw slices. The first pass prepares every slice
-(coerced, repaired, validated) and keeps what the shot history needs: each shot's
-point-in-time context (the shooter's skill as of the game, the game so far) comes from
-the store and the file's earlier shots (``features.snapshots.context_for``), as it did
-for the shots the model was trained and evaluated on. The second pass scores each slice
-with its context on a worker; this process writes the slices' rows with their
-probabilities in file order, so the output is the same whatever the number of workers.
-A large file (``serving.large_file_rows``, a million rows by default) is scored by
-worker processes, one per core, with the champion's compiled forest
-(``inference.compiled``): the forest is native code that needs no interpreter, but
-preparing rows is pandas work that a single interpreter would serialise. A smaller one
-(a day's or a season's shots) is scored in this process by LightGBM's own predictor,
-which needs neither the fork server nor the compiled forest's loading. Workers are
+The file is read as a stream of raw slices, in two passes. The first pass prepares every
+slice the store does not hold (coerced, repaired, validated) and keeps what the shot
+history needs: each shot's point-in-time context (the shooter's skill as of the game, the
+game so far) comes from the store and the file's earlier shots
+(``features.snapshots.context_for``), as it did for the shots the model was trained and
+evaluated on. The second pass scores each slice with its context; this process writes
+the slices' rows with their probabilities in file order, so the output is the same
+whatever the number of workers. A large file (``serving.large_file_rows``, a million rows
+by default) is read again for the second pass and scored by worker processes, one per
+core, with the champion's compiled forest (``inference.compiled``): the forest is native
+code that needs no interpreter, but preparing rows is pandas work that a single
+interpreter would serialise. A smaller one (a day's or a season's shots) keeps its
+slices between the passes (read and prepared once) and is scored in this process, from
+the champion's scoring bundle (``inference.rows``: no scikit-learn, SciPy or MLflow to
+import) by its compiled forest, or by LightGBM's own predictor until the forest is
+compiled; it needs no fork server. Workers are
 forked from a fork server (a fresh process that runs no Python thread but its main
 one), never from this one: by the time a file is scored here (after
 training, in the pipeline or the orchestrator) this process runs threads of its own, and
@@ -499,7 +502,8 @@ def predict_batch(
     and of the file's earlier shots (see the module's docstring).
 
     With ``compiled`` (the default) a LightGBM champion is scored without its Python
-    layers, checked against the model's own probabilities on the file's first rows: a
+    layers (a compiled forest checked against the model's own probabilities on the first
+    rows of the first file it scores): a
     file of ``serving.large_file_rows`` or more by ``workers`` processes (one per core)
     with its trees compiled to native code (see ``inference.compiled``), a smaller one by
     LightGBM's predictor in this process. The trees are compiled once per model, never
