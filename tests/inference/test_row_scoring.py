@@ -259,3 +259,44 @@ def test_a_bundle_written_for_other_features_is_not_used(
     ):
         (folder / "scorer.json").write_text(json.dumps({**description, **changed}))
         assert RowScorer.load(folder) is None
+
+
+def test_a_worker_that_only_predicts_never_loads_the_model_itself(
+    fresh_trained_settings: Settings,
+) -> None:
+    # The API's predictor, in a new process, serving a champion scored before: it scores
+    # from the bundle and holds neither the unpickled model nor the libraries it needs
+    # (scikit-learn, skops, LightGBM's package: ~90 MB a worker) until a route asks for it.
+    import os
+    import subprocess
+    import sys
+
+    settings = fresh_trained_settings
+    version = int(_versions(settings)["lightgbm"])
+    Registry(settings).set_champion(version, "scored from its bundle", "manual")
+    load_model_version(settings, version)  # writes the bundle
+    probe = (
+        "import asyncio, sys\n"
+        "from nba_mlops.config import Settings\n"
+        "from nba_mlops.inference.predictor import Predictor\n"
+        "heavy = ('sklearn', 'skops', 'lightgbm')\n"
+        "async def main():\n"
+        "    predictor = Predictor(Settings())\n"
+        "    await predictor.start(watch=False)\n"
+        "    scored = await predictor.predict([{'loc_x': 0, 'loc_y': 10}])\n"
+        "    print(scored.model_version, [m for m in heavy if m in sys.modules])\n"
+        "    await asyncio.to_thread(lambda: predictor.current.model)\n"
+        "    print([m for m in heavy if m in sys.modules])\n"
+        "    await predictor.stop()\n"
+        "asyncio.run(main())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.pop("DATABASE_URL", None)
+    env["NBA_MLOPS_HOME"] = str(settings.home)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = done.stdout.strip().splitlines()[-2:]
+    assert before == f"{version} []"
+    assert after == "['sklearn', 'skops', 'lightgbm']"

@@ -56,8 +56,9 @@ class LoadedModel:
     name: str
     version: str
     run_id: str | None
-    # The model, or a function that loads it when first needed (a champion scored by its
-    # row scorer need not be unpickled at all).
+    # The model, or a function that loads it when first needed: a champion scored by its
+    # row scorer is unpickled only when a route needs the model itself (an explanation,
+    # a player's chart), so a worker that only predicts never holds it nor scikit-learn.
     source: Any = field(repr=False)
     metrics: dict[str, float]
     promoted_at: dt.datetime | None
@@ -71,10 +72,15 @@ class LoadedModel:
 
     @property
     def model(self) -> Any:
-        """The model itself (loaded on first use when it was not needed to score)."""
+        """The model itself, loaded on first use when it was not needed to score (blocking:
+        seconds, the first time)."""
         with self._lock:
             if "model" not in self._loaded:
-                self._loaded["model"] = self.source() if callable(self.source) else self.source
+                if callable(self.source):
+                    self._loaded["model"] = self.source()
+                    settle_heap()  # what loading it left behind joins the unscanned objects
+                else:
+                    self._loaded["model"] = self.source
             return self._loaded["model"]
 
     def info(self) -> ModelInfo:
@@ -143,15 +149,6 @@ def load_model_version(settings: Settings, version: int | str) -> LoadedModel:
         players=players,
         rows=rows,
     )
-
-
-def _unpickle(loaded: LoadedModel) -> None:
-    try:
-        loaded.model  # noqa: B018 - loads it
-    except Exception:  # whoever asks for it later gets the error then
-        logger.warning("could not load model version %s itself", loaded.version, exc_info=True)
-        return
-    settle_heap()  # what loading it left behind joins the objects no collection scans
 
 
 def settle_heap() -> None:
@@ -262,7 +259,6 @@ class Predictor:
             inline_max=settings.serving.batch_inline_shots,
         )
         self._watcher: asyncio.Task[None] | None = None
-        self._unpickling: asyncio.Future[Any] | None = None
         self.last_error: str | None = None
         # The online feature table (shooter skill, recent games) and its database.
         self._online: OnlineFeatures | None = None
@@ -348,11 +344,6 @@ class Predictor:
             self._current = loaded  # the swap: one reference assignment
             self.last_error = None
             settle_heap()
-            if callable(loaded.source):  # scored from its bundle: the model itself (for
-                # explanations and players' charts) loads in the background, once
-                self._unpickling = asyncio.get_running_loop().run_in_executor(
-                    None, _unpickle, loaded
-                )
             metrics.set_model(
                 loaded.name, loaded.version, previous if previous != version else None
             )
