@@ -19,8 +19,11 @@ write, and time-outs, a request unanswered after ``--timeout`` seconds, wrk's de
 and rows stored in ``predictions`` against 2xx answers (a lost row would be a 2xx with no
 row). The bare app (bench/bare_app.py) parses the same bodies and answers a constant.
 Also printed: how long ``serve`` took to answer ``/ready``, and each API worker's
-resident memory after the run. ``--fast-path both`` measures the API twice in the same
-run, with the fast path of ``POST /predict`` (nba_mlops.api.fastpath) and without it
+resident memory once ready and after the run, beside the memory of a worker of the same
+server with no champion to serve (an empty registry: the framework) and the size of the
+champion's model file: the issue's limit is the framework plus 1.5 times the model.
+``--fast-path both`` measures the API twice in the same run, with the fast path of
+``POST /predict`` (nba_mlops.api.fastpath) and without it
 (``NBA_MLOPS_SERVING__FAST_PATH=false``: every request through FastAPI's routing).
 """
 
@@ -328,9 +331,11 @@ def measure(
 
 
 def worker_rss_mb(proc: subprocess.Popen[bytes]) -> list[float]:
-    """Resident memory of each of the server's worker processes (MB)."""
+    """Resident memory of each of the server's worker processes (MB): the server's own
+    children that multiprocessing spawned (a worker's helpers, such as the metrics
+    refresher's process, are its children, not the server's)."""
     try:
-        children = psutil.Process(proc.pid).children(recursive=True)
+        children = psutil.Process(proc.pid).children()
     except psutil.Error:
         return []
     sizes = []
@@ -343,6 +348,40 @@ def worker_rss_mb(proc: subprocess.Popen[bytes]) -> list[float]:
         except psutil.Error:
             continue
     return sorted(sizes)
+
+
+def model_file_mb(model_home: Path) -> float:
+    """Size of the champion's stored model file (MB)."""
+    from nba_mlops.config import Settings
+    from nba_mlops.registry import Registry
+    from nba_mlops.registry.serialization import stored_model_file
+
+    registry = Registry(Settings(home=model_home, mlflow_tracking_uri=None))
+    version = registry.champion_version()
+    if version is None:
+        return float("nan")
+    # by its number: looking up "the champion" would write its pointer into that home
+    folder, _ = registry.download_model(version)
+    stored = stored_model_file(folder)
+    return stored.stat().st_size / 2**20 if stored is not None else float("nan")
+
+
+def framework_rss_mb(serve: list[str], env: dict[str, str], work: Path, base: str) -> list[float]:
+    """RSS of the workers of the same server with an empty registry (no champion)."""
+    empty = work / "empty-home"
+    bare_env = {
+        **env,
+        "NBA_MLOPS_HOME": str(empty),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{(empty / 'mlflow.db').resolve()}",
+    }
+    empty.mkdir(exist_ok=True)
+    with process(serve, bare_env, work / "api-empty.log", f"{base}/health") as server:
+        time.sleep(5)  # its first look for a champion (none) done
+        return worker_rss_mb(server)
+
+
+def _mb(sizes: list[float]) -> str:
+    return ", ".join(f"{r:,.0f} MB" for r in sizes) or "-"
 
 
 def trained_home(model_home: Path | None, work: Path) -> Path:
@@ -431,6 +470,8 @@ def main() -> None:
                 first_ready_s = server.ready_s  # type: ignore[attr-defined]
             with process(serve, env, work / "api.log", f"{base}/ready") as server:
                 ready_s = server.ready_s  # type: ignore[attr-defined]
+                time.sleep(2)
+                rss_ready = worker_rss_mb(server)
                 with httpx.Client(base_url=base, timeout=30) as http:
                     http.post(
                         "/signup", json={"username": "bench", "password": PASSWORD}
@@ -458,7 +499,20 @@ def main() -> None:
                         db_url,
                     )
                     rss = worker_rss_mb(server)
-                    print(f"API worker RSS after the run: {', '.join(f'{r:,.0f} MB' for r in rss)}")
+                    print(f"API worker RSS once ready: {_mb(rss_ready)}; after the run: {_mb(rss)}")
+            framework = framework_rss_mb(serve, env, work, base)
+            model_mb = model_file_mb(model_home)
+            if framework and rss_ready:
+                floor = max(framework)  # largest against largest
+                limit = floor + 1.5 * model_mb
+                worst = max(rss_ready)
+                print(
+                    f"memory: workers with no champion (the framework) {_mb(framework)}; the "
+                    f"champion's model file {model_mb:.1f} MB; limit {limit:,.0f} MB (framework "
+                    f"+ 1.5 x model); largest worker once ready {worst:,.0f} MB = framework + "
+                    f"{(worst - floor) / model_mb:.1f} x model: "
+                    f"{'met' if worst <= limit else 'not met'}"
+                )
             if args.fast_path != "on":
                 plain = {**env, "NBA_MLOPS_SERVING__FAST_PATH": "false"}
                 with process(serve, plain, work / "api-routed.log", f"{base}/ready"):
