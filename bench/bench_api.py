@@ -380,6 +380,38 @@ def framework_rss_mb(serve: list[str], env: dict[str, str], work: Path, base: st
         return worker_rss_mb(server)
 
 
+# Seconds after /ready before the workers' memory is measured again (a champion whose
+# model loads in the background has loaded it by then).
+SETTLE_S = 20.0
+
+
+def start_up_before(
+    serve: list[str], env: dict[str, str], work: Path, base: str, args: argparse.Namespace
+) -> None:
+    """The same server with an older checkout's code (``--before``), on a database of its
+    own: /ready after a first start and a restart, and its workers' memory."""
+    with postgres_database(args.postgres) as db_url:
+        old = {
+            **env,
+            "PYTHONPATH": str(args.before),
+            "NBA_MLOPS_HOME": str(work / "api-home-before"),
+            "DATABASE_URL": db_url,
+        }
+        with process(serve, old, work / "api-before-first.log", f"{base}/ready") as server:
+            first = server.ready_s  # type: ignore[attr-defined]
+        with process(serve, old, work / "api-before.log", f"{base}/ready") as server:
+            ready = server.ready_s  # type: ignore[attr-defined]
+            time.sleep(2)
+            at_ready = worker_rss_mb(server)
+            time.sleep(SETTLE_S)
+            settled = worker_rss_mb(server)
+    print(
+        f"before ({args.before}): /ready answered {first:.1f} s after the first start, "
+        f"{ready:.1f} s after a restart; worker RSS once ready {_mb(at_ready)}; "
+        f"{SETTLE_S:g} s later {_mb(settled)}"
+    )
+
+
 def _mb(sizes: list[float]) -> str:
     return ", ".join(f"{r:,.0f} MB" for r in sizes) or "-"
 
@@ -423,6 +455,12 @@ def main() -> None:
     parser.add_argument("--sample", action="store_true", help="train on the bundled sample")
     parser.add_argument("--payload", choices=("original", "raw"), default="original")
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="src folder of an older checkout: its start-up and memory, measured the same way",
+    )
     parser.add_argument(
         "--fast-path",
         choices=("on", "off", "both"),
@@ -472,6 +510,8 @@ def main() -> None:
                 ready_s = server.ready_s  # type: ignore[attr-defined]
                 time.sleep(2)
                 rss_ready = worker_rss_mb(server)
+                time.sleep(SETTLE_S)
+                rss_settled = worker_rss_mb(server)
                 with httpx.Client(base_url=base, timeout=30) as http:
                     http.post(
                         "/signup", json={"username": "bench", "password": PASSWORD}
@@ -499,7 +539,10 @@ def main() -> None:
                         db_url,
                     )
                     rss = worker_rss_mb(server)
-                    print(f"API worker RSS once ready: {_mb(rss_ready)}; after the run: {_mb(rss)}")
+                    print(
+                        f"API worker RSS once ready: {_mb(rss_ready)}; {SETTLE_S:g} s later: "
+                        f"{_mb(rss_settled)}; after the run: {_mb(rss)}"
+                    )
             framework = framework_rss_mb(serve, env, work, base)
             model_mb = model_file_mb(model_home)
             if framework and rss_ready:
@@ -513,6 +556,8 @@ def main() -> None:
                     f"{(worst - floor) / model_mb:.1f} x model: "
                     f"{'met' if worst <= limit else 'not met'}"
                 )
+            if args.before is not None:
+                start_up_before(serve, env, work, base, args)
             if args.fast_path != "on":
                 plain = {**env, "NBA_MLOPS_SERVING__FAST_PATH": "false"}
                 with process(serve, plain, work / "api-routed.log", f"{base}/ready"):

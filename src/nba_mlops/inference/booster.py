@@ -3,11 +3,11 @@
 ``import lightgbm`` costs a process 1.5-2.5 s on the project's 2-core VM: its
 compatibility module imports scikit-learn, which imports SciPy. Scoring needs none of
 that: a forest's text model, LightGBM's C library (the file the Python package itself
-loads) and two of its functions, ``LGBM_BoosterLoadModelFromString`` and
-``LGBM_BoosterPredictForMat``, called as ``lightgbm.Booster.predict`` calls them for a
-float64 matrix (row-major, every iteration, ``num_threads`` as the only parameter), so
-the numbers are the package's to the last bit (``tests/inference/test_row_scoring.py``
-compares them).
+loads) and three of its functions: ``LGBM_BoosterCreateFromModelfile`` (or
+``LGBM_BoosterLoadModelFromString``) and ``LGBM_BoosterPredictForMat``, called as
+``lightgbm.Booster.predict`` calls it for a float64 matrix (row-major, every iteration,
+``num_threads`` as the only parameter), so the numbers are the package's to the last bit
+(``tests/inference/test_row_scoring.py`` compares them).
 """
 
 from __future__ import annotations
@@ -106,12 +106,22 @@ class NativeBooster:
             if self._handle is None:
                 handle = ctypes.c_void_p()
                 iterations = ctypes.c_int(0)
-                text = self.model_to_string().encode()
-                _check(
-                    _library().LGBM_BoosterLoadModelFromString(
-                        ctypes.c_char_p(text), ctypes.byref(iterations), ctypes.byref(handle)
+                if self._file is not None:  # read by the library: no copy in Python's heap
+                    _check(
+                        _library().LGBM_BoosterCreateFromModelfile(
+                            ctypes.c_char_p(str(self._file).encode()),
+                            ctypes.byref(iterations),
+                            ctypes.byref(handle),
+                        )
                     )
-                )
+                else:
+                    _check(
+                        _library().LGBM_BoosterLoadModelFromString(
+                            ctypes.c_char_p(self.model_to_string().encode()),
+                            ctypes.byref(iterations),
+                            ctypes.byref(handle),
+                        )
+                    )
                 self._handle = handle
             return self._handle
 
