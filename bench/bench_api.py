@@ -380,6 +380,47 @@ def framework_rss_mb(serve: list[str], env: dict[str, str], work: Path, base: st
         return worker_rss_mb(server)
 
 
+# One process loading what a worker loads, step by step, each step's memory measured
+# after the C heap is trimmed as a worker trims it after a (re)load.
+MEMORY_STEPS = """
+import ctypes, gc, sys
+import psutil
+def rss():
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return psutil.Process().memory_info().rss / 2**20
+import nba_mlops.api.app
+from nba_mlops.config import Settings
+from nba_mlops.inference.predictor import load_model_version, model_inputs
+from nba_mlops.registry import Registry
+settings = Settings()
+version = Registry(settings).champion_version()
+model_inputs([{"loc_x": 0, "loc_y": 10}])
+framework = rss()
+loaded = load_model_version(settings, version)
+loaded.score([{"loc_x": 0, "loc_y": 10}])
+champion = rss()
+loaded.model
+print(framework, champion, rss(), loaded.rows is not None)
+"""
+
+
+def memory_steps(env: dict[str, str]) -> tuple[float, float, float, bool]:
+    """(framework, with the champion, with the model itself unpickled) in MB, and whether
+    the champion was scored from its bundle, in one process loading what a worker loads:
+    the app, one request's features, the champion, then the model for explanations."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_STEPS],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    framework, champion, model, bundle = done.stdout.split()[-4:]
+    return float(framework), float(champion), float(model), bundle == "True"
+
+
 # Seconds after /ready before the workers' memory is measured again (a champion whose
 # model loads in the background has loaded it by then).
 SETTLE_S = 20.0
@@ -545,6 +586,15 @@ def main() -> None:
                     )
             framework = framework_rss_mb(serve, env, work, base)
             model_mb = model_file_mb(model_home)
+            alone, champion_mb, unpickled, from_bundle = memory_steps(env)
+            how = "scoring bundle" if from_bundle else "model"
+            print(
+                f"one process loading what a worker loads: the app and one request's "
+                f"features {alone:,.0f} MB; + the champion ({how}) "
+                f"{champion_mb - alone:+.1f} MB = {(champion_mb - alone) / model_mb:.1f} x its "
+                f"{model_mb:.1f} MB model file; + the model itself (explanations, charts) "
+                f"{unpickled - champion_mb:+.1f} MB"
+            )
             if framework and rss_ready:
                 floor = max(framework)  # largest against largest
                 limit = floor + 1.5 * model_mb
