@@ -39,8 +39,8 @@ def _chart(request: Request, services: ServicesDep) -> ShotChart:
 def _model(predictor: ShotScorer) -> tuple[Any, str | None]:
     """The champion this process holds and its version (none when scoring is remote).
 
-    Blocking: the model itself may still be loading (a champion scored from its bundle
-    loads it in the background), so call this in a worker thread, never on the loop."""
+    Blocking: a champion scored from its bundle loads the model itself on this first
+    call (a few seconds), so call this in a worker thread, never on the loop."""
     loaded = getattr(predictor, "current", None)
     if loaded is None:
         return None, None
