@@ -119,6 +119,28 @@ def test_a_compiled_forest_is_reused_from_the_cache(
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_a_damaged_compiled_forest_is_compiled_again_instead_of_loaded(
+    trained_settings: Settings, sample_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    # LLVM aborts the process on a damaged object file: the checksum written with the
+    # forest must keep it from ever being loaded
+    model = _lightgbm(trained_settings)
+    first = compile_model(model, tmp_path)
+    assert first is not None
+    expected = first.predict_proba(sample_frame)
+    (binary,) = tmp_path.glob("forest-*.so")
+    good = binary.read_bytes()
+    binary.write_bytes(good[: len(good) // 2])
+    assert compile_model(model, tmp_path, cached_only=True) is None  # not loaded, dropped
+    assert not binary.exists()
+    again = compile_model(model, tmp_path)
+    assert again is not None
+    np.testing.assert_array_equal(again.predict_proba(sample_frame), expected)
+    # an object without its checksum (or with another's) is not trusted either
+    binary.with_name(f"{binary.name}.sha256").write_text("0" * 64)
+    assert compile_model(model, tmp_path, cached_only=True) is None
+
+
 def test_models_without_boosted_trees_are_scored_as_they_are(
     trained_settings: Settings, tmp_path: Path
 ) -> None:

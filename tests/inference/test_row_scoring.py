@@ -187,6 +187,28 @@ def test_a_scoring_bundle_that_cannot_be_read_is_not_used(
     assert RowScorer.load(folder) is None
 
 
+def test_a_damaged_forest_file_is_not_handed_to_lightgbm_and_the_bundle_is_written_again(
+    fresh_trained_settings: Settings, online: OnlineFeatures
+) -> None:
+    # LightGBM's parser aborts the whole process on a damaged model file, so the bundle's
+    # checksum must stop it first: cut short, or the same size with other bytes
+    settings = fresh_trained_settings
+    version = _versions(settings)["lightgbm"]
+    expected = load_model_version(settings, version).score(SHOTS, online)
+    (folder,) = scoring_cache_dir(settings.home).iterdir()
+    booster = folder / rows_module.BOOSTER_FILE
+    good = booster.read_bytes()
+    for damaged in (good[: len(good) // 3], good.replace(b"Tree=1", b"Tree=7", 1)):
+        assert damaged != good
+        booster.write_bytes(damaged)
+        assert RowScorer.load(folder) is None
+        assert not folder.exists()  # dropped, so that the next load writes it again
+        again = load_model_version(settings, version)
+        assert again.rows is not None
+        np.testing.assert_array_equal(again.score(SHOTS, online), expected)
+        assert booster.read_bytes() == good
+
+
 def _sample_matrix(scorer: RowScorer) -> np.ndarray:
     from nba_mlops.config import bundled_sample_path
     from nba_mlops.data.ingest import iter_shot_chunks

@@ -236,6 +236,12 @@ def compile_forest(
     if not text_path.exists():
         _write_atomically(text_path, model_text.encode())
     files = ForestFiles(str(text_path), str(binary_path), margin)
+    if binary_path.exists() and not _intact(binary_path):
+        # LLVM aborts the whole process on a damaged object file: never hand it one
+        logger.warning(
+            "the compiled forest %s is damaged or unchecked: compiled again", binary_path
+        )
+        binary_path.unlink(missing_ok=True)
     if binary_path.exists():
         forest = files.load()
     elif cached_only:
@@ -249,6 +255,8 @@ def compile_forest(
             # Inlining makes compiling slow (about 30 s for 500 trees on this project's
             # 2-core machine) and scoring about 30% faster; it is paid once per model.
             forest.compile(cache=str(tmp), raw_score=margin, finline=True)
+            # its checksum first: a reader never sees the object without one
+            _write_atomically(_digest_path(binary_path), _sha256(tmp).encode())
             tmp.replace(binary_path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -315,6 +323,22 @@ def _compile_version(version: int) -> None:
         scorer, _model = cached_row_scorer(settings.home, folder, lambda: load_model(folder))
         if scorer is not None and compile_scorer(scorer, cache_dir, n_jobs=1) is not None:
             logger.info("version %d's forest is compiled in %s", version, cache_dir)
+
+
+def _digest_path(binary_path: Path) -> Path:
+    return binary_path.with_name(f"{binary_path.name}.sha256")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _intact(binary_path: Path) -> bool:
+    """Whether a compiled forest is the object its compilation wrote (its checksum)."""
+    try:
+        return _digest_path(binary_path).read_text(encoding="ascii") == _sha256(binary_path)
+    except OSError:
+        return False
 
 
 def compiled_cache_dir(settings: Settings) -> Path:

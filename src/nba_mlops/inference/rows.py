@@ -214,7 +214,11 @@ class RowScorer:
                 "margin": self.margin,
                 "curves": [{"kind": c.kind, "params": c.params} for c in self.curves],
             }
-            (partial / BOOSTER_FILE).write_text(self.booster.model_to_string(), encoding="utf-8")
+            booster = self.booster.model_to_string().encode("utf-8")
+            # LightGBM's library cannot be trusted with a damaged model file (its parser
+            # aborts the process), so the bundle records what the file must hash to
+            description["booster_sha256"] = hashlib.sha256(booster).hexdigest()
+            (partial / BOOSTER_FILE).write_bytes(booster)
             (partial / "scorer.json").write_text(json.dumps(description), encoding="utf-8")
             partial.rename(folder)
         except OSError:  # another process wrote it meanwhile: theirs is as good
@@ -239,16 +243,24 @@ class RowScorer:
                 return None
             if not (folder / BOOSTER_FILE).is_file():
                 raise FileNotFoundError(folder / BOOSTER_FILE)
+            digest = hashlib.sha256((folder / BOOSTER_FILE).read_bytes()).hexdigest()
+            if digest != description["booster_sha256"]:
+                raise ValueError(f"{BOOSTER_FILE} is not the file the bundle was written with")
             booster = NativeBooster(model_file=folder / BOOSTER_FILE)
             curves = tuple(Curve(c["kind"], c["params"]) for c in description["curves"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("the scoring bundle in %s cannot be read (%s): not used", folder, exc)
+            logger.warning(
+                "the scoring bundle in %s cannot be read (%s): not used, written again",
+                folder,
+                exc,
+            )
+            shutil.rmtree(folder, ignore_errors=True)
             return None
         return cls(features, booster, curves, bool(description["margin"]), n_jobs)
 
 
 # Bumped whenever what ``RowScorer.save`` writes changes meaning.
-BUNDLE_FORMAT: Final = 2
+BUNDLE_FORMAT: Final = 3
 BOOSTER_FILE: Final = "booster.txt"
 
 
