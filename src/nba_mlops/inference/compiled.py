@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from nba_mlops.config import Settings
+from nba_mlops.data.store import file_sha256
 from nba_mlops.inference.rows import RowScorer, calibrated
 from nba_mlops.log import get_logger
 
@@ -256,7 +257,7 @@ def compile_forest(
             # 2-core machine) and scoring about 30% faster; it is paid once per model.
             forest.compile(cache=str(tmp), raw_score=margin, finline=True)
             # its checksum first: a reader never sees the object without one
-            _write_atomically(_digest_path(binary_path), _sha256(tmp).encode())
+            _write_atomically(_digest_path(binary_path), file_sha256(tmp).encode())
             tmp.replace(binary_path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -329,14 +330,10 @@ def _digest_path(binary_path: Path) -> Path:
     return binary_path.with_name(f"{binary_path.name}.sha256")
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _intact(binary_path: Path) -> bool:
     """Whether a compiled forest is the object its compilation wrote (its checksum)."""
     try:
-        return _digest_path(binary_path).read_text(encoding="ascii") == _sha256(binary_path)
+        return _digest_path(binary_path).read_text(encoding="ascii") == file_sha256(binary_path)
     except OSError:
         return False
 

@@ -31,6 +31,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from nba_mlops.data.store import file_sha256
 from nba_mlops.features.transformers import FEATURE_NAMES, FeatureStep
 from nba_mlops.inference.booster import NativeBooster
 from nba_mlops.log import get_logger
@@ -243,7 +244,7 @@ class RowScorer:
                 return None
             if not (folder / BOOSTER_FILE).is_file():
                 raise FileNotFoundError(folder / BOOSTER_FILE)
-            digest = hashlib.sha256((folder / BOOSTER_FILE).read_bytes()).hexdigest()
+            digest = file_sha256(folder / BOOSTER_FILE)
             if digest != description["booster_sha256"]:
                 raise ValueError(f"{BOOSTER_FILE} is not the file the bundle was written with")
             booster = NativeBooster(model_file=folder / BOOSTER_FILE)
@@ -316,7 +317,7 @@ def cached_row_scorer(
     stored = stored_model_file(model_dir)
     folder = None
     if stored is not None:
-        digest = hashlib.sha256(stored.read_bytes()).hexdigest()[:32]
+        digest = file_sha256(stored)[:32]
         folder = scoring_cache_dir(home) / f"{digest}-{BUNDLE_FORMAT}"
         if folder.is_dir():
             found = RowScorer.load(folder, n_jobs=n_jobs)
