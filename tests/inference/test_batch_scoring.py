@@ -239,9 +239,10 @@ def test_forked_workers_write_the_same_files_as_one_process(
         scored["Game Event ID"].tolist()
         == raw.drop(index=[10, 5_500, 11_999])["Game Event ID"].tolist()
     )
-    # the slices handed to the workers went through files, all gone now
-    assert len(handed_over) == 5  # the store holds them: only scoring hands them over
-    assert not any(Path(path).exists() for path in handed_over)
+    # the slices went to the workers through files, each slice once (kept between the
+    # passes with its prepared shots and its output lines): their folder is gone now
+    assert len(handed_over) == 5
+    assert not any(Path(path).parent.exists() for path in handed_over)
 
 
 def test_slices_go_through_the_temp_folder_where_shared_memory_is_small(
@@ -298,7 +299,7 @@ def test_workers_start_fresh_instead_of_copying_this_process(
     def copied(*args: Any) -> Any:
         raise AssertionError("a worker ran a copy of the test process")
 
-    monkeypatch.setattr(batch_module, "_score_slice", copied)
+    monkeypatch.setattr(batch_module, "_score_shots", copied)
     report = _score_sample_with_two_workers(large, tmp_path, chunk_rows=15_000)
     assert report.workers == 2 and report.rows_scored == 41_917
 
@@ -588,7 +589,7 @@ def test_a_file_scored_here_is_read_and_prepared_once(
 ) -> None:
     # New shots (event ids the store does not hold), so the first pass prepares them for
     # the history; the second pass scores what it prepared instead of reading the file
-    # again. The workers' path reads and prepares twice: same bytes written.
+    # again. The workers' path keeps its slices between the passes too: same bytes.
     raw = pd.read_csv(bundled_sample_path(), nrows=12_000)
     raw["Game Event ID"] += 100_000
     raw.loc[[7, 6_100], "Period"] = 42  # rejected rows
@@ -616,7 +617,7 @@ def test_a_file_scored_here_is_read_and_prepared_once(
     forked = predict_batch(
         large, source, tmp_path / "forked.csv", version=version, chunk_rows=5_000, workers=2
     )
-    assert forked.workers == 2 and len(reads) == 3  # read once per pass
+    assert forked.workers == 2 and len(reads) == 2  # read once, by this process
     assert (tmp_path / "here.csv").read_bytes() == (tmp_path / "forked.csv").read_bytes()
     assert (tmp_path / "here.rejected.csv").read_bytes() == (
         tmp_path / "forked.rejected.csv"

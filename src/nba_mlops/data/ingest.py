@@ -38,7 +38,7 @@ from nba_mlops.data.schema import (
     detect_layout,
     missing_required_columns,
 )
-from nba_mlops.data.store import DataVersion, ShotStore, file_sha256, shot_keys
+from nba_mlops.data.store import DataVersion, ShotStore, file_sha256, keys_in, shot_keys
 from nba_mlops.data.validation import coerce_table, row_reasons, to_store_dtypes
 from nba_mlops.log import get_logger, stage
 
@@ -507,7 +507,9 @@ def ingest_file(
             keys = shot_keys(shots[GAME_ID].to_numpy(), shots[GAME_EVENT_ID].to_numpy())
             repeated = pd.Series(keys).duplicated().to_numpy()
             seasons = sorted(shots["season"].unique().tolist())
-            stored = np.isin(keys, store.key_array(seasons)) if seasons else repeated.copy()
+            stored = (
+                keys_in(keys, np.sort(store.key_array(seasons))) if seasons else repeated.copy()
+            )
             new = shots.loc[~repeated & ~stored]
             quarantine_path = None
             if len(prepared.rejected):

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from nba_mlops.config import Settings
 from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID
-from nba_mlops.data.store import ShotStore, shot_keys, sync_folder
+from nba_mlops.data.store import ShotStore, keys_in, shot_keys, sync_folder
 from nba_mlops.features.columns import CONTEXT_COLUMNS
 from nba_mlops.features.history import (
     TALLIES,
@@ -335,7 +335,7 @@ def context_for(settings: Settings, shots: pd.DataFrame) -> pd.DataFrame:
     seasons = shots["season_start_year"].to_numpy("int64")
     present = sorted(int(s) for s in np.unique(seasons))
     stored = store.key_array([season_label(s) for s in present if s in snapshot.seasons])
-    in_store = np.isin(keys, stored)
+    in_store = keys_in(keys, np.sort(stored))
     new = ~in_store & ~pd.Series(keys).duplicated().to_numpy()
     table = snapshot.context(present)
     values = table.loc[:, columns]
@@ -347,7 +347,8 @@ def context_for(settings: Settings, shots: pd.DataFrame) -> pd.DataFrame:
         union = pd.concat([history, shots.loc[new, list(HISTORY_INPUT_COLUMNS)]], ignore_index=True)
         recomputed, _ = compute_context(union, snapshot.ledger())
         union_keys = shot_keys(union[GAME_ID].to_numpy(), union[GAME_EVENT_ID].to_numpy())
-        unchanged = ~np.isin(value_keys, union_keys)  # stored shots of earlier seasons
+        # stored shots of earlier seasons
+        unchanged = ~keys_in(value_keys, np.sort(union_keys))
         values = pd.concat(
             [values[unchanged], recomputed.loc[:, columns].astype("float32")],
             ignore_index=True,

@@ -1,26 +1,30 @@
 """Batch scoring: any shot file ingestion accepts, scored by the champion in chunks.
 
-The file is read as a stream of raw slices, in two passes. The first pass prepares every
-slice the store does not hold (coerced, repaired, validated) and keeps what the shot
-history needs: each shot's point-in-time context (the shooter's skill as of the game, the
-game so far) comes from the store and the file's earlier shots
+The file is read once, as a stream of raw slices, and scored in two passes. The first
+pass prepares the slices (coerced, repaired, validated) and keeps what the shot history
+needs: each shot's point-in-time context (the shooter's skill as of the game, the game
+so far) comes from the store and the file's earlier shots
 (``features.snapshots.context_for``), as it did for the shots the model was trained and
-evaluated on. The second pass scores each slice with its context; this process writes
-the slices' rows with their probabilities in file order, so the output is the same
-whatever the number of workers. A large file (``serving.large_file_rows``, a million rows
-by default) is read again for the second pass and scored by worker processes, one per
-core, with the champion's compiled forest (``inference.compiled``): the forest is native
-code that needs no interpreter, but preparing rows is pandas work that a single
-interpreter would serialise. A smaller one (a day's or a season's shots) keeps its
-slices between the passes (read and prepared once) and is scored in this process, from
-the champion's scoring bundle (``inference.rows``: no scikit-learn, SciPy or MLflow to
-import) by its compiled forest, or by LightGBM's own predictor until the forest is
-compiled; it needs no fork server. Workers are
-forked from a fork server (a fresh process that runs no Python thread but its main
-one), never from this one: by the time a file is scored here (after
-training, in the pipeline or the orchestrator) this process runs threads of its own, and
-a child forked while one of them holds a lock would wait for it forever. Memory stays
-bounded: at most two slices per worker are in flight.
+evaluated on; a slice whose shots the store holds needs only their keys. The second pass
+scores each slice with its context; the output holds the slices' rows with their
+probabilities in file order, so it is the same whatever the number of workers.
+
+A large file (``serving.large_file_rows``, a million rows by default) is prepared and
+scored by worker processes, one per core, with the champion's compiled forest
+(``inference.compiled``): the forest is native code that needs no interpreter, but
+preparing rows is pandas work that a single interpreter would serialise. Its slices wait
+between the passes in files (as read, and prepared), on /dev/shm where there is room, and
+each worker writes its slice's output lines, which this process copies in order. A
+smaller file (a day's or a season's shots) keeps its slices in memory between the passes
+and is scored in this process, from the champion's scoring bundle (``inference.rows``:
+no scikit-learn, SciPy or MLflow to import) by its compiled forest, or by LightGBM's own
+predictor until the forest is compiled; it needs no fork server.
+
+Workers are forked from a fork server (a fresh process that runs no Python thread but its
+main one), never from this one: by the time a file is scored here (after training, in
+the pipeline or the orchestrator) this process runs threads of its own, and a child
+forked while one of them holds a lock would wait for it forever. Memory stays bounded: at
+most two slices per worker are in flight, the rest wait in files.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from nba_mlops.data.ingest import (
     prepare_shots,
 )
 from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID
-from nba_mlops.features.columns import CONTEXT_COLUMNS
+from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference.compiled import (
     TOLERANCE,
@@ -143,12 +147,8 @@ def _install_job(job: _Job) -> None:
     dump_stacks_on_sigusr1()  # as the command that started it does
 
 
-def _history_rows(job: _Job, piece: ShotTable) -> pd.DataFrame:
-    """A slice's accepted shots, with the columns the shot history reads."""
-    return _history_columns(piece.prepare(job.mapping, require_label=False))
-
-
 def _history_columns(prepared: PreparedShots) -> pd.DataFrame:
+    """A slice's accepted shots, with the columns the shot history reads."""
     from nba_mlops.features.snapshots import HISTORY_INPUT_COLUMNS
 
     return prepared.shots.loc[:, list(HISTORY_INPUT_COLUMNS)]
@@ -183,57 +183,38 @@ class _Kept:
         slices.reverse()
         while slices:
             piece, prepared = slices.pop()
-            if prepared is None:
-                prepared = piece.prepare(job.mapping, require_label=False)
-            # what a worker gets appended to its slice (``_with_context``), as float32
-            rows = context.reindex(piece.positions).astype("float32")
-            yield piece, _score_prepared(job, piece, prepared, rows)
-            del piece, prepared, rows
+            yield piece, _score_here(job, piece, prepared, context)
+            del piece, prepared
 
 
-# Context columns travel to a worker appended to its slice, under this prefix.
-CONTEXT_PREFIX = "__context__"
-
-
-def _with_context(piece: ShotTable, context: pd.DataFrame) -> ShotTable:
-    """The slice with its rows' context appended (NaN for rows the history skipped)."""
-    rows = context.reindex(piece.positions)
-    table = piece.table
-    for column in CONTEXT_COLUMNS:
-        values = rows[column].to_numpy("float32", na_value=np.nan)
-        table = table.append_column(CONTEXT_PREFIX + column, pa.array(values, pa.float32()))
-    return ShotTable(table, piece.malformed, piece.offset)
-
-
-def _split_context(piece: ShotTable) -> tuple[ShotTable, pd.DataFrame | None]:
-    names = [n for n in piece.table.column_names if n.startswith(CONTEXT_PREFIX)]
-    if not names:
-        return piece, None
-    context = piece.table.select(names).to_pandas()
-    context.columns = [n[len(CONTEXT_PREFIX) :] for n in names]
-    context.index = piece.positions
-    raw = piece.table.drop_columns(names)
-    return ShotTable(raw, piece.malformed, piece.offset), context
-
-
-def _score_slice(job: _Job, piece: ShotTable) -> _Scored:
-    piece, context = _split_context(piece)
-    return _score_prepared(job, piece, piece.prepare(job.mapping, require_label=False), context)
-
-
-def _score_prepared(
-    job: _Job, piece: ShotTable, prepared: PreparedShots, context: pd.DataFrame | None
+def _score_here(
+    job: _Job, piece: ShotTable, prepared: PreparedShots | None, context: pd.DataFrame
 ) -> _Scored:
-    """Score a prepared slice with its rows' context (indexed by file position)."""
-    shots = prepared.shots
+    """Score a slice in this process (preparing it unless the first pass did) with its
+    rows' context (``context``: every shot of the file, by position)."""
+    if prepared is None:
+        prepared = piece.prepare(job.mapping, require_label=False)
+    # the context at the precision a worker gets it (``_context_file``): float32
+    rows = context.reindex(prepared.shots.index).astype("float32")
+    return _score_shots(job, piece, prepared.shots, rows, prepared.rejected)
+
+
+def _score_shots(
+    job: _Job,
+    piece: ShotTable,
+    shots: pd.DataFrame,
+    context: pd.DataFrame,
+    rejected: pd.DataFrame,
+) -> _Scored:
+    """Score a slice's prepared shots (indexed by file position) with their context
+    (same index)."""
     positions = shots.index.to_numpy() - piece.offset
-    if context is not None and len(shots):
-        shots = pd.concat([shots, context.loc[shots.index]], axis=1)
     if len(positions):
+        shots = pd.concat([shots, context], axis=1)
         probability = job.scorer.predict_proba(to_model_frame(shots))[:, 1]
     else:
         probability = np.zeros(0)
-    return _Scored(positions, probability, prepared.rejected, piece.table.num_rows)
+    return _Scored(positions, probability, rejected, piece.table.num_rows)
 
 
 def _csv_rows(piece: ShotTable, scored: _Scored, version: int) -> bytes:
@@ -254,28 +235,165 @@ def _csv_rows(piece: ShotTable, scored: _Scored, version: int) -> bytes:
     return buffer.getvalue()
 
 
-def _read_handover(path: str, malformed: list[MalformedLine], offset: int) -> ShotTable:
-    with pa.memory_map(path) as source:
-        table = pa.ipc.open_stream(source).read_all()
-    return ShotTable(table, malformed, offset)
+# -- a large file: its slices prepared and scored by worker processes -------------------------
+# Each slice goes to a worker through a file (on /dev/shm where there is room: see
+# ``_handover_dir``), not pickled through a pipe: one copy instead of three. The files
+# are kept between the two passes, so the file is read and prepared once: the first pass
+# leaves each slice as read (``<n>.arrow``) and its prepared shots (``<n>.shots.arrow``);
+# the second pass adds the context of every row of the file (``context.npy``) and leaves
+# each slice's output lines (``<n>.csv``), which this process copies into the output in
+# file order.
+@dataclass(frozen=True)
+class _Prepared:
+    """A worker's first pass over a slice: where its prepared shots are, the columns the
+    history needs (None when the store holds every shot of it) and its rejected rows."""
+
+    shots: str
+    history: pd.DataFrame | None
+    rejected: pd.DataFrame
 
 
-def _score_in_worker(path: str, malformed: list[MalformedLine], offset: int) -> _Scored:
-    assert _JOB is not None, "batch worker started without a job"
-    return _score_slice(_JOB, _read_handover(path, malformed, offset))
+@dataclass(frozen=True)
+class _Slice:
+    """A slice of a large file between the passes: its files and what pass 1 found."""
 
-
-def _history_in_worker(path: str, malformed: list[MalformedLine], offset: int) -> pd.DataFrame:
-    assert _JOB is not None, "batch worker started without a job"
-    return _history_rows(_JOB, _read_handover(path, malformed, offset))
+    offset: int
+    rows: int
+    raw: str
+    shots: str
+    rejected: pd.DataFrame
 
 
 def _handover(piece: ShotTable, folder: str) -> str:
     """Write a slice where a worker maps it instead of receiving it through a pipe."""
     fd, path = tempfile.mkstemp(dir=folder, suffix=".arrow")
-    with os.fdopen(fd, "wb") as handle, pa.ipc.new_stream(handle, piece.table.schema) as out:
-        out.write_table(piece.table)
+    with os.fdopen(fd, "wb") as handle:
+        _write_table(piece.table, handle)
     return path
+
+
+def _write_table(table: pa.Table, handle: Any) -> None:
+    with pa.ipc.new_stream(handle, table.schema) as out:
+        out.write_table(table)
+
+
+def _read_table(path: str) -> pa.Table:
+    with pa.memory_map(path) as source:
+        return pa.ipc.open_stream(source).read_all()
+
+
+def _beside(path: str, suffix: str) -> str:
+    """The file of the same slice as ``path`` (a handover file) with another suffix."""
+    return path.removesuffix(".arrow") + suffix
+
+
+def _prepare_in_worker(
+    path: str, malformed: list[MalformedLine], offset: int, stored: bool
+) -> _Prepared:
+    """Pass 1 in a worker: prepare the slice handed over at ``path`` and keep its shots
+    beside it, with the columns the model reads, for pass 2."""
+    assert _JOB is not None, "batch worker started without a job"
+    piece = ShotTable(_read_table(path), malformed, offset)
+    prepared = piece.prepare(_JOB.mapping, require_label=False)
+    shots = prepared.shots
+    wanted = [c for c in shots.columns if c in MODEL_INPUT_COLUMNS or c == "game_date"]
+    kept = _beside(path, ".shots.arrow")
+    with Path(kept).open("wb") as handle:
+        _write_table(pa.Table.from_pandas(shots.loc[:, wanted], preserve_index=True), handle)
+    history = None if stored else _history_columns(prepared)
+    return _Prepared(kept, history, prepared.rejected)
+
+
+def _score_kept(path: str, shots_path: str, context_path: str, offset: int) -> int:
+    """Pass 2 in a worker: score the slice kept at ``path`` with its prepared shots and
+    their context, and write its output lines beside it; how many rows it scored."""
+    assert _JOB is not None, "batch worker started without a job"
+    piece = ShotTable(_read_table(path), [], offset)
+    shots = _read_table(shots_path).to_pandas()
+    matrix = np.load(context_path, mmap_mode="r")
+    context = pd.DataFrame(
+        np.asarray(matrix[shots.index.to_numpy()]), columns=list(CONTEXT_COLUMNS), index=shots.index
+    )
+    scored = _score_shots(_JOB, piece, shots, context, _NO_REJECTIONS)
+    with Path(_beside(path, ".csv")).open("wb") as out:
+        out.write(_csv_rows(piece, scored, _JOB.version))
+    return len(scored.positions)
+
+
+_NO_REJECTIONS = pd.DataFrame({"row": pd.Series(dtype="Int64"), "reason": pd.Series(dtype=str)})
+
+
+def _first_pass(
+    pieces: Iterator[ShotTable],
+    pool: ProcessPoolExecutor,
+    workers: int,
+    folder: str,
+    stored: _StoredKeys,
+    mapping: dict[str, str],
+) -> Iterator[tuple[_Slice, pd.DataFrame]]:
+    """Every slice handed to the workers to be prepared, in file order: each slice kept
+    and the history's rows of it (only the keys where the store holds every shot of it:
+    their context is stored). At most two slices per worker are in flight."""
+    pending: deque[tuple[ShotTable, str, pd.DataFrame | None, Future[_Prepared]]] = deque()
+
+    def oldest() -> tuple[_Slice, pd.DataFrame]:
+        piece, path, keys, future = pending.popleft()
+        done = future.result()
+        history = keys if keys is not None else done.history
+        assert history is not None
+        kept = _Slice(piece.offset, piece.table.num_rows, path, done.shots, done.rejected)
+        return kept, history
+
+    for piece in pieces:
+        path = _handover(piece, folder)
+        keys = stored.keys_if_all_stored(piece, mapping)
+        future = pool.submit(
+            _prepare_in_worker, path, piece.malformed, piece.offset, keys is not None
+        )
+        pending.append((piece, path, keys, future))
+        while len(pending) >= 2 * workers:
+            yield oldest()
+    while pending:
+        yield oldest()
+
+
+def _context_file(context: pd.DataFrame, rows: int, folder: str) -> str:
+    """Every row's context (NaN for rows without) in one float32 matrix by file position,
+    which workers map instead of receiving it."""
+    path = str(Path(folder) / "context.npy")
+    matrix = np.lib.format.open_memmap(
+        path, mode="w+", dtype=np.float32, shape=(rows, len(CONTEXT_COLUMNS))
+    )
+    matrix[:] = np.nan
+    matrix[context.index.to_numpy()] = context.loc[:, list(CONTEXT_COLUMNS)].to_numpy("float32")
+    matrix.flush()
+    del matrix
+    return path
+
+
+def _second_pass(
+    slices: list[_Slice], pool: ProcessPoolExecutor, workers: int, context_path: str
+) -> Iterator[_Written]:
+    """Every kept slice scored by the workers, in file order; a slice's files are removed
+    once its lines are written."""
+    pending: deque[tuple[_Slice, Future[int]]] = deque()
+
+    def oldest() -> _Written:
+        kept, future = pending.popleft()
+        scored = future.result()
+        for path in (kept.raw, kept.shots):
+            Path(path).unlink(missing_ok=True)
+        return _Written(Path(_beside(kept.raw, ".csv")), kept.rows, scored, kept.rejected)
+
+    slices.reverse()
+    while slices:
+        kept = slices.pop()
+        future = pool.submit(_score_kept, kept.raw, kept.shots, context_path, kept.offset)
+        pending.append((kept, future))
+        while len(pending) >= 2 * workers:
+            yield oldest()
+    while pending:
+        yield oldest()
 
 
 # Bytes of a CSV file's content read to estimate its rows.
@@ -283,15 +401,22 @@ _ESTIMATE_BYTES = 1 << 20
 
 
 def estimated_rows(source: ShotSource) -> int:
-    """Roughly how many rows ``source`` holds, without reading it: Parquet says so; a CSV
-    file's size (a gzipped one's uncompressed size, from its trailer) over the length of
-    its first lines."""
+    """Roughly how many rows ``source`` holds, without reading it (``estimated_size``)."""
+    return estimated_size(source)[0]
+
+
+def estimated_size(source: ShotSource) -> tuple[int, int]:
+    """Roughly how many rows ``source`` holds and how many bytes of text they are, without
+    reading it: Parquet says so (its bytes are counted as 200 a row); a CSV file's size
+    (a gzipped one's uncompressed size, from its trailer) over the length of its first
+    lines."""
     import gzip
 
     import pyarrow.parquet as pq
 
     if source.kind == "parquet":
-        return int(pq.ParquetFile(source.path).metadata.num_rows)
+        rows = int(pq.ParquetFile(source.path).metadata.num_rows)
+        return rows, rows * 200
     size = source.path.stat().st_size
     if source.compression == "gzip":
         with source.path.open("rb") as raw:
@@ -308,8 +433,8 @@ def estimated_rows(source: ShotSource) -> int:
             head = handle.read(_ESTIMATE_BYTES)
     lines = head.count(b"\n")
     if lines < 2:
-        return 1
-    return int(size / (len(head) / lines))
+        return 1, size
+    return int(size / (len(head) / lines)), size
 
 
 # What a worker imports to score: this module, what unpickling its job needs (the
@@ -347,53 +472,16 @@ def _start_pool(job: _Job, workers: int) -> ProcessPoolExecutor:
     )
 
 
-def _in_order(
-    job: _Job,
-    pieces: Iterator[ShotTable],
-    pool: ProcessPoolExecutor | None,
-    workers: int,
-    here: Callable[[_Job, ShotTable], Any],
-    there: Callable[[str, list[MalformedLine], int], Any],
-    sent: Callable[[ShotTable], ShotTable] = lambda piece: piece,
-) -> Iterator[tuple[ShotTable, Any]]:
-    """``here(job, sent(piece))`` for every slice, in file order: on the pool's workers
-    (``there``, given the slice's handover file) or in this process without one. Only
-    results come back; the slice itself never travels back."""
-    if pool is None:
-        for piece in pieces:
-            yield piece, here(job, sent(piece))
-        return
-    # Slices travel through memory-mapped files (on /dev/shm where there is one) rather
-    # than pickled through a pipe: one copy instead of three, measured 10-15% faster.
-    with tempfile.TemporaryDirectory(dir=_handover_dir(), prefix="nba-batch-") as folder:
-        pending: deque[tuple[ShotTable, str, Future[Any]]] = deque()
-
-        def oldest() -> tuple[ShotTable, Any]:
-            piece, path, future = pending.popleft()
-            try:
-                return piece, future.result()
-            finally:
-                Path(path).unlink(missing_ok=True)
-
-        for piece in pieces:
-            path = _handover(sent(piece), folder)
-            future = pool.submit(there, path, piece.malformed, piece.offset)
-            pending.append((piece, path, future))
-            while len(pending) >= 2 * workers:
-                yield oldest()
-        while pending:
-            yield oldest()
-
-
-# /dev/shm holds the slices in flight only where it has room for them with a wide margin
-# (containers often get 64 MB); the system temp folder (page cache) works anywhere.
+# /dev/shm holds a large file's slices between the passes only where it has room for
+# them (``need``) with a wide margin (containers often get 64 MB); the system temp folder
+# (page cache, then disk) works anywhere.
 HANDOVER_MIN_FREE = 1 << 30
 
 
-def _handover_dir() -> str | None:
+def _handover_dir(need: int = 0) -> str | None:
     shm = Path("/dev/shm")
     try:
-        if shm.is_dir() and shutil.disk_usage(shm).free >= HANDOVER_MIN_FREE:
+        if shm.is_dir() and shutil.disk_usage(shm).free >= need + HANDOVER_MIN_FREE:
             return str(shm)
     except OSError:
         pass
@@ -426,7 +514,7 @@ class _StoredKeys:
         """The slice's keys and seasons (by file position) when the store holds every
         shot of it that has a valid key, else None."""
         from nba_mlops.data.repair import season_parts
-        from nba_mlops.data.store import shot_keys
+        from nba_mlops.data.store import keys_in, shot_keys
         from nba_mlops.data.validation import coerce_integer
 
         source = {canonical: name for name, canonical in mapping.items()}
@@ -443,10 +531,7 @@ class _StoredKeys:
             return None
         seasons = season_parts(game[valid])[0]
         stored = self._sorted_keys(sorted(set(seasons.tolist())))
-        if not len(stored):
-            return None
-        where = np.minimum(np.searchsorted(stored, keys), len(stored) - 1)
-        if not (stored[where] == keys).all():
+        if not keys_in(keys, stored).all():
             return None
         positions = np.flatnonzero(valid) + piece.offset
         return pd.DataFrame(
@@ -519,7 +604,9 @@ def predict_batch(
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     if "forkserver" not in mp.get_all_start_methods():  # Windows: score in this process
         workers = 1
-    estimate = estimated_rows(open_source(source, require_label=False)) if compiled else 0
+    estimate, size = (0, 0)
+    if compiled:
+        estimate, size = estimated_size(open_source(source, require_label=False))
     large = compiled and estimate >= settings.serving.large_file_rows
     if not large:
         workers = 1
@@ -559,16 +646,25 @@ def predict_batch(
     started = time.perf_counter()
     shot_source, pieces = iter_shot_tables(source, chunk_rows, require_label=False)
     pool = None
-    try:
+    with contextlib.ExitStack() as cleanup:
         first = next(pieces)
         second = next(pieces, None)
         if second is None:
             workers = 1  # a file of one slice: not worth the processes
         job = _Job(scorer if scorer is not None else model, shot_source.mapping, version)
+        handover = ""
         if scorer is not None and workers > 1:
+            # Where the slices wait between the passes (removed once the workers are
+            # gone). Context: 4 bytes per row and column; each slice as read and its
+            # prepared shots: less than twice its text.
+            need = 2 * size + 4 * len(CONTEXT_COLUMNS) * estimate
+            handover = cleanup.enter_context(
+                tempfile.TemporaryDirectory(dir=_handover_dir(need), prefix="nba-batch-")
+            )
             # each worker is one core: its forest runs single-threaded
             one_core = dataclasses.replace(job, scorer=dataclasses.replace(scorer, n_jobs=1))
             pool = _start_pool(one_core, workers)
+            cleanup.callback(lambda: _shut_down(pool))
 
         def all_pieces(pieces: Iterator[ShotTable]) -> Iterator[ShotTable]:
             yield first
@@ -578,43 +674,36 @@ def predict_batch(
 
         # pass 1: the file's shots, for the history. A slice whose shots the store
         # holds needs only their keys (their context is stored); others are prepared.
-        # A file scored in this process keeps its slices, prepared where this pass
-        # prepared them, for pass 2 instead of reading and preparing them again (up to
-        # serving.large_file_rows rows; beyond that it is read again).
+        # The workers prepare every slice of a large file and keep it, prepared, for
+        # pass 2. A file scored in this process keeps its slices, prepared where this
+        # pass prepared them, for pass 2 instead of reading and preparing them again (up
+        # to serving.large_file_rows rows; beyond that it is read again).
         stored = _StoredKeys(settings)
-        known: list[pd.DataFrame] = []
-        kept: _Kept | None = _Kept(settings.serving.large_file_rows) if pool is None else None
-
-        def to_prepare(pieces: Iterator[ShotTable]) -> Iterator[ShotTable]:
-            for piece in pieces:
+        history: list[tuple[int, pd.DataFrame]] = []  # by slice offset
+        kept: _Kept | None = None
+        slices: list[_Slice] = []
+        if pool is not None:
+            for kept_slice, rows_of in _first_pass(
+                all_pieces(pieces), pool, workers, handover, stored, shot_source.mapping
+            ):
+                slices.append(kept_slice)
+                history.append((kept_slice.offset, rows_of))
+        else:
+            kept = _Kept(settings.serving.large_file_rows)
+            for piece in all_pieces(pieces):
                 keys = stored.keys_if_all_stored(piece, shot_source.mapping)
                 if keys is None:
-                    yield piece
+                    prepared = piece.prepare(shot_source.mapping, require_label=False)
+                    kept.add(piece, prepared)
+                    history.append((piece.offset, _history_columns(prepared)))
+                    del prepared
                 else:
-                    known.append(keys)
-                    if kept is not None:
-                        kept.add(piece, None)
-
-        def history_here(job: _Job, piece: ShotTable) -> pd.DataFrame:
-            prepared = piece.prepare(job.mapping, require_label=False)
-            if kept is not None:
-                kept.add(piece, prepared)
-            return _history_columns(prepared)
-
-        prepared = [
-            rows
-            for _, rows in _in_order(
-                job,
-                to_prepare(all_pieces(pieces)),
-                pool,
-                workers,
-                history_here,
-                _history_in_worker,
-            )
-        ]
-        shots = pd.concat([*known, *prepared]).sort_index() if known or prepared else None
-        del prepared
-        context = context_for(settings, shots if shots is not None else pd.DataFrame())
+                    kept.add(piece, None)
+                    history.append((piece.offset, keys))
+        history.sort(key=lambda entry: entry[0])
+        shots = pd.concat([rows for _, rows in history]) if history else pd.DataFrame()
+        del history
+        context = context_for(settings, shots)
         del shots
         if scorer is not None and scorer is not rows and not _agreed(scorer):
             # a compiled forest not checked yet: check it against the model
@@ -639,24 +728,20 @@ def predict_batch(
 
         # pass 2: score every slice with its rows' context
         header = pa.schema([*first.table.schema, *_output_fields()])
-        scored: Iterator[tuple[ShotTable, _Scored]]
-        if kept is not None and kept.complete:
-            scored = kept.scored(job, context)
-        else:
-            _, again = iter_shot_tables(source, chunk_rows, require_label=False)
-            scored = _in_order(
-                job,
-                again,
-                pool,
-                workers,
-                _score_slice,
-                _score_in_worker,
-                lambda piece: _with_context(piece, context),
-            )
-        counts = _write_output(scored, header, output, version, on_chunk)
-    finally:
+        written: Iterator[_Written]
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            total = slices[-1].offset + slices[-1].rows
+            context_path = _context_file(context, total, handover)
+            del context
+            written = _second_pass(slices, pool, workers, context_path)
+        elif kept is not None and kept.complete:
+            written = _lines(kept.scored(job, context), version)
+        else:  # too big to keep, or its workers gave way to this process: read it again
+            _, again = iter_shot_tables(source, chunk_rows, require_label=False)
+            written = _lines(
+                ((piece, _score_here(job, piece, None, context)) for piece in again), version
+            )
+        counts = _write_output(written, header, output, on_chunk)
     rows_read, rows_scored, rows_rejected, rejected_path = counts
     report = BatchReport(
         source=source,
@@ -675,11 +760,37 @@ def predict_batch(
     return report
 
 
+@dataclass(frozen=True)
+class _Written:
+    """A scored slice ready for the output: its output lines (or the file a worker wrote
+    them to), how many rows it read and scored, and its rejected rows."""
+
+    lines: bytes | Path
+    rows_read: int
+    rows_scored: int
+    rejected: pd.DataFrame
+
+
+def _lines(scored: Iterator[tuple[ShotTable, _Scored]], version: int) -> Iterator[_Written]:
+    """Slices scored in this process, as output lines."""
+    for piece, result in scored:
+        yield _Written(
+            _csv_rows(piece, result, version),
+            result.rows_read,
+            len(result.positions),
+            result.rejected,
+        )
+
+
+def _shut_down(pool: ProcessPoolExecutor | None) -> None:
+    if pool is not None:
+        pool.shutdown(cancel_futures=True)
+
+
 def _write_output(
-    results: Iterator[tuple[ShotTable, _Scored]],
+    results: Iterator[_Written],
     header: pa.Schema,
     output: Path,
-    version: int,
     on_chunk: Callable[[int], None] | None,
 ) -> tuple[int, int, int, Path]:
     """Write scored slices to ``output`` (through a ``.partial`` file, renamed at the end)
@@ -694,25 +805,34 @@ def _write_output(
             header_buffer = io.BytesIO()
             pa_csv.write_csv(header.empty_table(), header_buffer)
             out.write(header_buffer.getvalue())
-            for piece, scored in results:
-                out.write(_csv_rows(piece, scored, version))
-                rows_read += scored.rows_read
-                rows_scored += len(scored.positions)
-                if len(scored.rejected):
+            for written in results:
+                if isinstance(written.lines, Path):
+                    with written.lines.open("rb") as lines:
+                        shutil.copyfileobj(lines, out, COPY_BYTES)
+                    written.lines.unlink()
+                else:
+                    out.write(written.lines)
+                rows_read += written.rows_read
+                rows_scored += written.rows_scored
+                if len(written.rejected):
                     first_rejected = rows_rejected == 0
-                    scored.rejected.to_csv(
+                    written.rejected.to_csv(
                         rejected_path,
                         mode="w" if first_rejected else "a",
                         header=first_rejected,
                         index=False,
                     )
-                    rows_rejected += len(scored.rejected)
+                    rows_rejected += len(written.rejected)
                 if on_chunk:
-                    on_chunk(scored.rows_read)
+                    on_chunk(written.rows_read)
         partial.replace(output)
     finally:
         partial.unlink(missing_ok=True)
     return rows_read, rows_scored, rows_rejected, rejected_path
+
+
+# Bytes copied at a time from a worker's output lines into the output file.
+COPY_BYTES = 4 << 20
 
 
 def _scorer_name(scorer: Any) -> str:
