@@ -106,10 +106,12 @@ class Snapshot:
         files = [self.path / "context" / f"{s}.parquet" for s in wanted]
         if not files:
             return _empty_context()
-        if games is None:
-            return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        dataset = ds.dataset([str(f) for f in files], format="parquet")
+        if games is None:  # one Arrow table for every season: no concatenation in pandas
+            whole: pd.DataFrame = dataset.to_table().to_pandas()
+            return whole
         chosen = pc.field(GAME_ID).isin(pa.array(np.unique(np.asarray(games, dtype="int64"))))
-        table = ds.dataset([str(f) for f in files], format="parquet").to_table(filter=chosen)
+        table = dataset.to_table(filter=chosen)
         frame: pd.DataFrame = table.to_pandas()
         return frame
 

@@ -125,6 +125,7 @@ class _Job:
     scorer: Any
     mapping: dict[str, str]
     version: int
+    settings: Settings | None = None  # where the store is (the workers' first pass)
 
 
 @dataclass(frozen=True)
@@ -245,11 +246,11 @@ def _csv_rows(piece: ShotTable, scored: _Scored, version: int) -> bytes:
 # file order.
 @dataclass(frozen=True)
 class _Prepared:
-    """A worker's first pass over a slice: where its prepared shots are, the columns the
-    history needs (None when the store holds every shot of it) and its rejected rows."""
+    """A worker's first pass over a slice: where its prepared shots are, its rows for the
+    history (only keys when the store holds every shot of it) and its rejected rows."""
 
     shots: str
-    history: pd.DataFrame | None
+    history: pd.DataFrame
     rejected: pd.DataFrame
 
 
@@ -287,12 +288,16 @@ def _beside(path: str, suffix: str) -> str:
     return path.removesuffix(".arrow") + suffix
 
 
-def _prepare_in_worker(
-    path: str, malformed: list[MalformedLine], offset: int, stored: bool
-) -> _Prepared:
+# The store's keys a worker has read (``_prepare_in_worker``), once per season.
+_STORED: _StoredKeys | None = None
+
+
+def _prepare_in_worker(path: str, malformed: list[MalformedLine], offset: int) -> _Prepared:
     """Pass 1 in a worker: prepare the slice handed over at ``path`` and keep its shots
-    beside it, with the columns the model reads, for pass 2."""
-    assert _JOB is not None, "batch worker started without a job"
+    beside it, with the columns the model reads, for pass 2; the history's rows of it
+    (only their keys when the store holds every shot of it)."""
+    global _STORED
+    assert _JOB is not None and _JOB.settings is not None, "batch worker started without a job"
     piece = ShotTable(_read_table(path), malformed, offset)
     prepared = piece.prepare(_JOB.mapping, require_label=False)
     shots = prepared.shots
@@ -300,8 +305,12 @@ def _prepare_in_worker(
     kept = _beside(path, ".shots.arrow")
     with Path(kept).open("wb") as handle:
         _write_table(pa.Table.from_pandas(shots.loc[:, wanted], preserve_index=True), handle)
-    history = None if stored else _history_columns(prepared)
-    return _Prepared(kept, history, prepared.rejected)
+    if _STORED is None:
+        _STORED = _StoredKeys(_JOB.settings)
+    keys = _STORED.keys_if_all_stored(piece, _JOB.mapping)
+    return _Prepared(
+        kept, keys if keys is not None else _history_columns(prepared), prepared.rejected
+    )
 
 
 def _score_kept(path: str, shots_path: str, context_path: str, offset: int) -> int:
@@ -324,33 +333,23 @@ _NO_REJECTIONS = pd.DataFrame({"row": pd.Series(dtype="Int64"), "reason": pd.Ser
 
 
 def _first_pass(
-    pieces: Iterator[ShotTable],
-    pool: ProcessPoolExecutor,
-    workers: int,
-    folder: str,
-    stored: _StoredKeys,
-    mapping: dict[str, str],
+    pieces: Iterator[ShotTable], pool: ProcessPoolExecutor, workers: int, folder: str
 ) -> Iterator[tuple[_Slice, pd.DataFrame]]:
     """Every slice handed to the workers to be prepared, in file order: each slice kept
     and the history's rows of it (only the keys where the store holds every shot of it:
     their context is stored). At most two slices per worker are in flight."""
-    pending: deque[tuple[ShotTable, str, pd.DataFrame | None, Future[_Prepared]]] = deque()
+    pending: deque[tuple[ShotTable, str, Future[_Prepared]]] = deque()
 
     def oldest() -> tuple[_Slice, pd.DataFrame]:
-        piece, path, keys, future = pending.popleft()
+        piece, path, future = pending.popleft()
         done = future.result()
-        history = keys if keys is not None else done.history
-        assert history is not None
         kept = _Slice(piece.offset, piece.table.num_rows, path, done.shots, done.rejected)
-        return kept, history
+        return kept, done.history
 
     for piece in pieces:
         path = _handover(piece, folder)
-        keys = stored.keys_if_all_stored(piece, mapping)
-        future = pool.submit(
-            _prepare_in_worker, path, piece.malformed, piece.offset, keys is not None
-        )
-        pending.append((piece, path, keys, future))
+        future = pool.submit(_prepare_in_worker, path, piece.malformed, piece.offset)
+        pending.append((piece, path, future))
         while len(pending) >= 2 * workers:
             yield oldest()
     while pending:
@@ -651,7 +650,7 @@ def predict_batch(
         second = next(pieces, None)
         if second is None:
             workers = 1  # a file of one slice: not worth the processes
-        job = _Job(scorer if scorer is not None else model, shot_source.mapping, version)
+        job = _Job(scorer if scorer is not None else model, shot_source.mapping, version, settings)
         handover = ""
         if scorer is not None and workers > 1:
             # Where the slices wait between the passes (removed once the workers are
@@ -678,18 +677,16 @@ def predict_batch(
         # pass 2. A file scored in this process keeps its slices, prepared where this
         # pass prepared them, for pass 2 instead of reading and preparing them again (up
         # to serving.large_file_rows rows; beyond that it is read again).
-        stored = _StoredKeys(settings)
         history: list[tuple[int, pd.DataFrame]] = []  # by slice offset
         kept: _Kept | None = None
         slices: list[_Slice] = []
         if pool is not None:
-            for kept_slice, rows_of in _first_pass(
-                all_pieces(pieces), pool, workers, handover, stored, shot_source.mapping
-            ):
+            for kept_slice, rows_of in _first_pass(all_pieces(pieces), pool, workers, handover):
                 slices.append(kept_slice)
                 history.append((kept_slice.offset, rows_of))
         else:
             kept = _Kept(settings.serving.large_file_rows)
+            stored = _StoredKeys(settings)
             for piece in all_pieces(pieces):
                 keys = stored.keys_if_all_stored(piece, shot_source.mapping)
                 if keys is None:

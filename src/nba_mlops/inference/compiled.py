@@ -41,6 +41,10 @@ logger = get_logger(__name__)
 # assembled row-major in a buffer that stays in the CPU cache, instead of a whole chunk
 # turned row-major in fresh memory (page faults cost more than the copy).
 BLOCK_ROWS = 4_096
+# LLVM's code model for the forest: "small" addresses code and data within 2 GB (a
+# 775-tree forest compiles to under 3 MB), scores ~7% faster than lleaves' default
+# "large" and compiles ~30% sooner (measured 2026-12-06 on this project's 2-core VM).
+CODE_MODEL = "small"
 # The largest difference in probability tolerated between the compiled forest and the
 # saved model (both compute in double precision; they differ only in summation order).
 TOLERANCE = 1e-7
@@ -108,7 +112,7 @@ class ForestFiles:
         import lleaves
 
         forest = lleaves.Model(model_file=self.model_file)
-        forest.compile(cache=self.cache_file, raw_score=self.raw_score)
+        forest.compile(cache=self.cache_file, raw_score=self.raw_score, fcodemodel=CODE_MODEL)
         return forest
 
 
@@ -170,7 +174,7 @@ def _cache_key(model_text: str, margin: bool) -> str:
     )
     host = f"{platform.machine()}|{llvm.get_host_cpu_name()}|{llvm.get_host_cpu_features()}"
     digest = hashlib.sha256()
-    for part in (model_text, versions, host, f"raw_score={margin},inline"):
+    for part in (model_text, versions, host, f"raw_score={margin},inline,{CODE_MODEL}"):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:24]
@@ -255,7 +259,7 @@ def compile_forest(
         try:
             # Inlining makes compiling slow (about 30 s for 500 trees on this project's
             # 2-core machine) and scoring about 30% faster; it is paid once per model.
-            forest.compile(cache=str(tmp), raw_score=margin, finline=True)
+            forest.compile(cache=str(tmp), raw_score=margin, finline=True, fcodemodel=CODE_MODEL)
             # its checksum first: a reader never sees the object without one
             _write_atomically(_digest_path(binary_path), file_sha256(tmp).encode())
             tmp.replace(binary_path)
