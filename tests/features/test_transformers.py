@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from nba_mlops.features.serving import to_model_frame
-from nba_mlops.features.transformers import FEATURE_NAMES, OTHER_ACTION, ShotFeatures
+from nba_mlops.features.transformers import (
+    FEATURE_NAMES,
+    OTHER_ACTION,
+    FeatureStep,
+    ShotFeatures,
+)
 
 
 def _records(n: int, player: int, action: str, x: int = 0, y: int = 50) -> list[dict[str, object]]:
@@ -107,3 +112,26 @@ def test_the_matrix_for_compiled_forests_holds_the_same_features(fitted: ShotFea
             expected = column.to_numpy(dtype="float64")
         np.testing.assert_array_equal(matrix[:, position], expected, err_msg=name)
     assert np.isnan(matrix[1, FEATURE_NAMES.index("zone_area")])
+
+
+def test_category_codes_are_the_same_whatever_holds_the_text() -> None:
+    # Arrow's hash kernel codes a column of text; anything else goes to pandas: the codes
+    # are the same, -1 for missing and unknown values.
+    categories = ("Jump Shot", "Layup Shot", "Dunk Shot")
+    values = ["Layup Shot", None, "Hook Shot", "Jump Shot", "Dunk Shot", "Layup Shot"]
+    expected = [1, -1, -1, 0, 2, 1]
+    for series in (
+        pd.Series(values, dtype="str"),
+        pd.Series(values, dtype="object"),
+        pd.Series(values, dtype="category"),
+    ):
+        assert FeatureStep._codes(series, categories).tolist() == expected, series.dtype
+    with_nan = pd.Series([*values[:-1], float("nan")], dtype="object")
+    assert FeatureStep._codes(with_nan, categories).tolist() == [*expected[:-1], -1]
+    mixed = pd.Series(["Jump Shot", 7, None, "Dunk Shot"], dtype="object")
+    assert FeatureStep._codes(mixed, categories).tolist() == [0, -1, -1, 2]
+    assert FeatureStep._codes(pd.Series([], dtype="str"), categories).tolist() == []
+    assert FeatureStep._codes(pd.Series([None, None], dtype="object"), categories).tolist() == [
+        -1,
+        -1,
+    ]

@@ -121,3 +121,49 @@ def test_no_pointer_for_a_store_that_is_not_a_local_database(tmp_path: Path) -> 
     assert registry._store_state() is None
     assert registry.pointed_champion() is None
     assert not registry.pointer_path.exists()
+
+
+def _card_in_a_fresh_process(home: Path, version: int) -> tuple[dict[str, Any], bool]:
+    """``serving_card(version)`` as a new process reads it, and whether it imported MLflow."""
+    probe = (
+        "import json, sys; from pathlib import Path; from nba_mlops.config import Settings; "
+        "from nba_mlops.registry import Registry; "
+        f"card = Registry(Settings(home=Path({str(home)!r}))).serving_card({version}); "
+        "print(json.dumps(card.to_json())); print('mlflow' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    card, imported = done.stdout.strip().splitlines()
+    return json.loads(card), imported == "True"
+
+
+def test_the_champions_serving_card_is_read_without_mlflow_until_the_store_changes(
+    registry: Registry,
+) -> None:
+    first, second = _two_versions(registry)
+    registry.set_champion(first, "the first", "promoted")
+    run_id = registry.version(first).run_id
+    assert run_id is not None
+    registry._mlflow.log_metric(run_id, "holdout_log_loss", 0.625)
+    card = registry.serving_card(first)  # through MLflow: kept beside the pointer
+    assert card.version.version == first and card.metrics == {"holdout_log_loss": 0.625}
+    assert card.version.promoted_at is not None
+    home = registry.settings.home
+    assert _card_in_a_fresh_process(home, first) == (card.to_json(), False)
+    # another version is no champion: read through MLflow, never kept
+    other, imported = _card_in_a_fresh_process(home, second)
+    assert (other["version"], other["metrics"], imported) == (second, {}, True)
+    # a write to the store (a metric logged again) makes the kept card stale
+    registry._mlflow.log_metric(run_id, "holdout_log_loss", 0.6)
+    again, imported = _card_in_a_fresh_process(home, first)
+    assert (again["metrics"], imported) == ({"holdout_log_loss": 0.6}, True)
+    assert _card_in_a_fresh_process(home, first) == (again, False)  # kept again
+    # a card that does not fit is not believed
+    kept = json.loads(registry.card_path.read_text(encoding="utf-8"))
+    assert registry._kept_card(first) is not None
+    for garbage in ("", "{", "[]", json.dumps({**kept, "version": second, "metrics": {}})):
+        registry.card_path.write_text(garbage, encoding="utf-8")
+        assert registry.serving_card(first).metrics == {"holdout_log_loss": 0.6}

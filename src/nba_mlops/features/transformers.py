@@ -96,7 +96,8 @@ class FeatureStep:
                 return np.asarray(found.fill_null(-1).to_numpy(), dtype="int64")
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass
-        return np.asarray(pd.Index(categories).get_indexer(values.astype("object")), dtype="int64")
+        found = pd.Index(categories).get_indexer(pd.Index(values.astype("object")))
+        return np.asarray(found, dtype="int64")
 
     def _zone_codes(self, X: Frame) -> np.ndarray:  # noqa: N803
         return self._codes(X["shot_zone_basic"], SHOT_ZONE_BASIC)

@@ -122,7 +122,9 @@ def load_model_version(settings: Settings, version: int | str) -> LoadedModel:
     from nba_mlops.registry.serialization import load_model
 
     registry = Registry(settings)
-    found = registry.version(version)
+    # the champion's card and folder come without MLflow while the store is unchanged
+    card = registry.serving_card(version)
+    found = card.version
     local, _ = registry.download_model(found.version)
 
     def unpickled() -> Any:
@@ -131,15 +133,10 @@ def load_model_version(settings: Settings, version: int | str) -> LoadedModel:
         return model
 
     rows, model = cached_row_scorer(settings.home, local, unpickled)
-    run_metrics: dict[str, float] = {}
-    players: list[dict[str, Any]] = []
-    if found.run_id:
-        run_metrics = {
-            key: float(value)
-            for key, value in registry.run(found.run_id).metrics.items()
-            if key.startswith(HOLDOUT_PREFIX)
-        }
-        players = registry.players(found.run_id)
+    run_metrics = {
+        key: value for key, value in card.metrics.items() if key.startswith(HOLDOUT_PREFIX)
+    }
+    players = card.players
     return LoadedModel(
         name=found.name,
         version=str(found.version),

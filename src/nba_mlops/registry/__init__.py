@@ -13,6 +13,7 @@ from nba_mlops.registry.client import (
     Registry,
     RegistryLookupError,
     RunRecord,
+    ServingCard,
     VersionInfo,
     is_transient_error,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Registry",
     "RegistryLookupError",
     "RunRecord",
+    "ServingCard",
     "VersionInfo",
     "decide_promotion",
     "is_transient_error",

@@ -161,6 +161,42 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class ServingCard:
+    """What serving a version needs from the registry besides its model: the version, its
+    run's metrics and the players its model saw (most shots first)."""
+
+    version: ModelVersion
+    metrics: dict[str, float]
+    players: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        version = self.version
+        return {
+            "name": version.name,
+            "version": version.version,
+            "run_id": version.run_id,
+            "created_at": version.created_at.isoformat() if version.created_at else None,
+            "tags": version.tags,
+            "metrics": self.metrics,
+            "players": self.players,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ServingCard:
+        created = data["created_at"]
+        version = ModelVersion(
+            name=str(data["name"]),
+            version=int(data["version"]),
+            run_id=data["run_id"],
+            created_at=dt.datetime.fromisoformat(created) if created else None,
+            tags={str(k): str(v) for k, v in data["tags"].items()},
+        )
+        metrics = {str(k): float(v) for k, v in data["metrics"].items()}
+        players = [p for p in data["players"] if isinstance(p, dict)]
+        return cls(version, metrics, players)
+
+
+@dataclass(frozen=True)
 class LoggedVersion:
     """A model logged in a run of its own and registered as a new version."""
 
@@ -326,8 +362,16 @@ class Registry:
         return self._version(found)
 
     def champion_version(self) -> int | None:
-        """The champion's version number, or None when there is no champion."""
+        """The champion's version number, or None when there is no champion (from the
+        champion pointer while it holds)."""
+        pointed = self.pointed_champion()
+        if pointed is not None:
+            return pointed[1]
         try:
+            if self._store_file() is not None:
+                # a store on this machine: its model folder is read in place, so finding
+                # it costs nothing more and keeps the pointer for the next look-up
+                return self.download_model()[1]
             return self.champion().version
         except NoChampionError:
             return None
@@ -402,11 +446,11 @@ class Registry:
         """The folder of ``version`` (default: the champion) on this machine, and its
         version number. A store on this machine's disk is read in place. The champion's
         comes from the champion pointer while it holds (see the module's docstring)."""
+        pointed = self.pointed_champion()
+        if pointed is not None and version in (None, pointed[1]):
+            return pointed
         if version is not None:
             return self._download(version), version
-        pointed = self.pointed_champion()
-        if pointed is not None:
-            return pointed
         state = self._store_state()  # before the alias is read: see _point_at
         version = self.champion().version
         folder = self._download(version)
@@ -469,22 +513,8 @@ class Registry:
         read (another process moving the alias) makes the pointer stale, never wrong."""
         if state is None:
             return
-        pointer = {
-            "format": POINTER_FORMAT,
-            "tracking_uri": self.tracking_uri,
-            "model": self.name,
-            "version": version,
-            "model_dir": str(folder),
-            "store": state,
-        }
-        path = self.pointer_path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-            partial.write_text(json.dumps(pointer), encoding="utf-8")
-            partial.replace(path)
-        except OSError as exc:  # a read-only home: MLflow is asked each time
-            logger.debug("could not write the champion pointer %s: %s", path, exc)
+        pointer = {**self._identity(), "version": version, "model_dir": str(folder), "store": state}
+        self._keep(self.pointer_path, pointer)
 
     def pointed_champion(self) -> tuple[Path, int] | None:
         """The champion's model folder and version from the champion pointer, without
@@ -504,6 +534,53 @@ class Registry:
         if state is None or state != self._store_state() or not (folder / "MLmodel").is_file():
             return None
         return folder, version
+
+    @property
+    def card_path(self) -> Path:
+        """Where the champion's serving card is kept (``serving_card``)."""
+        return self.settings.home / "cache" / "champion-card.json"
+
+    def serving_card(self, version: int | str) -> ServingCard:
+        """``version``'s serving card: kept beside the champion pointer for the champion
+        and believed, like the pointer, only while the store is exactly as it was when the
+        card was read from it; otherwise read through MLflow (and kept).
+        :class:`RegistryLookupError` for an unknown version."""
+        kept = self._kept_card(int(version)) if str(version).isdigit() else None
+        if kept is not None:
+            return kept
+        state = self._store_state()  # before reading: a write landing after makes it stale
+        found = self.version(version)
+        metrics = self.run(found.run_id).metrics if found.run_id else {}
+        players = self.players(found.run_id) if found.run_id else []
+        card = ServingCard(found, metrics, players)
+        if state is not None and found.version == self.champion_version():
+            self._keep(self.card_path, {"store": state, **self._identity(), **card.to_json()})
+        return card
+
+    def _identity(self) -> dict[str, Any]:
+        return {"format": POINTER_FORMAT, "tracking_uri": self.tracking_uri, "model": self.name}
+
+    def _kept_card(self, version: int) -> ServingCard | None:
+        try:
+            data = json.loads(self.card_path.read_text(encoding="utf-8"))
+            if any(data[key] != value for key, value in self._identity().items()):
+                return None
+            if int(data["version"]) != version or data["store"] != self._store_state():
+                return None
+            return ServingCard.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def _keep(self, path: Path, document: dict[str, Any]) -> None:
+        """Write ``document`` to ``path`` whole (a private name, then a rename); a home
+        that cannot be written only means MLflow is asked each time."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+            partial.write_text(json.dumps(document), encoding="utf-8")
+            partial.replace(path)
+        except OSError as exc:
+            logger.debug("could not write %s: %s", path, exc)
 
     def load_model(self, version: int | None = None) -> tuple[Any, int]:
         """The scikit-learn model of ``version`` (default: the champion) and its number;
