@@ -207,29 +207,33 @@ def copied_home(source: Path, work: Path) -> Path:
     return home
 
 
-def compile_forest(home: Path, version: int) -> None:
-    """Wait until the champion's forest is compiled into the home's cache: compiled here
-    unless the process a first large file starts is compiling it already."""
+def compile_forest(home: Path, version: int, src: Path | None = None) -> None:
+    """Wait until the champion's forest is compiled into the home's cache by ``src``'s code
+    (default: this checkout's; each code keys its cache its own way): compiled here unless
+    the process a first large file starts is compiling it already."""
     started = time.perf_counter()
     compiled = home / "cache" / "compiled"
-    print("compiling the champion's forest (once per model) ...", flush=True)
+    which = "" if src is None else f" for {src}"
+    print(f"compiling the champion's forest{which} (once per model) ...", flush=True)
+    env = environment(home)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     while True:
         done = subprocess.run(
             [sys.executable, "-m", "nba_mlops.inference.compiled", str(version)],
-            env=environment(home),
+            env=env,
             cwd=ROOT,
             capture_output=True,
             text=True,
         )
         if done.returncode != 0:
             raise RuntimeError(f"compiling failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-        locked = "being compiled by another process" in done.stdout + done.stderr
-        if list(compiled.glob("forest-*.so")) and not locked:
+        if "being compiled by another process" not in done.stdout + done.stderr:
             break
-        if not locked:
-            print("  the champion has no forest to compile: scored without it", flush=True)
-            return
         time.sleep(5)
+    if not list(compiled.glob("forest-*.so")):
+        print("  the champion has no forest to compile: scored without it", flush=True)
+        return
     print(f"  compiled or found in {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -300,7 +304,8 @@ def main() -> None:
         print("first run (writes the scoring bundle; not counted) ...", flush=True)
         for src in (None, args.before) if args.before else (None,):
             command(home, files[0][1], work / "first.csv", src)
-        compile_forest(home, version)
+        for src in (None, args.before) if args.before else (None,):
+            compile_forest(home, version, src)
 
         print(
             f"\nmachine: {platform.node()}, {os.cpu_count()} cores, "

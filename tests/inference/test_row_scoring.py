@@ -264,7 +264,10 @@ def test_calibration_curves_give_scikit_learns_numbers() -> None:
         curve = rows_module.Curve.of(calibrator)
         assert curve is not None
         again = rows_module.Curve(curve.kind, json.loads(json.dumps(curve.params)))
-        np.testing.assert_array_equal(again.predict(probe), calibrator.predict(probe))
+        if curve.kind == "isotonic":  # the same arithmetic, step by step: the same bits
+            np.testing.assert_array_equal(again.predict(probe), calibrator.predict(probe))
+        else:  # NumPy's exp (vectorised for the CPU) against the C library's: two ulps
+            np.testing.assert_array_max_ulp(again.predict(probe), calibrator.predict(probe), 2)
 
 
 def test_a_bundle_written_for_other_features_is_not_used(
