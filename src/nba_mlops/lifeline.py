@@ -64,6 +64,24 @@ def exit_with_parent(
     return True
 
 
+def exit_with_process(pid: int, *, interval_s: float = CHECK_INTERVAL_S) -> None:
+    """End this process once process ``pid`` (not necessarily its parent) has gone: a
+    batch worker forked from a fork server follows the command that asked for it."""
+
+    def watch() -> None:
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:  # alive, another user's: cannot be ours, but alive
+                pass
+            time.sleep(interval_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name=f"exit-with-{pid}", daemon=True).start()
+
+
 def follow_supervisor(graceful_s: float = 20.0) -> bool:
     """In a worker process started by ``serve``: end with it. False in any other process."""
     supervisor = os.environ.get(SUPERVISOR_ENV, "")

@@ -9,8 +9,10 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import lleaves.compiler
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 
 from nba_mlops.config import Settings, bundled_sample_path
@@ -623,3 +626,82 @@ def test_a_file_scored_here_is_read_and_prepared_once(
         tmp_path / "forked.rejected.csv"
     ).read_bytes()
     assert here.rows_scored == forked.rows_scored == 12_000 - 2
+
+
+def test_a_handover_folder_left_by_a_killed_scoring_is_removed(tmp_path: Path) -> None:
+    # A large file's slices wait in a folder named after its process; one killed before
+    # it could clean up leaves it behind (in /dev/shm: memory), and the next scoring on
+    # the machine removes it. A running process's folder is left alone.
+    dead_pid = subprocess.Popen(["true"])
+    dead_pid.wait()
+    stale = tmp_path / f"nba-batch-{dead_pid.pid}-abc"
+    alive = tmp_path / f"nba-batch-{os.getppid()}-def"
+    other = tmp_path / "nba-batch-notapid"
+    for folder in (stale, alive, other):
+        folder.mkdir()
+        (folder / "0.arrow").write_bytes(b"slice")
+    with batch_module._handover_folder(str(tmp_path)) as made:
+        assert Path(made).name.startswith(f"nba-batch-{os.getpid()}-")
+        assert not stale.exists()
+        assert alive.exists() and other.exists()
+    assert not Path(made).exists()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: scored without workers")
+def test_a_command_stopped_halfway_leaves_no_worker_and_keeps_the_earlier_output(
+    large: Settings, tmp_path: Path, stop: signal.Signals
+) -> None:
+    # SIGTERM is handled as Ctrl-C (workers stopped, handover files removed, exit 143);
+    # after SIGKILL the workers end with the command and the next scoring removes the
+    # files it left. Either way the output written before is kept as it was.
+    out = tmp_path / "scored.csv"
+    out.write_text("an earlier output\n")
+    handovers = Path(batch_module._handover_dir() or tempfile.gettempdir())
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DATABASE_"))},
+        "NBA_MLOPS_HOME": str(large.home),
+        "NBA_MLOPS_SERVING__LARGE_FILE_ROWS": "0",
+    }
+    command = [
+        str(Path(sys.executable).with_name("nba-mlops")),
+        "predict-batch",
+        str(bundled_sample_path()),
+        "--out",
+        str(out),
+        "--chunk-rows",
+        "2000",
+        "--version",
+        str(_version_of(large, "lightgbm")),
+    ]
+    log = tmp_path / "command.log"
+    with log.open("wb") as sink:  # a file, not a pipe: nothing waits for a reader
+        proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        mine = f"nba-batch-{proc.pid}-*"
+        deadline = time.monotonic() + 120
+        while not list(handovers.glob(mine)) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the command never handed a slice over"
+            time.sleep(0.05)
+        assert proc.poll() is None, "the command ended before it could be stopped"
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert family, "no worker processes"
+        proc.send_signal(stop)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _, alive = psutil.wait_procs(family, timeout=15)
+    assert not alive, [p.pid for p in alive]
+    output = log.read_text(errors="replace")
+    assert out.read_text() == "an earlier output\n"
+    if stop == signal.SIGTERM:
+        assert proc.returncode == 128 + signal.SIGTERM, output
+        assert "stopped by SIGTERM" in " ".join(output.split())
+        assert not list(handovers.glob(mine))
+    else:
+        left = list(handovers.glob(mine))
+        assert left  # nobody could clean up: the next large file's scoring does
+        with batch_module._handover_folder(str(handovers)):
+            assert not any(folder.exists() for folder in left)

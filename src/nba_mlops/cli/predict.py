@@ -8,6 +8,7 @@ import typer
 
 from nba_mlops.cli.app import app
 from nba_mlops.cli.console import counter, fail, prepare, summary
+from nba_mlops.cli.serve import Stopped, StopSignals
 
 
 @app.command("predict-batch")
@@ -23,10 +24,17 @@ def predict_batch_command(
 
     settings = prepare()
     try:
-        with counter("scoring", None) as advance:
+        # SIGTERM as Ctrl-C: the scoring stops its workers and removes its files (a large
+        # file's slices wait in /dev/shm, which is memory) instead of dying on the spot
+        with StopSignals(), counter("scoring", None) as advance:
             report = predict_batch(
                 settings, source, out, chunk_rows=chunk_rows, version=version, on_chunk=advance
             )
+    except Stopped as stopped:
+        fail(
+            f"stopped by {stopped.how}: {out} was not written (an earlier one is kept)",
+            128 + stopped.signum,
+        )
     except ShotFileError as error:
         fail(str(error), code=2)
     except LookupError as error:

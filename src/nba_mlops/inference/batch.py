@@ -70,6 +70,7 @@ from nba_mlops.inference.compiled import (
     compiled_cache_dir,
 )
 from nba_mlops.inference.rows import RowScorer
+from nba_mlops.lifeline import exit_with_process
 from nba_mlops.log import dump_stacks_on_sigusr1, get_logger
 
 logger = get_logger(__name__)
@@ -126,6 +127,7 @@ class _Job:
     mapping: dict[str, str]
     version: int
     settings: Settings | None = None  # where the store is (the workers' first pass)
+    owner: int = 0  # the process that scores the file: a worker ends with it
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ def _install_job(job: _Job) -> None:
     global _JOB
     _JOB = job
     dump_stacks_on_sigusr1()  # as the command that started it does
+    if job.owner:  # a command killed outright (SIGKILL, out of memory) leaves no worker
+        exit_with_process(job.owner)
 
 
 def _history_columns(prepared: PreparedShots) -> pd.DataFrame:
@@ -487,6 +491,34 @@ def _handover_dir(need: int = 0) -> str | None:
     return None
 
 
+# A handover folder is named after the process that made it: one left behind by a
+# process that was killed (its files can hold gigabytes of /dev/shm, which is memory) is
+# removed by the next large file scored on the machine.
+HANDOVER_PREFIX = "nba-batch-"
+
+
+def _handover_folder(parent: str | None) -> tempfile.TemporaryDirectory[str]:
+    """A new handover folder in ``parent`` (the system temp folder when None), after
+    removing the folders there of processes that no longer run."""
+    root = Path(parent if parent is not None else tempfile.gettempdir())
+    for folder in root.glob(f"{HANDOVER_PREFIX}*-*"):
+        pid = folder.name[len(HANDOVER_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            logger.info("removing %s, left by a batch scoring that was stopped", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+    return tempfile.TemporaryDirectory(dir=root, prefix=f"{HANDOVER_PREFIX}{os.getpid()}-")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 class _StoredKeys:
     """The store's shot keys, read once per season, to tell slices the store holds."""
 
@@ -650,16 +682,20 @@ def predict_batch(
         second = next(pieces, None)
         if second is None:
             workers = 1  # a file of one slice: not worth the processes
-        job = _Job(scorer if scorer is not None else model, shot_source.mapping, version, settings)
+        job = _Job(
+            scorer if scorer is not None else model,
+            shot_source.mapping,
+            version,
+            settings,
+            os.getpid(),
+        )
         handover = ""
         if scorer is not None and workers > 1:
             # Where the slices wait between the passes (removed once the workers are
             # gone). Context: 4 bytes per row and column; each slice as read and its
             # prepared shots: less than twice its text.
             need = 2 * size + 4 * len(CONTEXT_COLUMNS) * estimate
-            handover = cleanup.enter_context(
-                tempfile.TemporaryDirectory(dir=_handover_dir(need), prefix="nba-batch-")
-            )
+            handover = cleanup.enter_context(_handover_folder(_handover_dir(need)))
             # each worker is one core: its forest runs single-threaded
             one_core = dataclasses.replace(job, scorer=dataclasses.replace(scorer, n_jobs=1))
             pool = _start_pool(one_core, workers)
