@@ -640,7 +640,7 @@ def test_a_handover_folder_left_by_a_killed_scoring_is_removed(tmp_path: Path) -
     for folder in (stale, alive, other):
         folder.mkdir()
         (folder / "0.arrow").write_bytes(b"slice")
-    with batch_module._handover_folder(str(tmp_path)) as made:
+    with batch_module._handover_folder(0, str(tmp_path)) as made:
         assert Path(made).name.startswith(f"nba-batch-{os.getpid()}-")
         assert not stale.exists()
         assert alive.exists() and other.exists()
@@ -702,5 +702,24 @@ def test_a_command_stopped_halfway_leaves_no_worker_and_keeps_the_earlier_output
         assert not list(handovers.glob(mine))
     else:  # nobody could clean up: the next large file's scoring does (maybe another
         # test's, running beside this one, already did)
-        with batch_module._handover_folder(str(handovers)):
+        with batch_module._handover_folder(0, str(handovers)):
             assert not list(handovers.glob(mine))
+
+
+def test_a_file_too_big_for_any_temporary_folder_is_refused_before_anything_is_written(
+    large: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "scored.csv"
+    out.write_text("an earlier output\n")
+    # a file whose slices would need an exabyte between the passes
+    monkeypatch.setattr(batch_module, "estimated_size", lambda _source: (10**7, 10**18))
+    with pytest.raises(batch_module.BatchSpaceError, match="GiB of temporary space"):
+        predict_batch(
+            large,
+            bundled_sample_path(),
+            out,
+            version=_version_of(large, "lightgbm"),
+            chunk_rows=10_000,
+            workers=2,
+        )
+    assert out.read_text() == "an earlier output\n"

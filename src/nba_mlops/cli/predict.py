@@ -20,7 +20,7 @@ def predict_batch_command(
 ) -> None:
     """Score SOURCE: its columns plus make_probability, prediction and model_version."""
     from nba_mlops.data.ingest import ShotFileError
-    from nba_mlops.inference.batch import predict_batch
+    from nba_mlops.inference.batch import BatchSpaceError, predict_batch
 
     settings = prepare()
     try:
@@ -37,6 +37,8 @@ def predict_batch_command(
         )
     except ShotFileError as error:
         fail(str(error), code=2)
+    except BatchSpaceError as error:
+        fail(str(error))
     except LookupError as error:
         fail(str(error))
     summary(report.summary())

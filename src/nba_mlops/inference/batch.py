@@ -497,16 +497,40 @@ def _handover_dir(need: int = 0) -> str | None:
 HANDOVER_PREFIX = "nba-batch-"
 
 
-def _handover_folder(parent: str | None) -> tempfile.TemporaryDirectory[str]:
-    """A new handover folder in ``parent`` (the system temp folder when None), after
-    removing the folders there of processes that no longer run."""
-    root = Path(parent if parent is not None else tempfile.gettempdir())
+class BatchSpaceError(RuntimeError):
+    """No folder has room for a large file's slices between the passes."""
+
+
+def _handover_folder(need: int, parent: str | None = None) -> tempfile.TemporaryDirectory[str]:
+    """A new handover folder for ``need`` bytes: in ``parent`` when given, else on
+    /dev/shm when it has room (``_handover_dir``), else in the system temp folder
+    (:class:`BatchSpaceError` when that has no room either). The folders of processes
+    that no longer run are removed first."""
+    temp = tempfile.gettempdir()
+    shm = _handover_dir(0)
+    for root in {parent} if parent is not None else {temp, shm}:
+        if root is not None:
+            _remove_stale(Path(root))
+    if parent is None:
+        parent = _handover_dir(need)
+    if parent is None:
+        parent = temp
+        free = shutil.disk_usage(temp).free
+        if free < need:
+            raise BatchSpaceError(
+                f"this file needs about {need / 2**30:.1f} GiB of temporary space for its "
+                f"slices while it is scored; {temp} has {free / 2**30:.1f} GiB free (point "
+                "TMPDIR at a folder with room, or split the file)"
+            )
+    return tempfile.TemporaryDirectory(dir=parent, prefix=f"{HANDOVER_PREFIX}{os.getpid()}-")
+
+
+def _remove_stale(root: Path) -> None:
     for folder in root.glob(f"{HANDOVER_PREFIX}*-*"):
         pid = folder.name[len(HANDOVER_PREFIX) :].split("-", 1)[0]
         if pid.isdigit() and not _running(int(pid)):
             logger.info("removing %s, left by a batch scoring that was stopped", folder)
             shutil.rmtree(folder, ignore_errors=True)
-    return tempfile.TemporaryDirectory(dir=root, prefix=f"{HANDOVER_PREFIX}{os.getpid()}-")
 
 
 def _running(pid: int) -> bool:
@@ -695,7 +719,7 @@ def predict_batch(
             # gone). Context: 4 bytes per row and column; each slice as read and its
             # prepared shots: less than twice its text.
             need = 2 * size + 4 * len(CONTEXT_COLUMNS) * estimate
-            handover = cleanup.enter_context(_handover_folder(_handover_dir(need)))
+            handover = cleanup.enter_context(_handover_folder(need))
             # each worker is one core: its forest runs single-threaded
             one_core = dataclasses.replace(job, scorer=dataclasses.replace(scorer, n_jobs=1))
             pool = _start_pool(one_core, workers)
