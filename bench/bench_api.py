@@ -3,6 +3,7 @@
     uv run python bench/bench_api.py [--duration 15] [--levels 1,64,1000] [--workers 2]
                                      [--timeout 2] [--model-home DIR] [--skip-bare]
                                      [--payload original|raw] [--fast-path on|off|both]
+    uv run python bench/bench_api.py --start-up-only [--starts 4] [--before SRC]
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and PostgreSQL at
 ``--postgres`` (default postgresql://postgres@127.0.0.1:5432/test): a fresh database is
@@ -453,6 +454,52 @@ def start_up_before(
     )
 
 
+def start_up_only(args: argparse.Namespace) -> None:
+    """``--start-up-only``: ``serve`` started ``--starts`` times in a row on a fresh
+    database (the first start fills the home's caches, the others are restarts), with
+    this checkout's code and then, with ``--before``, with the older one; /ready
+    after each start. Needs no wrk."""
+    with tempfile.TemporaryDirectory(prefix="nba-bench-") as tmp:
+        work = Path(tmp)
+        chosen = args.model_home if args.model_home is not None else default_model_home()
+        model_home = trained_home(chosen, work)
+        tracking = f"sqlite:///{(model_home / 'mlflow' / 'mlflow.db').resolve()}"
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        serve = [
+            str(BIN / "nba-mlops"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ]
+        codes = [("after", None), ("before", args.before)] if args.before else [("after", None)]
+        print(
+            f"{platform.node()}, {os.cpu_count()} cores; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} "
+            f"UTC; load average {os.getloadavg()[0]:.1f}; champion of {model_home}"
+        )
+        for code, src in codes:
+            with postgres_database(args.postgres) as db_url:
+                env = {
+                    "NBA_MLOPS_HOME": str(work / f"api-home-{code}"),
+                    "MLFLOW_TRACKING_URI": tracking,
+                    "DATABASE_URL": db_url,
+                    "NBA_MLOPS_JWT_SECRET": secrets.token_urlsafe(48),
+                    "NBA_MLOPS_LOG_LEVEL": "WARNING",
+                    **({"PYTHONPATH": str(src)} if src is not None else {}),
+                }
+                times = []
+                for start in range(args.starts):
+                    log = work / f"api-{code}-{start}.log"
+                    with process(serve, env, log, f"{base}/ready") as server:
+                        times.append(server.ready_s)  # type: ignore[attr-defined]
+                print(
+                    f"{code}: /ready {times[0]:.1f} s after the first start, after each "
+                    f"restart {', '.join(f'{t:.1f}' for t in times[1:])} s"
+                )
+
+
 def _mb(sizes: list[float]) -> str:
     return ", ".join(f"{r:,.0f} MB" for r in sizes) or "-"
 
@@ -508,7 +555,16 @@ def main() -> None:
         default="on",
         help="serve with the fast path of POST /predict, without it, or both in turn",
     )
+    parser.add_argument(
+        "--start-up-only",
+        action="store_true",
+        help="only how long serve takes to answer /ready (no wrk needed)",
+    )
+    parser.add_argument("--starts", type=int, default=4, help="with --start-up-only")
     args = parser.parse_args()
+    if args.start_up_only:
+        start_up_only(args)
+        return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
