@@ -458,9 +458,9 @@ def test_rows_are_estimated_without_reading_the_file(tmp_path: Path) -> None:
     parquet = tmp_path / "shots.parquet"
     pd.read_csv(plain).to_parquet(parquet)
     for path in (sample, plain):
-        estimate = batch_module.estimated_rows(open_source(path, require_label=False))
+        estimate = batch_module.estimated_size(open_source(path, require_label=False))[0]
         assert 0.7 * 41_917 < estimate < 1.3 * 41_917, (path, estimate)
-    assert batch_module.estimated_rows(open_source(parquet, require_label=False)) == 41_917
+    assert batch_module.estimated_size(open_source(parquet, require_label=False))[0] == 41_917
 
 
 def test_a_forest_whose_categories_differ_from_the_feature_step_is_not_compiled(

@@ -403,11 +403,6 @@ def _second_pass(
 _ESTIMATE_BYTES = 1 << 20
 
 
-def estimated_rows(source: ShotSource) -> int:
-    """Roughly how many rows ``source`` holds, without reading it (``estimated_size``)."""
-    return estimated_size(source)[0]
-
-
 def estimated_size(source: ShotSource) -> tuple[int, int]:
     """Roughly how many rows ``source`` holds and how many bytes of text they are, without
     reading it: Parquet says so (its bytes are counted as 200 a row); a CSV file's size
@@ -507,9 +502,9 @@ def _handover_folder(need: int, parent: str | None = None) -> tempfile.Temporary
     (:class:`BatchSpaceError` when that has no room either). The folders of processes
     that no longer run are removed first."""
     temp = tempfile.gettempdir()
-    shm = _handover_dir(0)
-    for root in {parent} if parent is not None else {temp, shm}:
-        if root is not None:
+    # /dev/shm however full: a folder left there may be what fills it
+    for root in {parent} if parent is not None else {temp, "/dev/shm"}:
+        if Path(root).is_dir():
             _remove_stale(Path(root))
     if parent is None:
         parent = _handover_dir(need)
