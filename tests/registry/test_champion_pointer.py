@@ -35,22 +35,30 @@ def _two_versions(registry: Registry) -> tuple[int, int]:
     return first, second
 
 
-def _in_a_fresh_process(home: Path) -> tuple[int, str, bool]:
-    """The champion's version and folder as ``download_model`` finds them in a new
-    process, and whether that process imported MLflow."""
+def _fresh_process(home: Path, expression: str) -> tuple[list[str], bool]:
+    """What a new process prints of ``expression`` (the registry of ``home`` is
+    ``registry``), line by line, and whether it imported MLflow."""
     probe = (
-        "import sys; from pathlib import Path; from nba_mlops.config import Settings; "
+        "import json, sys; from pathlib import Path; from nba_mlops.config import Settings; "
         "from nba_mlops.registry import Registry; "
-        f"folder, version = Registry(Settings(home=Path({str(home)!r}))).download_model(); "
-        "print(version, folder, 'mlflow' in sys.modules)"
+        f"registry = Registry(Settings(home=Path({str(home)!r}))); "
+        f"print({expression}); print('mlflow' in sys.modules)"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     done = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    version, folder, imported = done.stdout.split()
-    return int(version), folder, imported == "True"
+    *printed, imported = done.stdout.strip().splitlines()
+    return printed, imported == "True"
+
+
+def _in_a_fresh_process(home: Path) -> tuple[int, str, bool]:
+    """The champion's version and folder as ``download_model`` finds them in a new
+    process, and whether that process imported MLflow."""
+    (found,), imported = _fresh_process(home, "*registry.download_model()[::-1]")
+    version, folder = found.split()
+    return int(version), folder, imported
 
 
 def test_after_a_promotion_the_champion_is_found_without_mlflow(registry: Registry) -> None:
@@ -125,19 +133,10 @@ def test_no_pointer_for_a_store_that_is_not_a_local_database(tmp_path: Path) -> 
 
 def _card_in_a_fresh_process(home: Path, version: int) -> tuple[dict[str, Any], bool]:
     """``serving_card(version)`` as a new process reads it, and whether it imported MLflow."""
-    probe = (
-        "import json, sys; from pathlib import Path; from nba_mlops.config import Settings; "
-        "from nba_mlops.registry import Registry; "
-        f"card = Registry(Settings(home=Path({str(home)!r}))).serving_card({version}); "
-        "print(json.dumps(card.to_json())); print('mlflow' in sys.modules)"
+    (card,), imported = _fresh_process(
+        home, f"json.dumps(registry.serving_card({version}).to_json())"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    done = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    card, imported = done.stdout.strip().splitlines()
-    return json.loads(card), imported == "True"
+    return json.loads(card), imported
 
 
 def test_the_champions_serving_card_is_read_without_mlflow_until_the_store_changes(

@@ -519,21 +519,28 @@ class Registry:
     def pointed_champion(self) -> tuple[Path, int] | None:
         """The champion's model folder and version from the champion pointer, without
         MLflow; None when there is no pointer or it may be stale."""
+        pointer = self._kept(self.pointer_path)
+        if pointer is None:
+            return None
         try:
-            pointer = json.loads(self.pointer_path.read_text(encoding="utf-8"))
-            if (
-                pointer["format"] != POINTER_FORMAT
-                or pointer["tracking_uri"] != self.tracking_uri
-                or pointer["model"] != self.name
-            ):
-                return None
             version, folder = int(pointer["version"]), Path(pointer["model_dir"])
-            state = pointer["store"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        return (folder, version) if (folder / "MLmodel").is_file() else None
+
+    def _kept(self, path: Path) -> dict[str, Any] | None:
+        """A document kept beside the store (the pointer, the card) when it is for this
+        store and model and the store is exactly as it was when it was written."""
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            if any(document[key] != value for key, value in self._identity().items()):
+                return None
+            state = document["store"]
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if state is None or state != self._store_state() or not (folder / "MLmodel").is_file():
+        if state is None or state != self._store_state():
             return None
-        return folder, version
+        return dict(document)
 
     @property
     def card_path(self) -> Path:
@@ -561,14 +568,12 @@ class Registry:
         return {"format": POINTER_FORMAT, "tracking_uri": self.tracking_uri, "model": self.name}
 
     def _kept_card(self, version: int) -> ServingCard | None:
+        card = self._kept(self.card_path)
         try:
-            data = json.loads(self.card_path.read_text(encoding="utf-8"))
-            if any(data[key] != value for key, value in self._identity().items()):
+            if card is None or int(card["version"]) != version:
                 return None
-            if int(data["version"]) != version or data["store"] != self._store_state():
-                return None
-            return ServingCard.from_json(data)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return ServingCard.from_json(card)
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def _keep(self, path: Path, document: dict[str, Any]) -> None:
