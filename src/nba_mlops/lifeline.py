@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from nba_mlops.log import get_logger
@@ -51,16 +51,7 @@ def exit_with_parent(
         # the middle of a wait would only print a traceback while the parent shuts down.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval_s)
-        logger.warning("parent process %d is gone: process %d ends", parent, os.getpid())
-        if graceful_s > 0:
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(graceful_s)
-        os._exit(1)
-
-    threading.Thread(target=watch, name=f"exit-with-{parent}", daemon=True).start()
+    _end_when_gone(parent, lambda: os.getppid() != parent, graceful_s, interval_s)
     return True
 
 
@@ -68,15 +59,31 @@ def exit_with_process(pid: int, *, interval_s: float = CHECK_INTERVAL_S) -> None
     """End this process once process ``pid`` (not necessarily its parent) has gone: a
     batch worker forked from a fork server follows the command that asked for it."""
 
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # another user's process: not gone
+            return False
+        return False
+
+    _end_when_gone(pid, gone, 0.0, interval_s)
+
+
+def _end_when_gone(
+    pid: int, gone: Callable[[], bool], graceful_s: float, interval_s: float
+) -> None:
+    """A thread that ends this process once ``gone()`` says process ``pid`` is gone
+    (with ``graceful_s`` > 0: SIGTERM first, the end ``graceful_s`` seconds later)."""
+
     def watch() -> None:
-        while True:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            except PermissionError:  # alive, another user's: cannot be ours, but alive
-                pass
+        while not gone():
             time.sleep(interval_s)
+        logger.warning("process %d is gone: process %d ends", pid, os.getpid())
+        if graceful_s > 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(graceful_s)
         os._exit(1)
 
     threading.Thread(target=watch, name=f"exit-with-{pid}", daemon=True).start()
