@@ -454,6 +454,11 @@ def start_up_before(
     )
 
 
+def serve_command(port: int, workers: int) -> list[str]:
+    """``nba-mlops serve`` on ``port`` with ``workers`` worker processes."""
+    return [str(BIN / "nba-mlops"), "serve", "--port", str(port), "--workers", str(workers)]
+
+
 def start_up_only(args: argparse.Namespace) -> None:
     """``--start-up-only``: ``serve`` started ``--starts`` times in a row on a fresh
     database (the first start fills the home's caches, the others are restarts), with
@@ -466,14 +471,7 @@ def start_up_only(args: argparse.Namespace) -> None:
         tracking = f"sqlite:///{(model_home / 'mlflow' / 'mlflow.db').resolve()}"
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        serve = [
-            str(BIN / "nba-mlops"),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ]
+        serve = serve_command(port, args.workers)
         codes = [("after", None), ("before", args.before)] if args.before else [("after", None)]
         print(
             f"{platform.node()}, {os.cpu_count()} cores; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} "
@@ -589,14 +587,7 @@ def main() -> None:
                 "NBA_MLOPS_LOG_LEVEL": "WARNING",
             }
             base = f"http://127.0.0.1:{port}"
-            serve = [
-                str(BIN / "nba-mlops"),
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-            ]
+            serve = serve_command(port, args.workers)
             database = db_url.rsplit("/", 1)[1]
             print(f"API: {args.workers} workers on {base}, PostgreSQL database {database}")
             # A first start fills the home's caches (the champion's scoring bundle), as a

@@ -40,10 +40,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_api import (
-    BIN,
     free_port,
     postgres_database,
     process,
+    serve_command,
     shot_bodies,
     trained_home,
 )
@@ -197,14 +197,7 @@ def main() -> None:
                 "NBA_MLOPS_LOG_LEVEL": "WARNING",
                 "NBA_MLOPS_SERVING__TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
             }
-            serve = [
-                str(BIN / "nba-mlops"),
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-            ]
+            serve = serve_command(port, args.workers)
             print(f"API: {args.workers} workers on {base}; bursts of {args.burst} sign-ups")
             with process(serve, env, work / "api.log", f"{base}/ready"):
                 server = next(
