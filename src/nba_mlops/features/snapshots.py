@@ -332,7 +332,6 @@ def context_for(settings: Settings, shots: pd.DataFrame) -> pd.DataFrame:
     if shots.empty:
         return pd.DataFrame({c: pd.Series(dtype="float32") for c in columns}, index=shots.index)
     snapshot = FeatureSnapshots(settings).refresh()
-    store = ShotStore(settings)
     keys = shot_keys(shots[GAME_ID].to_numpy(), shots[GAME_EVENT_ID].to_numpy())
     seasons = shots["season_start_year"].to_numpy("int64")
     present = sorted(int(s) for s in np.unique(seasons))
@@ -348,7 +347,7 @@ def context_for(settings: Settings, shots: pd.DataFrame) -> pd.DataFrame:
         new[np.flatnonzero(new)[pd.Series(keys[new]).duplicated().to_numpy()]] = False
         first = int(seasons[new].min())
         labels = [season_label(s) for s in snapshot.seasons if first <= s <= max(present)]
-        history = store.read(columns=list(HISTORY_INPUT_COLUMNS), seasons=labels)
+        history = ShotStore(settings).read(columns=list(HISTORY_INPUT_COLUMNS), seasons=labels)
         union = pd.concat([history, shots.loc[new, list(HISTORY_INPUT_COLUMNS)]], ignore_index=True)
         recomputed, _ = compute_context(union, snapshot.ledger())
         union_keys = shot_keys(union[GAME_ID].to_numpy(), union[GAME_EVENT_ID].to_numpy())
