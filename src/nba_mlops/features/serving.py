@@ -70,7 +70,7 @@ def canonical_shots(
         else:
             frame[column] = frame[column].fillna(default)
     # Feeds disagree on capitals ("Pullup Jump shot"): use the store's spelling.
-    frame["action_type"], _ = normalise_action_type(frame["action_type"].astype("object"))
+    frame["action_type"], _ = normalise_action_type(frame["action_type"])
     x = pd.to_numeric(frame["loc_x"], errors="coerce").to_numpy(dtype="float64")
     y = pd.to_numeric(frame["loc_y"], errors="coerce").to_numpy(dtype="float64")
     frame["loc_x"], frame["loc_y"] = x, y
@@ -138,6 +138,10 @@ def model_frame(
             columns[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(
                 "float64", na_value=np.nan
             )
+        elif isinstance(frame[column].dtype, pd.StringDtype):
+            # text as read (Arrow strings): the feature step looks it up as it is, where
+            # Python objects would be built here and turned back into Arrow there
+            columns[column] = frame[column].array
         else:
             columns[column] = frame[column].astype("object").to_numpy()
     return pd.DataFrame(columns, index=frame.index)

@@ -57,6 +57,16 @@ FEATURE_NAMES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 Frame = pd.DataFrame | Mapping[str, Any]
 
 
+def _equals(values: Any, text: str) -> np.ndarray:
+    """Which of ``values`` (a column of text, missing values included) are ``text``."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        # Arrow strings compared by Arrow: no Python object per row
+        return np.asarray(values.eq(text).fillna(False), dtype=bool)
+    if isinstance(values, pd.Series):
+        values = values.astype("object")
+    return np.asarray(np.asarray(values, dtype=object) == text, dtype=bool)
+
+
 class FeatureStep:
     """Raw shot fields in, model features out (a DataFrame with categorical columns).
 
@@ -177,9 +187,7 @@ class FeatureStep:
             overtime, clock, (REGULATION_PERIODS - period) * PERIOD_SECONDS + clock
         )
         is_three = (
-            np.asarray(X["shot_type"].astype("object") == "3PT Field Goal", dtype=bool)
-            if "shot_type" in X
-            else np.zeros(n, dtype=bool)
+            _equals(X["shot_type"], "3PT Field Goal") if "shot_type" in X else np.zeros(n, bool)
         )
         corner3 = is_three & (np.abs(x) >= 220) & (y <= 92.5)
         zone = self._zone_codes(X)
@@ -198,7 +206,7 @@ class FeatureStep:
             "last_seconds": (clock <= 3).astype("float64"),
             "is_home": column("is_home"),
             "is_playoffs": (
-                np.asarray(X["season_type"].astype("object") == "Playoffs", dtype="float64")
+                _equals(X["season_type"], "Playoffs").astype("float64")
                 if "season_type" in X
                 else np.zeros(n)
             ),
