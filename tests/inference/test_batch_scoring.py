@@ -628,6 +628,50 @@ def test_a_file_scored_here_is_read_and_prepared_once(
     assert here.rows_scored == forked.rows_scored == 12_000 - 2
 
 
+def test_workers_look_up_stored_shots_context_and_compute_history_only_for_new_shots(
+    large: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers look up the stored context of each slice the store holds (rejected rows
+    # need none); the shot history is computed only when a file holds a new shot, and
+    # either way the output is the bytes one process writes.
+    from nba_mlops.features import snapshots
+
+    raw = pd.read_csv(bundled_sample_path(), nrows=12_000)
+    raw.loc[[10, 5_500], "Period"] = 42  # rejected rows, in two slices
+    stored = tmp_path / "stored.csv"
+    raw.to_csv(stored, index=False)
+    raw.loc[9_000, "Game Event ID"] += 100_000  # one shot the store does not hold
+    new = tmp_path / "new.csv"
+    raw.to_csv(new, index=False)
+    histories: list[int] = []
+    real_context_for = snapshots.context_for
+
+    def context_for(settings: Settings, shots: pd.DataFrame) -> pd.DataFrame:
+        histories.append(len(shots))
+        return real_context_for(settings, shots)
+
+    monkeypatch.setattr(snapshots, "context_for", context_for)
+    version = _version_of(large, "lightgbm")
+    for marker in compiled_cache_dir(large).glob("*.agreed"):
+        marker.unlink()  # the forest is checked again, on the context a worker looked up
+    for source, computed in ((stored, 0), (new, 1)):
+        histories.clear()
+        forked = predict_batch(
+            large, source, tmp_path / f"{source.stem}-2.csv", version=version, chunk_rows=2_500
+        )
+        assert forked.workers == 2 and forked.compiled
+        assert len(histories) == computed
+        here = predict_batch(
+            large, source, tmp_path / f"{source.stem}-1.csv", version=version, workers=1
+        )
+        assert here.workers == 1 and len(histories) == computed + 1
+        assert (tmp_path / f"{source.stem}-1.csv").read_bytes() == (
+            tmp_path / f"{source.stem}-2.csv"
+        ).read_bytes()
+        assert forked.rows_scored == here.rows_scored == 12_000 - 2
+    assert len(list(compiled_cache_dir(large).glob("*.agreed"))) == 1
+
+
 def test_a_handover_folder_left_by_a_killed_scoring_is_removed(tmp_path: Path) -> None:
     # A large file's slices wait in a folder named after its process; one killed before
     # it could clean up leaves it behind (in /dev/shm: memory), and the next scoring on

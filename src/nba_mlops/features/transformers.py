@@ -120,6 +120,8 @@ class FeatureStep:
         if name not in X:
             return np.full(n, np.nan)
         values = X[name]
+        if isinstance(values, pd.Series) and values.dtype == np.float64:
+            return values.to_numpy()  # already numbers (the model frame's): no copy
         if isinstance(values, pd.Series):
             numbers = pd.to_numeric(values, errors="coerce")
             return numbers.to_numpy(dtype="float64", na_value=np.nan)

@@ -43,7 +43,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -72,6 +72,9 @@ from nba_mlops.inference.compiled import (
 from nba_mlops.inference.rows import RowScorer
 from nba_mlops.lifeline import exit_with_process
 from nba_mlops.log import dump_stacks_on_sigusr1, get_logger
+
+if TYPE_CHECKING:
+    from nba_mlops.features.snapshots import Snapshot
 
 logger = get_logger(__name__)
 
@@ -128,6 +131,9 @@ class _Job:
     version: int
     settings: Settings | None = None  # where the store is (the workers' first pass)
     owner: int = 0  # the process that scores the file: a worker ends with it
+    # the store's computed history (current when the file's scoring began): a worker
+    # looks up the context of a slice whose shots the store holds in it
+    snapshot: Snapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -244,18 +250,22 @@ def _csv_rows(piece: ShotTable, scored: _Scored, version: int) -> bytes:
 # Each slice goes to a worker through a file (on /dev/shm where there is room: see
 # ``_handover_dir``), not pickled through a pipe: one copy instead of three. The files
 # are kept between the two passes, so the file is read and prepared once: the first pass
-# leaves each slice as read (``<n>.arrow``) and its prepared shots (``<n>.shots.arrow``);
-# the second pass adds the context of every row of the file (``context.npy``) and leaves
-# each slice's output lines (``<n>.csv``), which this process copies into the output in
-# file order.
+# leaves each slice as read (``<n>.arrow``), its prepared shots (``<n>.shots.arrow``)
+# and, when the store holds every shot of it, their stored context looked up by the
+# worker (``<n>.context.npy``). When every slice has its context, the file holds no new
+# shot and no history is computed; otherwise this process computes the context of every
+# row of the file (``context.npy``). The second pass leaves each slice's output lines
+# (``<n>.csv``), which this process copies into the output in file order.
 @dataclass(frozen=True)
 class _Prepared:
     """A worker's first pass over a slice: where its prepared shots are, its rows for the
-    history (only keys when the store holds every shot of it) and its rejected rows."""
+    history (only keys when the store holds every shot of it), its rejected rows, and
+    where its rows' stored context is (when the store holds every shot of it)."""
 
     shots: str
     history: pd.DataFrame
     rejected: pd.DataFrame
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +277,7 @@ class _Slice:
     raw: str
     shots: str
     rejected: pd.DataFrame
+    context: str | None = None  # its rows' stored context, by position in the slice
 
 
 def _handover(piece: ShotTable, folder: str) -> str:
@@ -310,23 +321,34 @@ def _prepare_in_worker(path: str, malformed: list[MalformedLine], offset: int) -
     with Path(kept).open("wb") as handle:
         _write_table(pa.Table.from_pandas(shots.loc[:, wanted], preserve_index=True), handle)
     if _STORED is None:
-        _STORED = _StoredKeys(_JOB.settings)
-    keys = _STORED.keys_if_all_stored(piece, _JOB.mapping)
-    return _Prepared(
-        kept, keys if keys is not None else _history_columns(prepared), prepared.rejected
+        _STORED = _StoredKeys(_JOB.settings, _JOB.snapshot)
+    # the accepted shots' keys: a rejected row needs no context
+    keys = _STORED.if_all_stored(
+        shots[GAME_ID].to_numpy("int64"),
+        shots[GAME_EVENT_ID].to_numpy("int64"),
+        shots.index.to_numpy(),
     )
+    if keys is None:
+        return _Prepared(kept, _history_columns(prepared), prepared.rejected)
+    context = _STORED.stored_context(keys)
+    if context is None:
+        return _Prepared(kept, keys, prepared.rejected)
+    # every row's context (NaN for rows without a valid key), by position in the slice
+    matrix = np.full((piece.table.num_rows, len(CONTEXT_COLUMNS)), np.nan, dtype=np.float32)
+    matrix[keys.index.to_numpy() - offset] = context
+    context_path = _beside(path, ".context.npy")
+    np.save(context_path, matrix)
+    return _Prepared(kept, keys, prepared.rejected, context_path)
 
 
-def _score_kept(path: str, shots_path: str, context_path: str, offset: int) -> int:
+def _score_kept(path: str, shots_path: str, context_path: str, first: int, offset: int) -> int:
     """Pass 2 in a worker: score the slice kept at ``path`` with its prepared shots and
-    their context, and write its output lines beside it; how many rows it scored."""
+    their context (the rows of ``context_path`` by file position less ``first``), and
+    write its output lines beside it; how many rows it scored."""
     assert _JOB is not None, "batch worker started without a job"
     piece = ShotTable(_read_table(path), [], offset)
     shots = _read_table(shots_path).to_pandas()
-    matrix = np.load(context_path, mmap_mode="r")
-    context = pd.DataFrame(
-        np.asarray(matrix[shots.index.to_numpy()]), columns=list(CONTEXT_COLUMNS), index=shots.index
-    )
+    context = _context_rows(context_path, first, shots.index)
     scored = _score_shots(_JOB, piece, shots, context, _NO_REJECTIONS)
     with Path(_beside(path, ".csv")).open("wb") as out:
         out.write(_csv_rows(piece, scored, _JOB.version))
@@ -347,7 +369,9 @@ def _first_pass(
     def oldest() -> tuple[_Slice, pd.DataFrame]:
         piece, path, future = pending.popleft()
         done = future.result()
-        kept = _Slice(piece.offset, piece.table.num_rows, path, done.shots, done.rejected)
+        kept = _Slice(
+            piece.offset, piece.table.num_rows, path, done.shots, done.rejected, done.context
+        )
         return kept, done.history
 
     for piece in pieces:
@@ -374,24 +398,40 @@ def _context_file(context: pd.DataFrame, rows: int, folder: str) -> str:
     return path
 
 
+def _context_rows(path: str, first: int, index: pd.Index) -> pd.DataFrame:
+    """The context of rows ``index`` (file positions) from a context matrix whose rows
+    start at file position ``first``: the whole file's (0) or one slice's (its offset)."""
+    matrix = np.load(path, mmap_mode="r")
+    return pd.DataFrame(
+        np.asarray(matrix[index.to_numpy() - first]), columns=list(CONTEXT_COLUMNS), index=index
+    )
+
+
 def _second_pass(
-    slices: list[_Slice], pool: ProcessPoolExecutor, workers: int, context_path: str
+    slices: list[_Slice], pool: ProcessPoolExecutor, workers: int, context_path: str | None
 ) -> Iterator[_Written]:
-    """Every kept slice scored by the workers, in file order; a slice's files are removed
-    once its lines are written."""
+    """Every kept slice scored by the workers, in file order, with its rows' context from
+    ``context_path`` (every row of the file), or when None, from its own context file;
+    a slice's files are removed once its lines are written."""
     pending: deque[tuple[_Slice, Future[int]]] = deque()
 
     def oldest() -> _Written:
         kept, future = pending.popleft()
         scored = future.result()
-        for path in (kept.raw, kept.shots):
-            Path(path).unlink(missing_ok=True)
+        for path in (kept.raw, kept.shots, kept.context):
+            if path is not None:
+                Path(path).unlink(missing_ok=True)
         return _Written(Path(_beside(kept.raw, ".csv")), kept.rows, scored, kept.rejected)
 
     slices.reverse()
     while slices:
         kept = slices.pop()
-        future = pool.submit(_score_kept, kept.raw, kept.shots, context_path, kept.offset)
+        if context_path is None:
+            assert kept.context is not None, "a slice without its context"
+            context, first = kept.context, kept.offset
+        else:
+            context, first = context_path, 0
+        future = pool.submit(_score_kept, kept.raw, kept.shots, context, first, kept.offset)
         pending.append((kept, future))
         while len(pending) >= 2 * workers:
             yield oldest()
@@ -539,32 +579,66 @@ def _running(pid: int) -> bool:
 
 
 class _StoredKeys:
-    """The store's shot keys, read once per season, to tell slices the store holds."""
+    """The store's shot keys, read once per season, to tell slices the store holds; read
+    from ``snapshot`` (the store's computed history, which holds every stored shot) when
+    given, with each shot's stored context."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, snapshot: Snapshot | None = None) -> None:
         self.settings = settings
-        self._seasons: dict[int, np.ndarray] = {}
+        self.snapshot = snapshot
+        self._seasons: dict[int, np.ndarray] = {}  # sorted keys
+        self._context: dict[int, np.ndarray] = {}  # their context (from the snapshot)
 
-    def _sorted_keys(self, seasons: list[int]) -> np.ndarray:
-        """The stored keys of ``seasons``, sorted (a season's file looks up only its own)."""
+    def _read(self, seasons: list[int]) -> None:
         from nba_mlops.data.repair import season_parts
-        from nba_mlops.data.store import EVENT_BITS, ShotStore
+        from nba_mlops.data.store import EVENT_BITS, ShotStore, shot_keys
         from nba_mlops.features.snapshots import season_label
 
         missing = [s for s in seasons if s not in self._seasons]
-        if missing:
+        if not missing:
+            return
+        values = None
+        if self.snapshot is not None:
+            table = self.snapshot.context(missing)
+            keys = shot_keys(table[GAME_ID].to_numpy(), table[GAME_EVENT_ID].to_numpy())
+            values = table.loc[:, list(CONTEXT_COLUMNS)].to_numpy(np.float32)
+        else:
             keys = ShotStore(self.settings).key_array([season_label(s) for s in missing])
-            of = season_parts(keys >> EVENT_BITS)[0]
-            for season in missing:
-                self._seasons[season] = np.sort(keys[of == season])
+        of = season_parts(keys >> EVENT_BITS)[0]
+        for season in missing:
+            chosen = np.flatnonzero(of == season)
+            order = chosen[np.argsort(keys[chosen], kind="stable")]
+            self._seasons[season] = keys[order]
+            if values is not None:
+                self._context[season] = values[order]
+
+    def _sorted_keys(self, seasons: list[int]) -> np.ndarray:
+        """The stored keys of ``seasons``, sorted (a season's file looks up only its own)."""
+        self._read(seasons)
         parts = [self._seasons[s] for s in seasons]
         return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+
+    def stored_context(self, keys: pd.DataFrame) -> np.ndarray | None:
+        """The stored context (float32, in ``CONTEXT_COLUMNS`` order) of the shots of
+        ``keys_if_all_stored``, each its stored shot's (a key repeated in the store
+        counts its first row); None without a snapshot."""
+        from nba_mlops.data.store import shot_keys
+
+        if self.snapshot is None:
+            return None
+        wanted = shot_keys(keys[GAME_ID].to_numpy(), keys[GAME_EVENT_ID].to_numpy())
+        seasons = keys["season_start_year"].to_numpy()
+        result = np.empty((len(keys), len(CONTEXT_COLUMNS)), dtype=np.float32)
+        for season in np.unique(seasons).tolist():
+            self._read([season])
+            rows = np.flatnonzero(seasons == season)
+            found = np.searchsorted(self._seasons[season], wanted[rows])
+            result[rows] = self._context[season][found]
+        return result
 
     def keys_if_all_stored(self, piece: ShotTable, mapping: dict[str, str]) -> pd.DataFrame | None:
         """The slice's keys and seasons (by file position) when the store holds every
         shot of it that has a valid key, else None."""
-        from nba_mlops.data.repair import season_parts
-        from nba_mlops.data.store import keys_in, shot_keys
         from nba_mlops.data.validation import coerce_integer
 
         source = {canonical: name for name, canonical in mapping.items()}
@@ -574,19 +648,29 @@ class _StoredKeys:
         event = events.to_numpy(zero_copy_only=False)
         valid = ~bad_games & ~bad_events & ~np.isnan(game.astype("float64"))
         valid &= ~np.isnan(event.astype("float64"))
-        game = np.where(valid, game, 0).astype("int64")
-        event = np.where(valid, event, 0).astype("int64")
-        keys = shot_keys(game[valid], event[valid])
-        if not len(keys):
+        if not valid.any():
             return None
-        seasons = season_parts(game[valid])[0]
-        stored = self._sorted_keys(sorted(set(seasons.tolist())))
-        if not keys_in(keys, stored).all():
+        return self.if_all_stored(
+            game[valid].astype("int64"),
+            event[valid].astype("int64"),
+            np.flatnonzero(valid) + piece.offset,
+        )
+
+    def if_all_stored(
+        self, game: np.ndarray, event: np.ndarray, positions: np.ndarray
+    ) -> pd.DataFrame | None:
+        """The shots' keys and seasons (indexed by ``positions``) when the store holds
+        every one of them, else None."""
+        from nba_mlops.data.repair import season_parts
+        from nba_mlops.data.store import keys_in, shot_keys
+
+        keys = shot_keys(game, event)
+        seasons = season_parts(game)[0]
+        present = sorted(set(seasons.tolist()))
+        if present and not keys_in(keys, self._sorted_keys(present)).all():
             return None
-        positions = np.flatnonzero(valid) + piece.offset
         return pd.DataFrame(
-            {GAME_ID: game[valid], GAME_EVENT_ID: event[valid], "season_start_year": seasons},
-            index=positions,
+            {GAME_ID: game, GAME_EVENT_ID: event, "season_start_year": seasons}, index=positions
         )
 
 
@@ -647,7 +731,7 @@ def predict_batch(
     Without ``compiled``, the saved model scores the file in this process.
     As with any multiprocessing code, a script that calls this must guard its entry
     point (``if __name__ == "__main__":``): the workers import the script's main module."""
-    from nba_mlops.features.snapshots import context_for
+    from nba_mlops.features.snapshots import FeatureSnapshots, context_for
     from nba_mlops.inference.rows import cached_row_scorer
     from nba_mlops.registry.serialization import load_model
 
@@ -715,8 +799,13 @@ def predict_batch(
             # prepared shots: less than twice its text.
             need = 2 * size + 4 * len(CONTEXT_COLUMNS) * estimate
             handover = cleanup.enter_context(_handover_folder(need))
-            # each worker is one core: its forest runs single-threaded
-            one_core = dataclasses.replace(job, scorer=dataclasses.replace(scorer, n_jobs=1))
+            # each worker is one core: its forest runs single-threaded; it looks up the
+            # stored context of the slices the store holds in the store's history
+            one_core = dataclasses.replace(
+                job,
+                scorer=dataclasses.replace(scorer, n_jobs=1),
+                snapshot=FeatureSnapshots(settings).refresh(),
+            )
             pool = _start_pool(one_core, workers)
             cleanup.callback(lambda: _shut_down(pool))
 
@@ -753,16 +842,26 @@ def predict_batch(
                     kept.add(piece, None)
                     history.append((piece.offset, keys))
         history.sort(key=lambda entry: entry[0])
-        shots = pd.concat([rows for _, rows in history]) if history else pd.DataFrame()
-        del history
-        context = context_for(settings, shots)
-        del shots
+
+        def whole_context() -> pd.DataFrame:
+            shots = pd.concat([rows for _, rows in history]) if history else pd.DataFrame()
+            return context_for(settings, shots)
+
+        # The workers looked up the stored context of each slice the store holds: where
+        # that is every slice, the file holds no new shot and each shot's context is its
+        # stored shot's, which is what ``context_for`` would find.
+        context = None if slices and all(s.context for s in slices) else whole_context()
         if scorer is not None and scorer is not rows and not _agreed(scorer):
             # a compiled forest not checked yet: check it against the model
             head = prepare_shots(
                 first.table.slice(0, AGREEMENT_ROWS), shot_source.mapping, require_label=False
             ).shots
-            sample = pd.concat([head, context.reindex(head.index)], axis=1)
+            if context is not None:
+                head_context = context.reindex(head.index)
+            else:
+                assert slices[0].context is not None
+                head_context = _context_rows(slices[0].context, slices[0].offset, head.index)
+            sample = pd.concat([head, head_context], axis=1)
             if _trusted(model if model is not None else rows, scorer, sample):
                 _agreed(scorer, mark=not head.empty)
             else:
@@ -777,22 +876,30 @@ def predict_batch(
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
                 pool = None
+        if context is None and pool is None:  # the workers gave way to this process
+            context = whole_context()
+        history.clear()
 
         # pass 2: score every slice with its rows' context
         header = pa.schema([*first.table.schema, *_output_fields()])
         written: Iterator[_Written]
         if pool is not None:
-            total = slices[-1].offset + slices[-1].rows
-            context_path = _context_file(context, total, handover)
-            del context
+            context_path = None  # each slice's own, which the workers looked up
+            if context is not None:
+                total = slices[-1].offset + slices[-1].rows
+                context_path = _context_file(context, total, handover)
+                del context
             written = _second_pass(slices, pool, workers, context_path)
-        elif kept is not None and kept.complete:
-            written = _lines(kept.scored(job, context), version)
-        else:  # too big to keep, or its workers gave way to this process: read it again
-            _, again = iter_shot_tables(source, chunk_rows, require_label=False)
-            written = _lines(
-                ((piece, _score_here(job, piece, None, context)) for piece in again), version
-            )
+        else:
+            assert context is not None
+            if kept is not None and kept.complete:
+                written = _lines(kept.scored(job, context), version)
+            else:  # too big to keep, or its workers gave way to this process: read it again
+                _, again = iter_shot_tables(source, chunk_rows, require_label=False)
+                written = _lines(
+                    ((piece, _score_here(job, piece, None, context)) for piece in again),
+                    version,
+                )
         counts = _write_output(written, header, output, on_chunk)
     rows_read, rows_scored, rows_rejected, rejected_path = counts
     report = BatchReport(
