@@ -6,9 +6,10 @@
 ``--home`` (default: ``NBA_MLOPS_HOME``) must hold a champion whose forest is compiled
 (``bench/bench_batch.py`` leaves one in its work folder). The output goes to a temporary
 folder. Printed: seconds since the start at which the first pass, the shot history's
-context, the context matrix, the second pass and the output's writing begin and end,
-the command's summary, and this process's CPU time (the workers' is theirs: they are
-forked from the fork server).
+context, the context matrix and the second pass begin and end (the output is written
+during both passes: a slice the store holds is scored in the first), the command's
+summary, and this process's CPU time (the workers' is theirs: they are forked from the
+fork server).
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ def main() -> None:
     batch._context_file = timed(batch._context_file, "context matrix")
     batch._first_pass = timed_stream(batch._first_pass, "first pass")
     batch._second_pass = timed_stream(batch._second_pass, "second pass")
-    batch._write_output = timed(batch._write_output, "output")
     with tempfile.TemporaryDirectory() as folder:
         report = batch.predict_batch(Settings(), args.file, Path(folder) / "scored.csv")
     mark("done")

@@ -134,6 +134,9 @@ class _Job:
     # the store's computed history (current when the file's scoring began): a worker
     # looks up the context of a slice whose shots the store holds in it
     snapshot: Snapshot | None = None
+    # score a slice in the first pass when its context is stored (the file's output is
+    # then written while it is read; see ``_Slice.final``)
+    speculate: bool = False
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,9 @@ class _Prepared:
     history: pd.DataFrame
     rejected: pd.DataFrame
     context: str | None = None
+    scored: int | None = None  # rows scored in pass 1 (``_Job.speculate``), lines beside
+    last_season: int = 0  # the latest season of its accepted shots
+    new_from: int | None = None  # the earliest season of its shots the store does not hold
 
 
 @dataclass(frozen=True)
@@ -278,6 +284,17 @@ class _Slice:
     shots: str
     rejected: pd.DataFrame
     context: str | None = None  # its rows' stored context, by position in the slice
+    scored: int | None = None  # rows scored in pass 1, their lines beside ``raw``
+    last_season: int = 0
+    new_from: int | None = None
+
+    def final(self, new_from: int | None) -> bool:
+        """Whether its lines from pass 1 stand, the file's shots the store does not hold
+        being from season ``new_from`` on (None: it holds them all). ``context_for``
+        computes the history again from the earliest new shot's season on; the shots
+        of earlier seasons keep their stored context, the one this slice was scored
+        with."""
+        return self.scored is not None and (new_from is None or self.last_season < new_from)
 
 
 def _handover(piece: ShotTable, folder: str) -> str:
@@ -322,23 +339,40 @@ def _prepare_in_worker(path: str, malformed: list[MalformedLine], offset: int) -
         _write_table(pa.Table.from_pandas(shots.loc[:, wanted], preserve_index=True), handle)
     if _STORED is None:
         _STORED = _StoredKeys(_JOB.settings, _JOB.snapshot)
-    # the accepted shots' keys: a rejected row needs no context
-    keys = _STORED.if_all_stored(
-        shots[GAME_ID].to_numpy("int64"),
-        shots[GAME_EVENT_ID].to_numpy("int64"),
-        shots.index.to_numpy(),
-    )
-    if keys is None:
-        return _Prepared(kept, _history_columns(prepared), prepared.rejected)
+    # the accepted shots' keys (a rejected row needs no context) and seasons
+    game = shots[GAME_ID].to_numpy("int64")
+    unstored = _STORED.unstored(game, shots[GAME_EVENT_ID].to_numpy("int64"))
+    seasons = shots["season_start_year"].to_numpy("int64")
+    last_season = int(seasons.max()) if len(seasons) else 0
+    if unstored.any():
+        new_from = int(seasons[unstored].min())
+        return _Prepared(kept, _history_columns(prepared), prepared.rejected, new_from=new_from)
+    keys = _STORED.keys_frame(game, shots[GAME_EVENT_ID].to_numpy("int64"), shots.index.to_numpy())
     context = _STORED.stored_context(keys)
     if context is None:
-        return _Prepared(kept, keys, prepared.rejected)
+        return _Prepared(kept, keys, prepared.rejected, last_season=last_season)
     # every row's context (NaN for rows without a valid key), by position in the slice
     matrix = np.full((piece.table.num_rows, len(CONTEXT_COLUMNS)), np.nan, dtype=np.float32)
     matrix[keys.index.to_numpy() - offset] = context
     context_path = _beside(path, ".context.npy")
     np.save(context_path, matrix)
-    return _Prepared(kept, keys, prepared.rejected, context_path)
+    scored = None
+    if _JOB.speculate:
+        rows = pd.DataFrame(
+            matrix[shots.index.to_numpy() - offset],
+            columns=list(CONTEXT_COLUMNS),
+            index=shots.index,
+        )
+        scored = _write_lines(path, piece, _score_shots(_JOB, piece, shots, rows, _NO_REJECTIONS))
+    return _Prepared(kept, keys, prepared.rejected, context_path, scored, last_season)
+
+
+def _write_lines(path: str, piece: ShotTable, scored: _Scored) -> int:
+    """Write a slice's output lines beside its handover file ``path``; how many rows."""
+    assert _JOB is not None, "batch worker started without a job"
+    with Path(_beside(path, ".csv")).open("wb") as out:
+        out.write(_csv_rows(piece, scored, _JOB.version))
+    return len(scored.positions)
 
 
 def _score_kept(path: str, shots_path: str, context_path: str, first: int, offset: int) -> int:
@@ -349,10 +383,7 @@ def _score_kept(path: str, shots_path: str, context_path: str, first: int, offse
     piece = ShotTable(_read_table(path), [], offset)
     shots = _read_table(shots_path).to_pandas()
     context = _context_rows(context_path, first, shots.index)
-    scored = _score_shots(_JOB, piece, shots, context, _NO_REJECTIONS)
-    with Path(_beside(path, ".csv")).open("wb") as out:
-        out.write(_csv_rows(piece, scored, _JOB.version))
-    return len(scored.positions)
+    return _write_lines(path, piece, _score_shots(_JOB, piece, shots, context, _NO_REJECTIONS))
 
 
 _NO_REJECTIONS = pd.DataFrame({"row": pd.Series(dtype="Int64"), "reason": pd.Series(dtype=str)})
@@ -370,7 +401,15 @@ def _first_pass(
         piece, path, future = pending.popleft()
         done = future.result()
         kept = _Slice(
-            piece.offset, piece.table.num_rows, path, done.shots, done.rejected, done.context
+            piece.offset,
+            piece.table.num_rows,
+            path,
+            done.shots,
+            done.rejected,
+            done.context,
+            done.scored,
+            done.last_season,
+            done.new_from,
         )
         return kept, done.history
 
@@ -407,12 +446,22 @@ def _context_rows(path: str, first: int, index: pd.Index) -> pd.DataFrame:
     )
 
 
+def _lines_of(kept: _Slice) -> Path:
+    """The file of a slice's output lines, written by the worker that scored it."""
+    return Path(_beside(kept.raw, ".csv"))
+
+
 def _second_pass(
-    slices: list[_Slice], pool: ProcessPoolExecutor, workers: int, context_path: str | None
+    slices: list[_Slice],
+    pool: ProcessPoolExecutor,
+    workers: int,
+    context_path: str | None,
+    new_from: int | None,
 ) -> Iterator[_Written]:
-    """Every kept slice scored by the workers, in file order, with its rows' context from
-    ``context_path`` (every row of the file), or when None, from its own context file;
-    a slice's files are removed once its lines are written."""
+    """Every slice's lines, in file order: a slice scored in pass 1 whose lines stand
+    (``_Slice.final``) as it is, the others scored by the workers with their rows'
+    context from ``context_path`` (every row of the file) or, when None, from their own
+    context file. A slice's files are removed once its lines are handed on."""
     pending: deque[tuple[_Slice, Future[int]]] = deque()
 
     def oldest() -> _Written:
@@ -421,17 +470,21 @@ def _second_pass(
         for path in (kept.raw, kept.shots, kept.context):
             if path is not None:
                 Path(path).unlink(missing_ok=True)
-        return _Written(Path(_beside(kept.raw, ".csv")), kept.rows, scored, kept.rejected)
+        return _Written(_lines_of(kept), kept.rows, scored, kept.rejected)
 
-    slices.reverse()
+    slices = slices[::-1]
     while slices:
         kept = slices.pop()
-        if context_path is None:
-            assert kept.context is not None, "a slice without its context"
-            context, first = kept.context, kept.offset
+        if kept.final(new_from):
+            future: Future[int] = Future()
+            future.set_result(kept.scored or 0)
         else:
-            context, first = context_path, 0
-        future = pool.submit(_score_kept, kept.raw, kept.shots, context, first, kept.offset)
+            if context_path is None:
+                assert kept.context is not None, "a slice without its context"
+                context, first = kept.context, kept.offset
+            else:
+                context, first = context_path, 0
+            future = pool.submit(_score_kept, kept.raw, kept.shots, context, first, kept.offset)
         pending.append((kept, future))
         while len(pending) >= 2 * workers:
             yield oldest()
@@ -650,27 +703,29 @@ class _StoredKeys:
         valid &= ~np.isnan(event.astype("float64"))
         if not valid.any():
             return None
-        return self.if_all_stored(
-            game[valid].astype("int64"),
-            event[valid].astype("int64"),
-            np.flatnonzero(valid) + piece.offset,
-        )
+        game, event = game[valid].astype("int64"), event[valid].astype("int64")
+        if self.unstored(game, event).any():
+            return None
+        return self.keys_frame(game, event, np.flatnonzero(valid) + piece.offset)
 
-    def if_all_stored(
-        self, game: np.ndarray, event: np.ndarray, positions: np.ndarray
-    ) -> pd.DataFrame | None:
-        """The shots' keys and seasons (indexed by ``positions``) when the store holds
-        every one of them, else None."""
+    def unstored(self, game: np.ndarray, event: np.ndarray) -> np.ndarray:
+        """Which of the shots the store does not hold."""
         from nba_mlops.data.repair import season_parts
         from nba_mlops.data.store import keys_in, shot_keys
 
-        keys = shot_keys(game, event)
-        seasons = season_parts(game)[0]
-        present = sorted(set(seasons.tolist()))
-        if present and not keys_in(keys, self._sorted_keys(present)).all():
-            return None
+        present = sorted(set(season_parts(game)[0].tolist()))
+        if not present:
+            return np.zeros(0, dtype=bool)
+        return ~keys_in(shot_keys(game, event), self._sorted_keys(present))
+
+    @staticmethod
+    def keys_frame(game: np.ndarray, event: np.ndarray, positions: np.ndarray) -> pd.DataFrame:
+        """The shots' keys and seasons, indexed by their positions in the file."""
+        from nba_mlops.data.repair import season_parts
+
         return pd.DataFrame(
-            {GAME_ID: game, GAME_EVENT_ID: event, "season_start_year": seasons}, index=positions
+            {GAME_ID: game, GAME_EVENT_ID: event, "season_start_year": season_parts(game)[0]},
+            index=positions,
         )
 
 
@@ -796,15 +851,18 @@ def predict_batch(
         if scorer is not None and workers > 1:
             # Where the slices wait between the passes (removed once the workers are
             # gone). Context: 4 bytes per row and column; each slice as read and its
-            # prepared shots: less than twice its text.
-            need = 2 * size + 4 * len(CONTEXT_COLUMNS) * estimate
+            # prepared shots: less than twice its text; the lines of the slices scored
+            # in pass 1 that wait for an earlier one: at most the output's size.
+            need = 4 * size + 4 * len(CONTEXT_COLUMNS) * estimate
             handover = cleanup.enter_context(_handover_folder(need))
-            # each worker is one core: its forest runs single-threaded; it looks up the
-            # stored context of the slices the store holds in the store's history
+            # Each worker is one core: its forest runs single-threaded. It looks up the
+            # stored context of the slices the store holds in the store's history and,
+            # unless the compiled forest is still to be checked, scores them at once.
             one_core = dataclasses.replace(
                 job,
                 scorer=dataclasses.replace(scorer, n_jobs=1),
                 snapshot=FeatureSnapshots(settings).refresh(),
+                speculate=scorer is rows or _agreed(scorer),
             )
             pool = _start_pool(one_core, workers)
             cleanup.callback(lambda: _shut_down(pool))
@@ -815,19 +873,32 @@ def predict_batch(
                 yield second
                 yield from pieces
 
+        header = pa.schema([*first.table.schema, *_output_fields()])
+        out = cleanup.enter_context(_writing(header, output, on_chunk))
+
         # pass 1: the file's shots, for the history. A slice whose shots the store
         # holds needs only their keys (their context is stored); others are prepared.
         # The workers prepare every slice of a large file and keep it, prepared, for
-        # pass 2. A file scored in this process keeps its slices, prepared where this
-        # pass prepared them, for pass 2 instead of reading and preparing them again (up
-        # to serving.large_file_rows rows; beyond that it is read again).
+        # pass 2; a slice the store holds they score at once, and its lines go to the
+        # output while the file is read, as long as no earlier slice holds a new shot.
+        # A file scored in this process keeps its slices, prepared where this pass
+        # prepared them, for pass 2 instead of reading and preparing them again (up to
+        # serving.large_file_rows rows; beyond that it is read again).
         history: list[tuple[int, pd.DataFrame]] = []  # by slice offset
         kept: _Kept | None = None
         slices: list[_Slice] = []
+        new_from: int | None = None  # the earliest season of the file's new shots
         if pool is not None:
             for kept_slice, rows_of in _first_pass(all_pieces(pieces), pool, workers, handover):
                 slices.append(kept_slice)
                 history.append((kept_slice.offset, rows_of))
+                out.reject(kept_slice.rejected)
+                if kept_slice.new_from is not None:
+                    new_from = min(kept_slice.new_from, new_from or kept_slice.new_from)
+                if out.slices == len(slices) - 1 and kept_slice.final(new_from):
+                    out.lines(_lines_of(kept_slice), kept_slice.rows, kept_slice.scored or 0)
+            # a new shot found later may change the history of a season written already
+            out.keep(next((i for i, s in enumerate(slices) if not s.final(new_from)), len(slices)))
         else:
             kept = _Kept(settings.serving.large_file_rows)
             stored = _StoredKeys(settings)
@@ -850,9 +921,11 @@ def predict_batch(
         # The workers looked up the stored context of each slice the store holds: where
         # that is every slice, the file holds no new shot and each shot's context is its
         # stored shot's, which is what ``context_for`` would find.
-        context = None if slices and all(s.context for s in slices) else whole_context()
+        stored_only = bool(slices) and new_from is None and all(s.context for s in slices)
+        context = None if stored_only else whole_context()
         if scorer is not None and scorer is not rows and not _agreed(scorer):
-            # a compiled forest not checked yet: check it against the model
+            # a compiled forest not checked yet (no slice was scored in pass 1): check it
+            # against the model
             head = prepare_shots(
                 first.table.slice(0, AGREEMENT_ROWS), shot_source.mapping, require_label=False
             ).shots
@@ -880,27 +953,30 @@ def predict_batch(
             context = whole_context()
         history.clear()
 
-        # pass 2: score every slice with its rows' context
-        header = pa.schema([*first.table.schema, *_output_fields()])
-        written: Iterator[_Written]
+        # pass 2: score every slice not written yet with its rows' context
         if pool is not None:
             context_path = None  # each slice's own, which the workers looked up
             if context is not None:
                 total = slices[-1].offset + slices[-1].rows
                 context_path = _context_file(context, total, handover)
                 del context
-            written = _second_pass(slices, pool, workers, context_path)
+            for written in _second_pass(
+                slices[out.slices :], pool, workers, context_path, new_from
+            ):
+                out.lines(written.lines, written.rows_read, written.rows_scored)
         else:
             assert context is not None
+            scored: Iterator[tuple[ShotTable, _Scored]]
             if kept is not None and kept.complete:
-                written = _lines(kept.scored(job, context), version)
+                scored = kept.scored(job, context)
             else:  # too big to keep, or its workers gave way to this process: read it again
                 _, again = iter_shot_tables(source, chunk_rows, require_label=False)
-                written = _lines(
-                    ((piece, _score_here(job, piece, None, context)) for piece in again),
-                    version,
-                )
-        counts = _write_output(written, header, output, on_chunk)
+                scored = ((piece, _score_here(job, piece, None, context)) for piece in again)
+            for written in _lines(scored, version):
+                if not slices:  # the workers' first pass wrote the rejected rows
+                    out.reject(written.rejected)
+                out.lines(written.lines, written.rows_read, written.rows_scored)
+    counts = out.counts()
     rows_read, rows_scored, rows_rejected, rejected_path = counts
     report = BatchReport(
         source=source,
@@ -946,48 +1022,96 @@ def _shut_down(pool: ProcessPoolExecutor | None) -> None:
         pool.shutdown(cancel_futures=True)
 
 
-def _write_output(
-    results: Iterator[_Written],
-    header: pa.Schema,
-    output: Path,
-    on_chunk: Callable[[int], None] | None,
-) -> tuple[int, int, int, Path]:
-    """Write scored slices to ``output`` (through a ``.partial`` file, renamed at the end)
-    and rejected rows beside it; the row counts and the rejected file's path."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    rejected_path = output.with_name(output.stem + ".rejected.csv")
-    rejected_path.unlink(missing_ok=True)
-    rows_read = rows_scored = rows_rejected = 0
+class _Output:
+    """The output as it is written, slice by slice in file order, through a
+    ``.partial`` file, and the rejected rows beside it (``.rejected.csv``, also through a
+    ``.partial`` file): both replace what was there only once complete (``close``)."""
+
+    def __init__(
+        self, header: pa.Schema, output: Path, on_chunk: Callable[[int], None] | None
+    ) -> None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        self.output = output
+        self.partial = output.with_name(output.name + ".partial")
+        self.rejected_path = output.with_name(output.stem + ".rejected.csv")
+        self.rejected_partial = self.rejected_path.with_name(self.rejected_path.name + ".partial")
+        self.rejected_partial.unlink(missing_ok=True)
+        self.on_chunk = on_chunk
+        self.rows_read = self.rows_scored = self.rows_rejected = 0
+        # before each slice's lines: the output's size and the rows read and scored
+        self._marks: list[tuple[int, int, int]] = []
+        self._out = self.partial.open("wb")
+        buffer = io.BytesIO()
+        pa_csv.write_csv(header.empty_table(), buffer)
+        self._out.write(buffer.getvalue())
+
+    @property
+    def slices(self) -> int:
+        """How many slices' lines are written."""
+        return len(self._marks)
+
+    def reject(self, rejected: pd.DataFrame) -> None:
+        """Add a slice's rejected rows (in file order, as the lines)."""
+        if len(rejected):
+            first = self.rows_rejected == 0
+            rejected.to_csv(
+                self.rejected_partial, mode="w" if first else "a", header=first, index=False
+            )
+            self.rows_rejected += len(rejected)
+
+    def lines(self, lines: bytes | Path, rows_read: int, rows_scored: int) -> None:
+        """Add the next slice's lines (a worker's file of them is removed once copied)."""
+        self._marks.append((self._out.tell(), self.rows_read, self.rows_scored))
+        if isinstance(lines, Path):
+            with lines.open("rb") as source:
+                shutil.copyfileobj(source, self._out, COPY_BYTES)
+            lines.unlink()
+        else:
+            self._out.write(lines)
+        self.rows_read += rows_read
+        self.rows_scored += rows_scored
+        if self.on_chunk:
+            self.on_chunk(rows_read)
+
+    def keep(self, slices: int) -> None:
+        """Keep the lines of the first ``slices`` slices only: the later ones are to be
+        written again (their progress is counted again)."""
+        if slices < len(self._marks):
+            size, self.rows_read, self.rows_scored = self._marks[slices]
+            del self._marks[slices:]
+            self._out.seek(size)
+            self._out.truncate()
+
+    def close(self) -> None:
+        """Put the complete output (and its rejected rows, if any) in place."""
+        self._out.close()
+        self.partial.replace(self.output)
+        if self.rows_rejected:
+            self.rejected_partial.replace(self.rejected_path)
+        else:
+            self.rejected_path.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        self._out.close()
+        self.partial.unlink(missing_ok=True)
+        self.rejected_partial.unlink(missing_ok=True)
+
+    def counts(self) -> tuple[int, int, int, Path]:
+        """Rows read, scored and rejected, and where the rejected rows are."""
+        return self.rows_read, self.rows_scored, self.rows_rejected, self.rejected_path
+
+
+@contextlib.contextmanager
+def _writing(
+    header: pa.Schema, output: Path, on_chunk: Callable[[int], None] | None
+) -> Iterator[_Output]:
+    """An output to write, put in place when the block ends normally (else discarded)."""
+    out = _Output(header, output, on_chunk)
     try:
-        with partial.open("wb") as out:
-            header_buffer = io.BytesIO()
-            pa_csv.write_csv(header.empty_table(), header_buffer)
-            out.write(header_buffer.getvalue())
-            for written in results:
-                if isinstance(written.lines, Path):
-                    with written.lines.open("rb") as lines:
-                        shutil.copyfileobj(lines, out, COPY_BYTES)
-                    written.lines.unlink()
-                else:
-                    out.write(written.lines)
-                rows_read += written.rows_read
-                rows_scored += written.rows_scored
-                if len(written.rejected):
-                    first_rejected = rows_rejected == 0
-                    written.rejected.to_csv(
-                        rejected_path,
-                        mode="w" if first_rejected else "a",
-                        header=first_rejected,
-                        index=False,
-                    )
-                    rows_rejected += len(written.rejected)
-                if on_chunk:
-                    on_chunk(written.rows_read)
-        partial.replace(output)
+        yield out
+        out.close()
     finally:
-        partial.unlink(missing_ok=True)
-    return rows_read, rows_scored, rows_rejected, rejected_path
+        out.discard()
 
 
 # Bytes copied at a time from a worker's output lines into the output file.
