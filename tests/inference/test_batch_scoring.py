@@ -672,6 +672,59 @@ def test_workers_look_up_stored_shots_context_and_compute_history_only_for_new_s
     assert len(list(compiled_cache_dir(large).glob("*.agreed"))) == 1
 
 
+@pytest.mark.parametrize(
+    ("order", "written_in_pass_1"),
+    [
+        ("stored", [5]),
+        ("new shot in the last season", range(1, 5)),
+        ("new shot in the first season, last", [0]),
+        ("seasons out of order, new shot last", range(5)),
+    ],
+)
+def test_a_slice_scored_in_the_first_pass_stands_unless_a_new_shot_changes_its_history(
+    large: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    order: str,
+    written_in_pass_1: Any,
+) -> None:
+    # The workers score the slices the store holds in the first pass and their lines go
+    # out at once. A new shot makes the history of its season and later ones computed
+    # again: a slice of those seasons is scored again, and so is every slice after it,
+    # even one written already; the output is always what one process writes.
+    raw = pd.read_csv(bundled_sample_path(), nrows=12_000)
+    # season, then kind (regular season 2, playoffs 4), from the game id
+    kind, year = divmod(raw["Game ID"].to_numpy() % 100_000_000 // 100_000, 100)
+    season = np.where(year >= 46, 1900 + year, 2000 + year) * 10 + kind
+    if order.startswith("seasons out of order"):
+        season = kind * 100 + year  # 2000-01 ... 2022-23, then 1997-98 ...
+    raw = raw.iloc[np.argsort(season, kind="stable")].reset_index(drop=True)
+    if "first season" in order:  # latest seasons first
+        raw = raw.iloc[::-1].reset_index(drop=True)
+    if "new shot" in order:
+        raw.loc[len(raw) - 1, "Game Event ID"] += 100_000
+    source = tmp_path / "shots.csv"
+    raw.to_csv(source, index=False)
+    second: list[tuple[int, int]] = []  # slices left for pass 2, and how many stood
+    real_second_pass = batch_module._second_pass
+
+    def second_pass(slices: list[Any], *args: Any) -> Any:
+        second.append((len(slices), sum(s.final(args[-1]) for s in slices)))
+        return real_second_pass(slices, *args)
+
+    monkeypatch.setattr(batch_module, "_second_pass", second_pass)
+    version = _version_of(large, "lightgbm")
+    # one process first: it checks the compiled forest, which the workers then trust
+    here = predict_batch(large, source, tmp_path / "1.csv", version=version, workers=1)
+    forked = predict_batch(large, source, tmp_path / "2.csv", version=version, chunk_rows=2_500)
+    assert forked.workers == 2
+    [(left, standing)] = second
+    assert 5 - left in written_in_pass_1 and standing == 0
+    assert (tmp_path / "1.csv").read_bytes() == (tmp_path / "2.csv").read_bytes()
+    assert forked.rows_read == here.rows_read == 12_000
+    assert forked.rows_scored == here.rows_scored == 12_000
+
+
 def test_a_handover_folder_left_by_a_killed_scoring_is_removed(tmp_path: Path) -> None:
     # A large file's slices wait in a folder named after its process; one killed before
     # it could clean up leaves it behind (in /dev/shm: memory), and the next scoring on

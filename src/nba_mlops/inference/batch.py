@@ -897,8 +897,12 @@ def predict_batch(
                     new_from = min(kept_slice.new_from, new_from or kept_slice.new_from)
                 if out.slices == len(slices) - 1 and kept_slice.final(new_from):
                     out.lines(_lines_of(kept_slice), kept_slice.rows, kept_slice.scored or 0)
-            # a new shot found later may change the history of a season written already
-            out.keep(next((i for i, s in enumerate(slices) if not s.final(new_from)), len(slices)))
+            # A new shot found later may change the history of a season written already:
+            # the lines from the first slice that does not stand on are scored again.
+            written = out.slices
+            out.keep(next((i for i, s in enumerate(slices) if not s.final(new_from)), written))
+            for i in range(out.slices, written):  # their lines files are gone
+                slices[i] = dataclasses.replace(slices[i], scored=None)
         else:
             kept = _Kept(settings.serving.large_file_rows)
             stored = _StoredKeys(settings)
