@@ -73,6 +73,25 @@ def test_only_early_stopping_settles_parameters() -> None:
     assert FAMILIES["logistic"].settled(object()) == {}
 
 
+def test_the_forest_keeps_the_fewest_trees_within_the_tolerance_of_the_best() -> None:
+    from nba_mlops.training.models import TREE_TOLERANCE
+
+    # validation log loss by number of trees: early stopping kept 6 (the best, 0.6000);
+    # 4 trees are within the tolerance of it, 3 are not
+    losses = [0.7, 0.65, 0.6000 + 1.5 * TREE_TOLERANCE, 0.6000 + 0.5 * TREE_TOLERANCE]
+    losses += [0.60005, 0.6000, 0.6001, 0.6002]
+
+    class Stopped:
+        best_iteration_ = 6
+
+        def __init__(self, losses: list[float]) -> None:
+            self.evals_result_ = {"valid_0": {"binary_logloss": losses}}
+
+    assert FAMILIES["lightgbm"].settled(Stopped(losses)) == {"n_estimators": 4}
+    learning = [0.7, 0.6, 0.5, 0.4, 0.3, 0.2]  # every tree gains more than the tolerance
+    assert FAMILIES["lightgbm"].settled(Stopped(learning)) == {"n_estimators": 6}
+
+
 def test_an_unknown_family_is_refused_before_anything_is_fitted() -> None:
     assert [f.name for f in families(["lightgbm", "logistic"])] == ["lightgbm", "logistic"]
     with pytest.raises(ValueError, match="unknown model family 'xgboost'; known: "):

@@ -222,9 +222,22 @@ def _lightgbm_fit(
     return model
 
 
+# The served forest keeps the fewest trees whose validation log loss is within this much
+# of the best number's (which early stopping finds): the last trees of a slow-learning
+# forest each gain a millionth of log loss, and every shot scored pays for every tree.
+# Measured on the full data (2026-12-06): see docs/model.md, "How many trees".
+TREE_TOLERANCE = 1e-4
+
+
 def _lightgbm_settled(estimator: Any) -> Params:
     best = getattr(estimator, "best_iteration_", None)
-    return {"n_estimators": int(best)} if best else {}
+    if not best:
+        return {}
+    losses = getattr(estimator, "evals_result_", {}).get("valid_0", {}).get("binary_logloss")
+    if losses:
+        within = np.flatnonzero(np.asarray(losses[:best]) <= losses[best - 1] + TREE_TOLERANCE)
+        best = int(within[0]) + 1
+    return {"n_estimators": int(best)}
 
 
 class CategoryLabels(TransformerMixin, BaseEstimator):  # type: ignore[misc]
