@@ -14,7 +14,11 @@ scored by worker processes, one per core, with the champion's compiled forest
 (``inference.compiled``): the forest is native code that needs no interpreter, but
 preparing rows is pandas work that a single interpreter would serialise. Its slices wait
 between the passes in files (as read, and prepared), on /dev/shm where there is room, and
-each worker writes its slice's output lines, which this process copies in order. A
+each worker writes its slice's output lines, which this process copies in order. A slice
+whose shots the store holds needs no history: its worker looks up their stored context
+and scores it in the first pass, and its lines go out while the file is still read. A
+new shot found later sends every slice from the first one with shots of its season or
+a later one to the second pass. A
 smaller file (a day's or a season's shots) keeps its slices in memory between the passes
 and is scored in this process, from the champion's scoring bundle (``inference.rows``:
 no scikit-learn, SciPy or MLflow to import) by its compiled forest, or by LightGBM's own
@@ -899,9 +903,9 @@ def predict_batch(
                     out.lines(_lines_of(kept_slice), kept_slice.rows, kept_slice.scored or 0)
             # A new shot found later may change the history of a season written already:
             # the lines from the first slice that does not stand on are scored again.
-            written = out.slices
-            out.keep(next((i for i, s in enumerate(slices) if not s.final(new_from)), written))
-            for i in range(out.slices, written):  # their lines files are gone
+            streamed = out.slices
+            out.keep(next((i for i, s in enumerate(slices) if not s.final(new_from)), streamed))
+            for i in range(out.slices, streamed):  # their lines files are gone
                 slices[i] = dataclasses.replace(slices[i], scored=None)
         else:
             kept = _Kept(settings.serving.large_file_rows)
