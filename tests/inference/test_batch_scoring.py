@@ -754,6 +754,8 @@ def test_a_command_stopped_halfway_leaves_no_worker_and_keeps_the_earlier_output
     # files it left. Either way the output written before is kept as it was.
     out = tmp_path / "scored.csv"
     out.write_text("an earlier output\n")
+    earlier_rejected = tmp_path / "scored.rejected.csv"
+    earlier_rejected.write_text("its rejected rows\n")
     handovers = Path(batch_module._handover_dir() or tempfile.gettempdir())
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DATABASE_"))},
@@ -793,10 +795,12 @@ def test_a_command_stopped_halfway_leaves_no_worker_and_keeps_the_earlier_output
     assert not alive, [p.pid for p in alive]
     output = log.read_text(errors="replace")
     assert out.read_text() == "an earlier output\n"
+    assert earlier_rejected.read_text() == "its rejected rows\n"
     if stop == signal.SIGTERM:
         assert proc.returncode == 128 + signal.SIGTERM, output
         assert "stopped by SIGTERM" in " ".join(output.split())
         assert not list(handovers.glob(mine))
+        assert not list(tmp_path.glob("*.partial"))  # what it had written is gone
     else:  # nobody could clean up: the next large file's scoring does (maybe another
         # test's, running beside this one, already did)
         with batch_module._handover_folder(0, str(handovers)):
