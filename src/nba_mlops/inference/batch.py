@@ -235,8 +235,9 @@ def _score_shots(
     return _Scored(positions, probability, rejected, piece.table.num_rows)
 
 
-def _csv_rows(piece: ShotTable, scored: _Scored, version: int) -> bytes:
-    """The slice's accepted rows as read, with the three output columns, as CSV lines."""
+def _csv_rows(piece: ShotTable, scored: _Scored, version: int, sink: Any = None) -> bytes:
+    """The slice's accepted rows as read, with the three output columns, as CSV lines
+    (written to ``sink`` when given: then nothing is returned)."""
     everything = len(scored.positions) == piece.table.num_rows  # usual: nothing rejected
     out = (
         piece.table if everything else piece.table.take(pa.array(scored.positions, type=pa.int64()))
@@ -247,10 +248,10 @@ def _csv_rows(piece: ShotTable, scored: _Scored, version: int) -> bytes:
     out = out.append_column(
         "model_version", pa.array(np.full(out.num_rows, version, dtype="int64"))
     )
-    buffer = io.BytesIO()
+    buffer = io.BytesIO() if sink is None else sink
     if out.num_rows:
         pa_csv.write_csv(out, buffer, pa_csv.WriteOptions(include_header=False))
-    return buffer.getvalue()
+    return buffer.getvalue() if sink is None else b""
 
 
 # -- a large file: its slices prepared and scored by worker processes -------------------------
@@ -374,8 +375,8 @@ def _prepare_in_worker(path: str, malformed: list[MalformedLine], offset: int) -
 def _write_lines(path: str, piece: ShotTable, scored: _Scored) -> int:
     """Write a slice's output lines beside its handover file ``path``; how many rows."""
     assert _JOB is not None, "batch worker started without a job"
-    with Path(_beside(path, ".csv")).open("wb") as out:
-        out.write(_csv_rows(piece, scored, _JOB.version))
+    with pa.OSFile(_beside(path, ".csv"), "wb") as out:  # Arrow writes: no Python copy
+        _csv_rows(piece, scored, _JOB.version, out)
     return len(scored.positions)
 
 
