@@ -725,6 +725,39 @@ def test_a_slice_scored_in_the_first_pass_stands_unless_a_new_shot_changes_its_h
     assert forked.rows_scored == here.rows_scored == 12_000
 
 
+def test_workers_keep_the_stored_shots_they_look_up_for_the_next_file(
+    large: Settings, tmp_path: Path
+) -> None:
+    # A season's stored shots, as the workers look them up, are kept in the home's cache
+    # for the current snapshot (another snapshot's are removed) and mapped next time.
+    from nba_mlops.features.snapshots import FeatureSnapshots
+
+    home = large.model_copy(deep=True)
+    home.home = tmp_path / "home"
+    shutil.copytree(large.home, home.home)
+    cache = home.home / "cache" / "stored-context"
+    stale = cache / "an-older-snapshot"
+    stale.mkdir(parents=True)
+    source = tmp_path / "shots.csv"
+    pd.read_csv(bundled_sample_path(), nrows=12_000).to_csv(source, index=False)
+    version = _version_of(home, "lightgbm")
+    predict_batch(home, source, tmp_path / "1.csv", version=version, workers=1)  # trust
+    first = predict_batch(home, source, tmp_path / "2.csv", version=version, chunk_rows=2_500)
+    snapshot = FeatureSnapshots(home).current()
+    assert first.workers == 2 and snapshot is not None
+    assert not stale.exists()
+    kept = {path.name: path.stat().st_mtime_ns for path in (cache / snapshot.path.name).iterdir()}
+    seasons = {name.split(".")[0] for name in kept}
+    assert len(seasons) > 3 and set(kept) == {
+        f"{season}.{part}.npy" for season in seasons for part in ("keys", "context")
+    }
+    again = predict_batch(home, source, tmp_path / "3.csv", version=version, chunk_rows=2_500)
+    assert again.workers == 2
+    assert {p.name: p.stat().st_mtime_ns for p in (cache / snapshot.path.name).iterdir()} == kept
+    assert (tmp_path / "1.csv").read_bytes() == (tmp_path / "2.csv").read_bytes()
+    assert (tmp_path / "2.csv").read_bytes() == (tmp_path / "3.csv").read_bytes()
+
+
 def test_a_handover_folder_left_by_a_killed_scoring_is_removed(tmp_path: Path) -> None:
     # A large file's slices wait in a folder named after its process; one killed before
     # it could clean up leaves it behind (in /dev/shm: memory), and the next scoring on

@@ -655,6 +655,16 @@ class _StoredKeys:
         missing = [s for s in seasons if s not in self._seasons]
         if not missing:
             return
+        folder = None
+        if self.snapshot is not None:
+            folder = _lookup_folder(self.settings, self.snapshot)
+            for season in list(missing):
+                cached = _cached_lookup(folder, season)
+                if cached is not None:
+                    self._seasons[season], self._context[season] = cached
+                    missing.remove(season)
+            if not missing:
+                return
         values = None
         if self.snapshot is not None:
             table = self.snapshot.context(missing)
@@ -669,6 +679,8 @@ class _StoredKeys:
             self._seasons[season] = keys[order]
             if values is not None:
                 self._context[season] = values[order]
+                if folder is not None:
+                    _keep_lookup(folder, season, self._seasons[season], self._context[season])
 
     def _sorted_keys(self, seasons: list[int]) -> np.ndarray:
         """The stored keys of ``seasons``, sorted (a season's file looks up only its own)."""
@@ -732,6 +744,43 @@ class _StoredKeys:
             {GAME_ID: game, GAME_EVENT_ID: event, "season_start_year": season_parts(game)[0]},
             index=positions,
         )
+
+
+# A season's stored shots, as a batch worker looks them up (keys sorted, their context in
+# the same order), kept per snapshot in the home's cache: reading them from the snapshot
+# costs each worker tens of milliseconds a season, mapping them next time almost nothing.
+_LOOKUP_CACHE = "stored-context"
+
+
+def _lookup_folder(settings: Settings, snapshot: Snapshot) -> Path:
+    """The cache folder of ``snapshot``'s look-ups; other snapshots' are removed (a
+    snapshot never changes, and the one in use is the store's current one)."""
+    root = settings.home / "cache" / _LOOKUP_CACHE
+    folder = root / snapshot.path.name
+    if root.is_dir():
+        for other in root.iterdir():
+            if other.name != folder.name:
+                shutil.rmtree(other, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _cached_lookup(folder: Path, season: int) -> tuple[np.ndarray, np.ndarray] | None:
+    keys, context = folder / f"{season}.keys.npy", folder / f"{season}.context.npy"
+    try:
+        return np.load(keys, mmap_mode="r"), np.load(context, mmap_mode="r")
+    except (OSError, ValueError):  # not there yet, or unreadable: read the snapshot
+        return None
+
+
+def _keep_lookup(folder: Path, season: int, keys: np.ndarray, context: np.ndarray) -> None:
+    """Write a season's look-up, each file under a private name first, then renamed:
+    the context before the keys, so that a reader finding the keys finds both."""
+    with contextlib.suppress(OSError):  # a cache: scoring goes on without it
+        for name, array in (("context", context), ("keys", keys)):
+            temporary = folder / f"{season}.{name}.{os.getpid()}.tmp.npy"
+            np.save(temporary, array)
+            temporary.replace(folder / f"{season}.{name}.npy")
 
 
 def _agreed(scorer: Any, *, mark: bool = False) -> bool:
