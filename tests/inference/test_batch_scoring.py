@@ -758,6 +758,27 @@ def test_workers_keep_the_stored_shots_they_look_up_for_the_next_file(
     assert (tmp_path / "2.csv").read_bytes() == (tmp_path / "3.csv").read_bytes()
 
 
+def test_an_output_stopped_while_its_file_is_created_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C or SIGTERM can come at any moment, as the partial file is being created too
+    import pyarrow as pa
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    out = tmp_path / "scored.csv"
+    out.write_text("an earlier output\n")
+    monkeypatch.setattr(batch_module.pa_csv, "write_csv", stopped)
+    with (
+        pytest.raises(KeyboardInterrupt),
+        batch_module._writing(pa.schema([("shot", pa.int64())]), out, None),
+    ):
+        pass
+    assert out.read_text() == "an earlier output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scored.csv"]
+
+
 def test_a_handover_folder_left_by_a_killed_scoring_is_removed(tmp_path: Path) -> None:
     # A large file's slices wait in a folder named after its process; one killed before
     # it could clean up leaves it behind (in /dev/shm: memory), and the next scoring on

@@ -1095,12 +1095,17 @@ class _Output:
         self.rejected_partial = self.rejected_path.with_name(self.rejected_path.name + ".partial")
         self.rejected_partial.unlink(missing_ok=True)
         self.on_chunk = on_chunk
+        self.header = header
         self.rows_read = self.rows_scored = self.rows_rejected = 0
         # before each slice's lines: the output's size and the rows read and scored
         self._marks: list[tuple[int, int, int]] = []
+        self._out: Any = None
+
+    def start(self) -> None:
+        """Create the ``.partial`` file and write the header."""
         self._out = self.partial.open("wb")
         buffer = io.BytesIO()
-        pa_csv.write_csv(header.empty_table(), buffer)
+        pa_csv.write_csv(self.header.empty_table(), buffer)
         self._out.write(buffer.getvalue())
 
     @property
@@ -1150,7 +1155,8 @@ class _Output:
             self.rejected_path.unlink(missing_ok=True)
 
     def discard(self) -> None:
-        self._out.close()
+        if self._out is not None:
+            self._out.close()
         self.partial.unlink(missing_ok=True)
         self.rejected_partial.unlink(missing_ok=True)
 
@@ -1163,9 +1169,11 @@ class _Output:
 def _writing(
     header: pa.Schema, output: Path, on_chunk: Callable[[int], None] | None
 ) -> Iterator[_Output]:
-    """An output to write, put in place when the block ends normally (else discarded)."""
+    """An output to write, put in place when the block ends normally (else discarded,
+    however early: a Ctrl-C or SIGTERM may come while its file is being created)."""
     out = _Output(header, output, on_chunk)
     try:
+        out.start()
         yield out
         out.close()
     finally:
