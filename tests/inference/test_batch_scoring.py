@@ -66,10 +66,14 @@ def _lightgbm(settings: Settings) -> Any:
 
 
 @pytest.fixture(scope="module")
-def large(trained_settings: Settings) -> Settings:
-    """The trained home where every file counts as large (worker processes, compiled
-    forest), the LightGBM version's forest compiled beforehand."""
+def large(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the trained home where every file counts as large (worker processes,
+    compiled forest), the LightGBM version's forest compiled beforehand. The copy is this
+    test process's own: tests here remove and expect the compiled forest's agreement
+    mark, which tests in another process must not see change."""
     settings = trained_settings.model_copy(deep=True)
+    settings.home = tmp_path_factory.mktemp("large") / "home"
+    shutil.copytree(trained_settings.home, settings.home)
     settings.serving.large_file_rows = 0
     assert compile_model(_lightgbm(trained_settings), compiled_cache_dir(settings)) is not None
     return settings
