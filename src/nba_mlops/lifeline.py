@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import psutil
+
 from nba_mlops.log import get_logger
 
 logger = get_logger(__name__)
@@ -59,16 +61,7 @@ def exit_with_process(pid: int, *, interval_s: float = CHECK_INTERVAL_S) -> None
     """End this process once process ``pid`` (not necessarily its parent) has gone: a
     batch worker forked from a fork server follows the command that asked for it."""
 
-    def gone() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:  # another user's process: not gone
-            return False
-        return False
-
-    _end_when_gone(pid, gone, 0.0, interval_s)
+    _end_when_gone(pid, lambda: not psutil.pid_exists(pid), 0.0, interval_s)
 
 
 def _end_when_gone(

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import psutil
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -245,18 +246,8 @@ def forget_dead_workers() -> None:
         if (m := _PID_IN_NAME.search(p.name))
     }
     for pid in pids:
-        if not _alive(pid):
+        if not psutil.pid_exists(pid):
             multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def set_model(name: str | None, version: str | None, previous: str | None = None) -> None:

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import psutil
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
@@ -621,19 +622,9 @@ def _handover_folder(need: int, parent: str | None = None) -> tempfile.Temporary
 def _remove_stale(root: Path) -> None:
     for folder in root.glob(f"{HANDOVER_PREFIX}*-*"):
         pid = folder.name[len(HANDOVER_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
             logger.info("removing %s, left by a batch scoring that was stopped", folder)
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 class _StoredKeys:
