@@ -713,7 +713,7 @@ def test_a_slice_scored_in_the_first_pass_stands_unless_a_new_shot_changes_its_h
     real_second_pass = batch_module._second_pass
 
     def second_pass(slices: list[Any], *args: Any) -> Any:
-        second.append((len(slices), sum(s.final(args[-1]) for s in slices)))
+        second.append((len(slices), sum(s.found.final(args[-1]) for s in slices)))
         return real_second_pass(slices, *args)
 
     monkeypatch.setattr(batch_module, "_second_pass", second_pass)

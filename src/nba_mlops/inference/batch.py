@@ -236,9 +236,9 @@ def _score_shots(
     return _Scored(positions, probability, rejected, piece.table.num_rows)
 
 
-def _csv_rows(piece: ShotTable, scored: _Scored, version: int, sink: Any = None) -> bytes:
-    """The slice's accepted rows as read, with the three output columns, as CSV lines
-    (written to ``sink`` when given: then nothing is returned)."""
+def _csv_rows(piece: ShotTable, scored: _Scored, version: int, sink: Any) -> None:
+    """Write the slice's accepted rows as read, with the three output columns, as CSV
+    lines to ``sink`` (a file or buffer)."""
     everything = len(scored.positions) == piece.table.num_rows  # usual: nothing rejected
     out = (
         piece.table if everything else piece.table.take(pa.array(scored.positions, type=pa.int64()))
@@ -249,10 +249,8 @@ def _csv_rows(piece: ShotTable, scored: _Scored, version: int, sink: Any = None)
     out = out.append_column(
         "model_version", pa.array(np.full(out.num_rows, version, dtype="int64"))
     )
-    buffer = io.BytesIO() if sink is None else sink
     if out.num_rows:
-        pa_csv.write_csv(out, buffer, pa_csv.WriteOptions(include_header=False))
-    return buffer.getvalue() if sink is None else b""
+        pa_csv.write_csv(out, sink, pa_csv.WriteOptions(include_header=False))
 
 
 # -- a large file: its slices prepared and scored by worker processes -------------------------
@@ -267,32 +265,16 @@ def _csv_rows(piece: ShotTable, scored: _Scored, version: int, sink: Any = None)
 # (``<n>.csv``), which this process copies into the output in file order.
 @dataclass(frozen=True)
 class _Prepared:
-    """A worker's first pass over a slice: where its prepared shots are, its rows for the
-    history (only keys when the store holds every shot of it), its rejected rows, and
-    where its rows' stored context is (when the store holds every shot of it)."""
+    """A worker's first pass over a slice: where its prepared shots are, its rejected
+    rows, and when the store holds every shot of it, where its rows' stored context is
+    and how many rows it scored at once (``_Job.speculate``: their lines are beside)."""
 
     shots: str
-    history: pd.DataFrame
     rejected: pd.DataFrame
-    context: str | None = None
-    scored: int | None = None  # rows scored in pass 1 (``_Job.speculate``), lines beside
+    context: str | None = None  # by position in the slice
+    scored: int | None = None
     last_season: int = 0  # the latest season of its accepted shots
     new_from: int | None = None  # the earliest season of its shots the store does not hold
-
-
-@dataclass(frozen=True)
-class _Slice:
-    """A slice of a large file between the passes: its files and what pass 1 found."""
-
-    offset: int
-    rows: int
-    raw: str
-    shots: str
-    rejected: pd.DataFrame
-    context: str | None = None  # its rows' stored context, by position in the slice
-    scored: int | None = None  # rows scored in pass 1, their lines beside ``raw``
-    last_season: int = 0
-    new_from: int | None = None
 
     def final(self, new_from: int | None) -> bool:
         """Whether its lines from pass 1 stand, the file's shots the store does not hold
@@ -301,6 +283,17 @@ class _Slice:
         of earlier seasons keep their stored context, the one this slice was scored
         with."""
         return self.scored is not None and (new_from is None or self.last_season < new_from)
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """A slice of a large file between the passes: where it is in the file, its file as
+    read, and what pass 1 found."""
+
+    offset: int
+    rows: int
+    raw: str
+    found: _Prepared
 
 
 def _handover(piece: ShotTable, folder: str) -> str:
@@ -330,10 +323,12 @@ def _beside(path: str, suffix: str) -> str:
 _STORED: _StoredKeys | None = None
 
 
-def _prepare_in_worker(path: str, malformed: list[MalformedLine], offset: int) -> _Prepared:
+def _prepare_in_worker(
+    path: str, malformed: list[MalformedLine], offset: int
+) -> tuple[_Prepared, pd.DataFrame]:
     """Pass 1 in a worker: prepare the slice handed over at ``path`` and keep its shots
-    beside it, with the columns the model reads, for pass 2; the history's rows of it
-    (only their keys when the store holds every shot of it)."""
+    beside it, with the columns the model reads, for pass 2; with what it found, the
+    history's rows of it (only their keys when the store holds every shot of it)."""
     global _STORED
     assert _JOB is not None and _JOB.settings is not None, "batch worker started without a job"
     piece = ShotTable(_read_table(path), malformed, offset)
@@ -345,18 +340,21 @@ def _prepare_in_worker(path: str, malformed: list[MalformedLine], offset: int) -
         _write_table(pa.Table.from_pandas(shots.loc[:, wanted], preserve_index=True), handle)
     if _STORED is None:
         _STORED = _StoredKeys(_JOB.settings, _JOB.snapshot)
-    # the accepted shots' keys (a rejected row needs no context) and seasons
-    game = shots[GAME_ID].to_numpy("int64")
-    unstored = _STORED.unstored(game, shots[GAME_EVENT_ID].to_numpy("int64"))
+    # the accepted shots (a rejected row needs no context)
+    keys = _STORED.keys_frame(
+        shots[GAME_ID].to_numpy("int64"),
+        shots[GAME_EVENT_ID].to_numpy("int64"),
+        shots.index.to_numpy(),
+    )
     seasons = shots["season_start_year"].to_numpy("int64")
-    last_season = int(seasons.max()) if len(seasons) else 0
+    unstored = _STORED.unstored(keys)
     if unstored.any():
         new_from = int(seasons[unstored].min())
-        return _Prepared(kept, _history_columns(prepared), prepared.rejected, new_from=new_from)
-    keys = _STORED.keys_frame(game, shots[GAME_EVENT_ID].to_numpy("int64"), shots.index.to_numpy())
+        return _Prepared(kept, prepared.rejected, new_from=new_from), _history_columns(prepared)
+    last_season = int(seasons.max()) if len(seasons) else 0
     context = _STORED.stored_context(keys)
     if context is None:
-        return _Prepared(kept, keys, prepared.rejected, last_season=last_season)
+        return _Prepared(kept, prepared.rejected, last_season=last_season), keys
     # every row's context (NaN for rows without a valid key), by position in the slice
     matrix = np.full((piece.table.num_rows, len(CONTEXT_COLUMNS)), np.nan, dtype=np.float32)
     matrix[keys.index.to_numpy() - offset] = context
@@ -364,13 +362,9 @@ def _prepare_in_worker(path: str, malformed: list[MalformedLine], offset: int) -
     np.save(context_path, matrix)
     scored = None
     if _JOB.speculate:
-        rows = pd.DataFrame(
-            matrix[shots.index.to_numpy() - offset],
-            columns=list(CONTEXT_COLUMNS),
-            index=shots.index,
-        )
+        rows = _context_frame(matrix, offset, shots.index)
         scored = _write_lines(path, piece, _score_shots(_JOB, piece, shots, rows, _NO_REJECTIONS))
-    return _Prepared(kept, keys, prepared.rejected, context_path, scored, last_season)
+    return _Prepared(kept, prepared.rejected, context_path, scored, last_season), keys
 
 
 def _write_lines(path: str, piece: ShotTable, scored: _Scored) -> int:
@@ -401,23 +395,12 @@ def _first_pass(
     """Every slice handed to the workers to be prepared, in file order: each slice kept
     and the history's rows of it (only the keys where the store holds every shot of it:
     their context is stored). At most two slices per worker are in flight."""
-    pending: deque[tuple[ShotTable, str, Future[_Prepared]]] = deque()
+    pending: deque[tuple[ShotTable, str, Future[tuple[_Prepared, pd.DataFrame]]]] = deque()
 
     def oldest() -> tuple[_Slice, pd.DataFrame]:
         piece, path, future = pending.popleft()
-        done = future.result()
-        kept = _Slice(
-            piece.offset,
-            piece.table.num_rows,
-            path,
-            done.shots,
-            done.rejected,
-            done.context,
-            done.scored,
-            done.last_season,
-            done.new_from,
-        )
-        return kept, done.history
+        found, history = future.result()
+        return _Slice(piece.offset, piece.table.num_rows, path, found), history
 
     for piece in pieces:
         path = _handover(piece, folder)
@@ -444,9 +427,14 @@ def _context_file(context: pd.DataFrame, rows: int, folder: str) -> str:
 
 
 def _context_rows(path: str, first: int, index: pd.Index) -> pd.DataFrame:
-    """The context of rows ``index`` (file positions) from a context matrix whose rows
-    start at file position ``first``: the whole file's (0) or one slice's (its offset)."""
-    matrix = np.load(path, mmap_mode="r")
+    """The context of rows ``index`` (file positions) from a context matrix file whose
+    rows start at file position ``first``: the whole file's (0) or one slice's (its
+    offset)."""
+    return _context_frame(np.load(path, mmap_mode="r"), first, index)
+
+
+def _context_frame(matrix: np.ndarray, first: int, index: pd.Index) -> pd.DataFrame:
+    """``_context_rows`` of a matrix at hand."""
     return pd.DataFrame(
         np.asarray(matrix[index.to_numpy() - first]), columns=list(CONTEXT_COLUMNS), index=index
     )
@@ -473,24 +461,25 @@ def _second_pass(
     def oldest() -> _Written:
         kept, future = pending.popleft()
         scored = future.result()
-        for path in (kept.raw, kept.shots, kept.context):
+        for path in (kept.raw, kept.found.shots, kept.found.context):
             if path is not None:
                 Path(path).unlink(missing_ok=True)
-        return _Written(_lines_of(kept), kept.rows, scored, kept.rejected)
+        return _Written(_lines_of(kept), kept.rows, scored, kept.found.rejected)
 
     slices = slices[::-1]
     while slices:
         kept = slices.pop()
-        if kept.final(new_from):
+        found = kept.found
+        if found.final(new_from):
             future: Future[int] = Future()
-            future.set_result(kept.scored or 0)
+            future.set_result(found.scored or 0)
         else:
             if context_path is None:
-                assert kept.context is not None, "a slice without its context"
-                context, first = kept.context, kept.offset
+                assert found.context is not None, "a slice without its context"
+                context, first = found.context, kept.offset
             else:
                 context, first = context_path, 0
-            future = pool.submit(_score_kept, kept.raw, kept.shots, context, first, kept.offset)
+            future = pool.submit(_score_kept, kept.raw, found.shots, context, first, kept.offset)
         pending.append((kept, future))
         while len(pending) >= 2 * workers:
             yield oldest()
@@ -680,14 +669,12 @@ class _StoredKeys:
         return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
 
     def stored_context(self, keys: pd.DataFrame) -> np.ndarray | None:
-        """The stored context (float32, in ``CONTEXT_COLUMNS`` order) of the shots of
-        ``keys_if_all_stored``, each its stored shot's (a key repeated in the store
+        """The stored context (float32, in ``CONTEXT_COLUMNS`` order) of shots the store
+        holds (``keys_frame``), each its stored shot's (a key repeated in the store
         counts its first row); None without a snapshot."""
-        from nba_mlops.data.store import shot_keys
-
         if self.snapshot is None:
             return None
-        wanted = shot_keys(keys[GAME_ID].to_numpy(), keys[GAME_EVENT_ID].to_numpy())
+        wanted = _keys_of(keys)
         seasons = keys["season_start_year"].to_numpy()
         result = np.empty((len(keys), len(CONTEXT_COLUMNS)), dtype=np.float32)
         for season in np.unique(seasons).tolist():
@@ -698,8 +685,8 @@ class _StoredKeys:
         return result
 
     def keys_if_all_stored(self, piece: ShotTable, mapping: dict[str, str]) -> pd.DataFrame | None:
-        """The slice's keys and seasons (by file position) when the store holds every
-        shot of it that has a valid key, else None."""
+        """The slice's keys and seasons (``keys_frame``, by file position) when the store
+        holds every shot of it that has a valid key, else None."""
         from nba_mlops.data.validation import coerce_integer
 
         source = {canonical: name for name, canonical in mapping.items()}
@@ -711,30 +698,39 @@ class _StoredKeys:
         valid &= ~np.isnan(event.astype("float64"))
         if not valid.any():
             return None
-        game, event = game[valid].astype("int64"), event[valid].astype("int64")
-        if self.unstored(game, event).any():
-            return None
-        return self.keys_frame(game, event, np.flatnonzero(valid) + piece.offset)
+        keys = self.keys_frame(
+            game[valid].astype("int64"),
+            event[valid].astype("int64"),
+            np.flatnonzero(valid) + piece.offset,
+        )
+        return None if self.unstored(keys).any() else keys
 
-    def unstored(self, game: np.ndarray, event: np.ndarray) -> np.ndarray:
-        """Which of the shots the store does not hold."""
-        from nba_mlops.data.repair import season_parts
-        from nba_mlops.data.store import keys_in, shot_keys
+    def unstored(self, keys: pd.DataFrame) -> np.ndarray:
+        """Which of the shots (``keys_frame``) the store does not hold."""
+        from nba_mlops.data.store import keys_in
 
-        present = sorted(set(season_parts(game)[0].tolist()))
+        present = np.unique(keys["season_start_year"].to_numpy()).tolist()
         if not present:
             return np.zeros(0, dtype=bool)
-        return ~keys_in(shot_keys(game, event), self._sorted_keys(present))
+        return ~keys_in(_keys_of(keys), self._sorted_keys(present))
 
     @staticmethod
     def keys_frame(game: np.ndarray, event: np.ndarray, positions: np.ndarray) -> pd.DataFrame:
-        """The shots' keys and seasons, indexed by their positions in the file."""
+        """The shots' ids and seasons, indexed by their positions in the file: what the
+        history and the look-ups read."""
         from nba_mlops.data.repair import season_parts
 
         return pd.DataFrame(
             {GAME_ID: game, GAME_EVENT_ID: event, "season_start_year": season_parts(game)[0]},
             index=positions,
         )
+
+
+def _keys_of(keys: pd.DataFrame) -> np.ndarray:
+    """The ``shot_keys`` of a ``keys_frame``."""
+    from nba_mlops.data.store import shot_keys
+
+    return shot_keys(keys[GAME_ID].to_numpy(), keys[GAME_EVENT_ID].to_numpy())
 
 
 # A season's stored shots, as a batch worker looks them up (keys sorted, their context in
@@ -937,17 +933,21 @@ def predict_batch(
             for kept_slice, rows_of in _first_pass(all_pieces(pieces), pool, workers, handover):
                 slices.append(kept_slice)
                 history.append((kept_slice.offset, rows_of))
-                out.reject(kept_slice.rejected)
-                if kept_slice.new_from is not None:
-                    new_from = min(kept_slice.new_from, new_from or kept_slice.new_from)
-                if out.slices == len(slices) - 1 and kept_slice.final(new_from):
-                    out.lines(_lines_of(kept_slice), kept_slice.rows, kept_slice.scored or 0)
+                found = kept_slice.found
+                out.reject(found.rejected)
+                if found.new_from is not None:
+                    new_from = min(found.new_from, new_from or found.new_from)
+                if out.slices == len(slices) - 1 and found.final(new_from):
+                    out.lines(_lines_of(kept_slice), kept_slice.rows, found.scored or 0)
             # A new shot found later may change the history of a season written already:
             # the lines from the first slice that does not stand on are scored again.
             streamed = out.slices
-            out.keep(next((i for i, s in enumerate(slices) if not s.final(new_from)), streamed))
+            out.keep(
+                next((i for i, s in enumerate(slices) if not s.found.final(new_from)), streamed)
+            )
             for i in range(out.slices, streamed):  # their lines files are gone
-                slices[i] = dataclasses.replace(slices[i], scored=None)
+                found = dataclasses.replace(slices[i].found, scored=None)
+                slices[i] = dataclasses.replace(slices[i], found=found)
         else:
             kept = _Kept(settings.serving.large_file_rows)
             stored = _StoredKeys(settings)
@@ -970,7 +970,7 @@ def predict_batch(
         # The workers looked up the stored context of each slice the store holds: where
         # that is every slice, the file holds no new shot and each shot's context is its
         # stored shot's, which is what ``context_for`` would find.
-        stored_only = bool(slices) and new_from is None and all(s.context for s in slices)
+        stored_only = bool(slices) and new_from is None and all(s.found.context for s in slices)
         context = None if stored_only else whole_context()
         if scorer is not None and scorer is not rows and not _agreed(scorer):
             # a compiled forest not checked yet (no slice was scored in pass 1): check it
@@ -981,8 +981,9 @@ def predict_batch(
             if context is not None:
                 head_context = context.reindex(head.index)
             else:
-                assert slices[0].context is not None
-                head_context = _context_rows(slices[0].context, slices[0].offset, head.index)
+                looked_up = slices[0].found.context
+                assert looked_up is not None
+                head_context = _context_rows(looked_up, slices[0].offset, head.index)
             sample = pd.concat([head, head_context], axis=1)
             if _trusted(model if model is not None else rows, scorer, sample):
                 _agreed(scorer, mark=not head.empty)
@@ -1058,8 +1059,10 @@ class _Written:
 def _lines(scored: Iterator[tuple[ShotTable, _Scored]], version: int) -> Iterator[_Written]:
     """Slices scored in this process, as output lines."""
     for piece, result in scored:
+        lines = io.BytesIO()
+        _csv_rows(piece, result, version, lines)
         yield _Written(
-            _csv_rows(piece, result, version),
+            lines.getvalue(),
             result.rows_read,
             len(result.positions),
             result.rejected,
