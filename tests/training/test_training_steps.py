@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import numpy as np
@@ -21,7 +22,7 @@ from nba_mlops.registry.promotion import decide_promotion
 from nba_mlops.training.dataset import UNKNOWN_WITHOUT_CONTEXT, UNKNOWN_WITHOUT_GAME
 from nba_mlops.training.evaluate import Baselines
 from nba_mlops.training.fit import Candidate, fit_family, refit
-from nba_mlops.training.models import FAMILIES
+from nba_mlops.training.models import FAMILIES, TREE_TOLERANCE, fewest_trees
 from nba_mlops.training.prepare import (
     REFERENCE_ROWS,
     Holdout,
@@ -62,10 +63,10 @@ def test_a_token_search_is_a_quarter_of_a_full_one_and_never_none(
 
 def test_only_early_stopping_settles_parameters() -> None:
     class Stopped:
-        best_iteration_ = 137
+        booster_ = SimpleNamespace(best_iteration=137)
 
     class NeverStopped:
-        best_iteration_ = None
+        booster_ = SimpleNamespace(best_iteration=0)
 
     assert FAMILIES["lightgbm"].settled(Stopped()) == {"n_estimators": 137}
     assert FAMILIES["lightgbm"].settled(NeverStopped()) == {}
@@ -74,22 +75,29 @@ def test_only_early_stopping_settles_parameters() -> None:
 
 
 def test_the_forest_keeps_the_fewest_trees_within_the_tolerance_of_the_best() -> None:
-    from nba_mlops.training.models import TREE_TOLERANCE
-
     # validation log loss by number of trees: early stopping kept 6 (the best, 0.6000);
     # 4 trees are within the tolerance of it, 3 are not
     losses = [0.7, 0.65, 0.6000 + 1.5 * TREE_TOLERANCE, 0.6000 + 0.5 * TREE_TOLERANCE]
     losses += [0.60005, 0.6000, 0.6001, 0.6002]
-
-    class Stopped:
-        best_iteration_ = 6
-
-        def __init__(self, losses: list[float]) -> None:
-            self.evals_result_ = {"valid_0": {"binary_logloss": losses}}
-
-    assert FAMILIES["lightgbm"].settled(Stopped(losses)) == {"n_estimators": 4}
+    assert fewest_trees(losses, 6) == 4
     learning = [0.7, 0.6, 0.5, 0.4, 0.3, 0.2]  # every tree gains more than the tolerance
-    assert FAMILIES["lightgbm"].settled(Stopped(learning)) == {"n_estimators": 6}
+    assert fewest_trees(learning, 6) == 6
+
+
+def test_an_early_stopped_forest_predicts_with_the_trees_a_refit_is_given() -> None:
+    # the number of trees is decided once, at the fit: the model is calibrated and judged
+    # with it, and it is what the refit gets
+    rng = np.random.default_rng(7)
+    x = pd.DataFrame(rng.normal(size=(3_000, 3)), columns=["a", "b", "c"])
+    y = (x["a"] + rng.normal(size=3_000) > 0).to_numpy(dtype=int)
+    params = {"learning_rate": 0.05, "num_leaves": 7}
+    model = FAMILIES["lightgbm"].fit(params, x[:2_000], y[:2_000], x[2_000:], y[2_000:], 7)
+    losses = model.evals_result_["valid_0"]["binary_logloss"]
+    kept = fewest_trees(losses, model.best_iteration_)
+    assert kept < model.best_iteration_  # this seed: the last trees gain little
+    assert FAMILIES["lightgbm"].settled(model) == {"n_estimators": kept}
+    expected = model.booster_.predict(x, num_iteration=kept)
+    np.testing.assert_array_equal(model.predict_proba(x)[:, 1], expected)
 
 
 def test_an_unknown_family_is_refused_before_anything_is_fitted() -> None:

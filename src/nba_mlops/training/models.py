@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -219,6 +219,11 @@ def _lightgbm_fit(
         eval_metric="binary_logloss",
         callbacks=[lgb.early_stopping(50, verbose=False)],
     )
+    # The model predicts (and is calibrated, judged, saved and compiled) with the number
+    # of trees a refit will be given: the booster's best iteration is what it reads.
+    if model.best_iteration_:
+        losses = model.evals_result_["valid_0"]["binary_logloss"]
+        model.booster_.best_iteration = fewest_trees(losses, model.best_iteration_)
     return model
 
 
@@ -229,15 +234,17 @@ def _lightgbm_fit(
 TREE_TOLERANCE = 1e-4
 
 
+def fewest_trees(losses: Sequence[float], best: int) -> int:
+    """The fewest trees whose validation log loss (``losses``, by number of trees) is
+    within ``TREE_TOLERANCE`` of that of ``best`` trees (early stopping's)."""
+    within = np.flatnonzero(np.asarray(losses[:best]) <= losses[best - 1] + TREE_TOLERANCE)
+    return int(within[0]) + 1
+
+
 def _lightgbm_settled(estimator: Any) -> Params:
-    best = getattr(estimator, "best_iteration_", None)
-    if not best:
-        return {}
-    losses = getattr(estimator, "evals_result_", {}).get("valid_0", {}).get("binary_logloss")
-    if losses:
-        within = np.flatnonzero(np.asarray(losses[:best]) <= losses[best - 1] + TREE_TOLERANCE)
-        best = int(within[0]) + 1
-    return {"n_estimators": int(best)}
+    """The number of trees an early-stopped fit predicts with (``_lightgbm_fit``)."""
+    best = getattr(getattr(estimator, "booster_", None), "best_iteration", 0)
+    return {"n_estimators": int(best)} if best and best > 0 else {}
 
 
 class CategoryLabels(TransformerMixin, BaseEstimator):  # type: ignore[misc]
