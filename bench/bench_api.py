@@ -459,6 +459,18 @@ def serve_command(port: int, workers: int) -> list[str]:
     return [str(BIN / "nba-mlops"), "serve", "--port", str(port), "--workers", str(workers)]
 
 
+def serve_env(home: Path, model_home: Path, db_url: str) -> dict[str, str]:
+    """What ``serve`` runs with: its own home, the champion of ``model_home``'s MLflow
+    store, the database, a fresh JWT secret, quiet logs."""
+    return {
+        "NBA_MLOPS_HOME": str(home),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{(model_home / 'mlflow' / 'mlflow.db').resolve()}",
+        "DATABASE_URL": db_url,
+        "NBA_MLOPS_JWT_SECRET": secrets.token_urlsafe(48),
+        "NBA_MLOPS_LOG_LEVEL": "WARNING",
+    }
+
+
 def start_up_only(args: argparse.Namespace) -> None:
     """``--start-up-only``: ``serve`` started ``--starts`` times in a row on a fresh
     database (the first start fills the home's caches, the others are restarts), with
@@ -468,7 +480,6 @@ def start_up_only(args: argparse.Namespace) -> None:
         work = Path(tmp)
         chosen = args.model_home if args.model_home is not None else default_model_home()
         model_home = trained_home(chosen, work)
-        tracking = f"sqlite:///{(model_home / 'mlflow' / 'mlflow.db').resolve()}"
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         serve = serve_command(port, args.workers)
@@ -479,14 +490,9 @@ def start_up_only(args: argparse.Namespace) -> None:
         )
         for code, src in codes:
             with postgres_database(args.postgres) as db_url:
-                env = {
-                    "NBA_MLOPS_HOME": str(work / f"api-home-{code}"),
-                    "MLFLOW_TRACKING_URI": tracking,
-                    "DATABASE_URL": db_url,
-                    "NBA_MLOPS_JWT_SECRET": secrets.token_urlsafe(48),
-                    "NBA_MLOPS_LOG_LEVEL": "WARNING",
-                    **({"PYTHONPATH": str(src)} if src is not None else {}),
-                }
+                env = serve_env(work / f"api-home-{code}", model_home, db_url)
+                if src is not None:
+                    env["PYTHONPATH"] = str(src)
                 times = []
                 for start in range(args.starts):
                     log = work / f"api-{code}-{start}.log"
@@ -575,17 +581,10 @@ def main() -> None:
         if chosen is None and not args.sample:
             chosen = default_model_home()
         model_home = trained_home(chosen, work)
-        tracking = f"sqlite:///{(model_home / 'mlflow' / 'mlflow.db').resolve()}"
         results: list[Level] = []
         with postgres_database(args.postgres) as db_url:
             port = free_port()
-            env = {
-                "NBA_MLOPS_HOME": str(work / "api-home"),
-                "MLFLOW_TRACKING_URI": tracking,
-                "DATABASE_URL": db_url,
-                "NBA_MLOPS_JWT_SECRET": secrets.token_urlsafe(48),
-                "NBA_MLOPS_LOG_LEVEL": "WARNING",
-            }
+            env = serve_env(work / "api-home", model_home, db_url)
             base = f"http://127.0.0.1:{port}"
             serve = serve_command(port, args.workers)
             database = db_url.rsplit("/", 1)[1]

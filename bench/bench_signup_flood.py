@@ -44,6 +44,7 @@ from bench_api import (
     postgres_database,
     process,
     serve_command,
+    serve_env,
     shot_bodies,
     trained_home,
 )
@@ -185,18 +186,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nba-bench-flood-") as tmp:
         work = Path(tmp)
         model_home = trained_home(args.model_home, work)
-        tracking = f"sqlite:///{(model_home / 'mlflow' / 'mlflow.db').resolve()}"
         with postgres_database(args.postgres) as db_url:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            env = {
-                "NBA_MLOPS_HOME": str(work / "api-home"),
-                "MLFLOW_TRACKING_URI": tracking,
-                "DATABASE_URL": db_url,
-                "NBA_MLOPS_JWT_SECRET": secrets.token_urlsafe(48),
-                "NBA_MLOPS_LOG_LEVEL": "WARNING",
-                "NBA_MLOPS_SERVING__TRUSTED_PROXIES": json.dumps(["127.0.0.1"]),
-            }
+            env = serve_env(work / "api-home", model_home, db_url)
+            env["NBA_MLOPS_SERVING__TRUSTED_PROXIES"] = json.dumps(["127.0.0.1"])
             serve = serve_command(port, args.workers)
             print(f"API: {args.workers} workers on {base}; bursts of {args.burst} sign-ups")
             with process(serve, env, work / "api.log", f"{base}/ready"):
