@@ -736,10 +736,9 @@ def test_workers_keep_the_stored_shots_they_look_up_for_the_next_file(
     # for the current snapshot (another snapshot's are removed) and mapped next time.
     from nba_mlops.features.snapshots import FeatureSnapshots
 
-    home = large.model_copy(deep=True)
-    home.home = tmp_path / "home"
-    shutil.copytree(large.home, home.home)
+    home = large
     cache = home.home / "cache" / "stored-context"
+    shutil.rmtree(cache, ignore_errors=True)  # what an earlier test left: written afresh
     stale = cache / "an-older-snapshot"
     stale.mkdir(parents=True)
     source = tmp_path / "shots.csv"
