@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import os
 import re
-import shutil
 import time
 import uuid
 from collections import Counter
@@ -17,6 +16,7 @@ import psutil
 import pytest
 
 from nba_mlops.config import Settings, bundled_sample_path
+from tests.support.homes import copy_home
 from tests.support.prerequisites import INSTALL, MISSING, OPTIONAL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def fresh_trained_settings(trained_settings: Settings, tmp_path: Path) -> Settings:
     """A private copy of the trained home that a test may change."""
     home = tmp_path / "home"
-    shutil.copytree(trained_settings.home, home)
+    copy_home(trained_settings.home, home)
     settings = quick_settings(home)
     return settings
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from nba_mlops.config import Settings
+from tests.support.homes import copy_home
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def checkout_after_make_up(trained_settings: Settings, tmp_path: Path) -> Path:
     for entry in REPO.iterdir():
         if entry.name not in {"var", ".git"}:
             (checkout / entry.name).symlink_to(entry)
-    shutil.copytree(trained_settings.home, checkout / "var", symlinks=True)
+    copy_home(trained_settings.home, checkout / "var", symlinks=True)
     return checkout
 
 

@@ -32,6 +32,7 @@ from nba_mlops.inference.batch import BatchReport, predict_batch
 from nba_mlops.inference.compiled import CompiledModel, compile_model, compiled_cache_dir
 from nba_mlops.inference.rows import cached_row_scorer
 from nba_mlops.registry import Registry
+from tests.support.homes import copy_home
 
 
 def _version_of(settings: Settings, family: str) -> int:
@@ -73,7 +74,7 @@ def large(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
     mark, which tests in another process must not see change."""
     settings = trained_settings.model_copy(deep=True)
     settings.home = tmp_path_factory.mktemp("large") / "home"
-    shutil.copytree(trained_settings.home, settings.home)
+    copy_home(trained_settings.home, settings.home)
     settings.serving.large_file_rows = 0
     assert compile_model(_lightgbm(trained_settings), compiled_cache_dir(settings)) is not None
     return settings

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from nba_mlops.config import Settings
+from tests.support.homes import copy_home
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,7 @@ def test_up_serves_the_current_champion_and_stops_cleanly(
     trained_settings: Settings, tmp_path: Path, stop: signal.Signals
 ) -> None:
     home = tmp_path / "home"
-    shutil.copytree(trained_settings.home, home)
+    copy_home(trained_settings.home, home)
     port = free_port()
     log = tmp_path / "up.log"
     process = up(home, port, log)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import httpx
 import pytest
 
 from nba_mlops.config import Settings
+from tests.support.homes import copy_home
 from tests.support.prerequisites import missing, require
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,7 +115,7 @@ def api_server(
     sample is stored and the champion current, so it serves without training again."""
     dist = build_web_page()
     home = tmp_path_factory.mktemp("nba-mlops-home") / "home"
-    shutil.copytree(trained_settings.home, home)
+    copy_home(trained_settings.home, home)
     env = {
         **os.environ,
         "NBA_MLOPS_HOME": str(home),
