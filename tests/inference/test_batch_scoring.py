@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import logging
@@ -863,6 +864,87 @@ def test_a_command_stopped_halfway_leaves_no_worker_and_keeps_the_earlier_output
         # test's, running beside this one, already did)
         with batch_module._handover_folder(0, str(handovers)):
             assert not list(handovers.glob(mine))
+
+
+# Scores the sample under StopSignals, with SIGTERM arriving right after the pool's
+# second worker process started, before the pool could record it.
+_STOPPED_AT_A_WORKER_START = """
+import os, signal, sys
+from multiprocessing.context import ForkServerProcess
+from pathlib import Path
+
+from nba_mlops.config import get_settings
+from nba_mlops.inference.batch import predict_batch
+from nba_mlops.stops import Stopped, StopSignals
+
+start = ForkServerProcess.start
+started = []
+
+def start_then_stop(process):
+    start(process)
+    started.append(process.pid)
+    print("worker", process.pid, flush=True)
+    if len(started) == 2:  # the pool knows the first one
+        os.kill(os.getpid(), signal.SIGTERM)
+
+ForkServerProcess.start = start_then_stop
+try:
+    with StopSignals():
+        predict_batch(
+            get_settings(),
+            Path(sys.argv[1]),
+            Path(sys.argv[2]),
+            chunk_rows=2000,
+            version=int(sys.argv[3]),
+        )
+except Stopped as stopped:
+    print("stopped by", stopped.how, flush=True)
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: scored without workers")
+def test_a_stop_while_a_worker_starts_ends_the_command_and_its_workers(
+    large: Settings, tmp_path: Path
+) -> None:
+    # A stop between a worker's start and the pool recording it used to leave a worker
+    # the pool did not know of: it took the shutdown message meant for another, and
+    # the command waited for that one for ever.
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DATABASE_"))},
+        "NBA_MLOPS_HOME": str(large.home),
+        "NBA_MLOPS_SERVING__LARGE_FILE_ROWS": "0",
+    }
+    out = tmp_path / "scored.csv"
+    command = [
+        sys.executable,
+        "-c",
+        _STOPPED_AT_A_WORKER_START,
+        str(bundled_sample_path()),
+        str(out),
+        str(_version_of(large, "lightgbm")),
+    ]
+    log = tmp_path / "command.log"
+    with log.open("wb") as sink:  # a file, not a pipe: the workers hold it too
+        proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            family = psutil.Process(proc.pid).children(recursive=True)
+            proc.kill()
+            proc.wait()
+            for left in family:  # the unknown worker, which nothing else stops
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    left.kill()
+    text = log.read_text(errors="replace")
+    assert proc.returncode == 0 and "stopped by SIGTERM" in text, text
+    workers = [int(line.split()[1]) for line in text.splitlines() if line.startswith("worker ")]
+    assert workers, text
+    _, alive = psutil.wait_procs(
+        [psutil.Process(pid) for pid in workers if psutil.pid_exists(pid)], timeout=15
+    )
+    assert not alive, [p.pid for p in alive]
+    assert not out.exists() and not list(tmp_path.glob("*.partial"))
 
 
 def test_a_file_too_big_for_any_temporary_folder_is_refused_before_anything_is_written(

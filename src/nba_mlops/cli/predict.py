@@ -8,7 +8,7 @@ import typer
 
 from nba_mlops.cli.app import app
 from nba_mlops.cli.console import counter, fail, prepare, summary
-from nba_mlops.cli.serve import Stopped, StopSignals
+from nba_mlops.stops import Stopped, StopSignals
 
 
 @app.command("predict-batch")

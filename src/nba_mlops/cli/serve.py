@@ -6,14 +6,13 @@ import contextlib
 import enum
 import os
 import shutil
-import signal
-from typing import Any
 
 import typer
 
 from nba_mlops.cli.app import app
 from nba_mlops.cli.console import console, fail, prepare, summary
 from nba_mlops.config import Settings
+from nba_mlops.stops import Stopped, StopSignals
 
 
 class Service(enum.StrEnum):
@@ -53,47 +52,6 @@ def migrate_with_retry(settings: Settings, wait_s: float = 60.0) -> None:
             if attempt.retry_state.attempt_number > 1:
                 console.print("waiting for the database ...")
             migrate.upgrade(settings)
-
-
-class Stopped(KeyboardInterrupt):
-    """A stop signal arrived (Ctrl-C, SIGTERM): raised wherever the main thread is, like
-    Ctrl-C's KeyboardInterrupt, so that no ``except Exception`` swallows it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-    @property
-    def how(self) -> str:
-        return "Ctrl-C" if self.signum == signal.SIGINT else signal.Signals(self.signum).name
-
-
-class StopSignals:
-    """Inside ``with StopSignals() as stops:``, Ctrl-C (SIGINT) and SIGTERM raise
-    ``Stopped`` and are remembered in ``stops.received``.
-
-    uvicorn catches both while it serves, shuts down, then re-raises the signal with the
-    handler it found: without this one that is the default action for SIGTERM, which ends
-    the process without Python's exit handlers (multiprocessing then reports leaked
-    semaphores) and with 143 as its status (``make: *** Error 143``)."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.received: Stopped | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        self.received = Stopped(signum)
-        raise self.received
-
-    def __enter__(self) -> StopSignals:
-        self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def prepare_service(

@@ -11,9 +11,10 @@ import typer
 
 from nba_mlops.cli.app import app
 from nba_mlops.cli.console import prepare, steps, summary
-from nba_mlops.cli.serve import Service, Stopped, StopSignals, prepare_service, run_server
+from nba_mlops.cli.serve import Service, prepare_service, run_server
 from nba_mlops.cli.train import Profile, apply_training_options
 from nba_mlops.config import Settings
+from nba_mlops.stops import Stopped, StopSignals
 
 
 def activate_hint() -> str | None:

@@ -77,6 +77,7 @@ from nba_mlops.inference.compiled import (
 from nba_mlops.inference.rows import RowScorer
 from nba_mlops.lifeline import exit_with_process
 from nba_mlops.log import dump_stacks_on_sigusr1, get_logger
+from nba_mlops.stops import stops_held
 
 if TYPE_CHECKING:
     from nba_mlops.features.snapshots import Snapshot
@@ -404,7 +405,8 @@ def _first_pass(
 
     for piece in pieces:
         path = _handover(piece, folder)
-        future = pool.submit(_prepare_in_worker, path, piece.malformed, piece.offset)
+        with stops_held():  # a submit may start a worker: see nba_mlops.stops
+            future = pool.submit(_prepare_in_worker, path, piece.malformed, piece.offset)
         pending.append((piece, path, future))
         while len(pending) >= 2 * workers:
             yield oldest()
@@ -479,7 +481,10 @@ def _second_pass(
                 context, first = found.context, kept.offset
             else:
                 context, first = context_path, 0
-            future = pool.submit(_score_kept, kept.raw, found.shots, context, first, kept.offset)
+            with stops_held():
+                future = pool.submit(
+                    _score_kept, kept.raw, found.shots, context, first, kept.offset
+                )
         pending.append((kept, future))
         while len(pending) >= 2 * workers:
             yield oldest()
@@ -553,9 +558,10 @@ def _fork_server() -> BaseContext:
 
 def _start_pool(job: _Job, workers: int) -> ProcessPoolExecutor:
     """``workers`` processes forked from the fork server, each handed ``job`` once."""
-    return ProcessPoolExecutor(
-        workers, mp_context=_fork_server(), initializer=_install_job, initargs=(job,)
-    )
+    with stops_held():  # the fork server started whole or not at all
+        return ProcessPoolExecutor(
+            workers, mp_context=_fork_server(), initializer=_install_job, initargs=(job,)
+        )
 
 
 # /dev/shm holds a large file's slices between the passes only where it has room for
