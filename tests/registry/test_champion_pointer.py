@@ -166,3 +166,24 @@ def test_the_champions_serving_card_is_read_without_mlflow_until_the_store_chang
     for garbage in ("", "{", "[]", json.dumps({**kept, "version": second, "metrics": {}})):
         registry.card_path.write_text(garbage, encoding="utf-8")
         assert registry.serving_card(first).metrics == {"holdout_log_loss": 0.6}
+
+
+def test_the_champions_quality_comes_with_its_card_without_mlflow(registry: Registry) -> None:
+    # /models/current shows it: asked of MLflow, a serving worker would import MLflow's
+    # tracking store (a second, 60 MB) on the page's first request
+    first, second = _two_versions(registry)
+    quality = {"by_zone": [{"zone": "Restricted Area", "log_loss": 0.61}]}
+    registry.save_quality(first, quality)
+    registry.set_champion(first, "the first", "promoted")
+    assert registry.serving_card(first).quality == quality  # through MLflow: kept
+    home = registry.settings.home
+    (found,), imported = _fresh_process(home, f"json.dumps(registry.quality({first}))")
+    assert (json.loads(found), imported) == (quality, False)
+    # no quality kept for the champion (trained before quality was kept): MLflow is asked
+    registry.set_champion(second, "the second", "promoted")
+    registry.serving_card(second)
+    (found,), imported = _fresh_process(home, f"json.dumps(registry.quality({second}))")
+    assert (json.loads(found), imported) == (None, True)
+    # another version than the champion: MLflow is asked, and has it
+    (found,), imported = _fresh_process(home, f"json.dumps(registry.quality({first}))")
+    assert (json.loads(found), imported) == (quality, True)

@@ -163,11 +163,13 @@ class RunRecord:
 @dataclass(frozen=True)
 class ServingCard:
     """What serving a version needs from the registry besides its model: the version, its
-    run's metrics and the players its model saw (most shots first)."""
+    run's metrics, the players its model saw (most shots first) and its holdout quality by
+    slice (None when it has none)."""
 
     version: ModelVersion
     metrics: dict[str, float]
     players: list[dict[str, Any]]
+    quality: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         version = self.version
@@ -179,6 +181,7 @@ class ServingCard:
             "tags": version.tags,
             "metrics": self.metrics,
             "players": self.players,
+            "quality": self.quality,
         }
 
     @classmethod
@@ -193,7 +196,8 @@ class ServingCard:
         )
         metrics = {str(k): float(v) for k, v in data["metrics"].items()}
         players = [p for p in data["players"] if isinstance(p, dict)]
-        return cls(version, metrics, players)
+        quality = data.get("quality")  # a card kept before it carried one has none
+        return cls(version, metrics, players, quality if isinstance(quality, dict) else None)
 
 
 @dataclass(frozen=True)
@@ -559,7 +563,7 @@ class Registry:
         found = self.version(version)
         metrics = self.run(found.run_id).metrics if found.run_id else {}
         players = self.players(found.run_id) if found.run_id else []
-        card = ServingCard(found, metrics, players)
+        card = ServingCard(found, metrics, players, self.quality(found.version))
         if state is not None and found.version == self.champion_version():
             self._keep(self.card_path, {"store": state, **self._identity(), **card.to_json()})
         return card
@@ -640,6 +644,12 @@ class Registry:
         key = (self.tracking_uri, self.name, str(version))
         if key in _QUALITY:
             return _QUALITY[key]
+        # The champion's comes with its kept card: asking MLflow would cost a serving
+        # worker a second and 60 MB of MLflow's modules, on the page's first request.
+        kept = self._kept_card(int(version)) if str(version).isdigit() else None
+        if kept is not None and kept.quality is not None:
+            _QUALITY[key] = kept.quality
+            return kept.quality
         try:
             run_id = self.version(version).run_id
         except Exception as exc:
