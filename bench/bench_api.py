@@ -2,6 +2,7 @@
 
     uv run python bench/bench_api.py [--duration 15] [--levels 1,64,1000] [--workers 2]
                                      [--timeout 2] [--model-home DIR] [--skip-bare]
+                                     [--rounds 2]
                                      [--payload original|raw] [--fast-path on|off|both]
     uv run python bench/bench_api.py --start-up-only [--starts 4] [--before SRC]
 
@@ -18,7 +19,10 @@ the default) or raw shot fields (``raw``), 64 different shots. Printed per level
 throughput, p50/p99 latency, errors (non-2xx answers plus socket errors: connect, read,
 write, and time-outs, a request unanswered after ``--timeout`` seconds, wrk's default 2),
 and rows stored in ``predictions`` against 2xx answers (a lost row would be a 2xx with no
-row). The bare app (bench/bare_app.py) parses the same bodies and answers a constant.
+row). The bare app (bench/bare_app.py) parses the same bodies and answers a constant;
+it runs beside the API for the whole run, and each level of the API is followed at once
+by the same level on the bare app, ``--rounds`` times (the machine's speed drifts from
+minute to minute: each ratio compares two runs a few seconds apart).
 Also printed: how long ``serve`` took to answer ``/ready``, and each API worker's
 resident memory once ready and after the run, beside the memory of a worker of the same
 server with no champion to serve (an empty registry: the framework) and the size of the
@@ -31,6 +35,7 @@ champion's model file: the issue's limit is the framework plus 1.5 times the mod
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -299,36 +304,63 @@ def run_wrk(
     return dict(json.loads(line))
 
 
+@dataclass(frozen=True)
+class Bare:
+    """The bare app running beside the API: where it listens and its wrk script."""
+
+    base: str
+    script: Path
+
+
 def measure(
     app: str,
     base: str,
     script: Path,
     levels: list[int],
-    duration: float,
-    threads: int,
-    timeout: float,
+    args: argparse.Namespace,
     db_url: str | None,
+    bare: Bare | None = None,
 ) -> list[Level]:
+    """Each level ``args.rounds`` times, each run followed at once by the same level on
+    the bare app (when given)."""
     results = []
-    run_wrk(f"{base}/predict", script, 16, 3, threads, timeout)  # warm-up: JIT, pools, caches
+    run_wrk(f"{base}/predict", script, 16, 3, args.threads, args.timeout)  # warm-up
+    if bare is not None:
+        run_wrk(f"{bare.base}/predict", bare.script, 16, 3, args.threads, args.timeout)
     time.sleep(1)
     for connections in levels:
-        before = stored_rows(db_url) if db_url else None
-        stats = run_wrk(f"{base}/predict", script, connections, duration, threads, timeout)
-        time.sleep(1.5)  # let requests still in flight at the end finish and commit
-        after = stored_rows(db_url) if db_url else None
-        stored = None if before is None or after is None else after - before
-        level = Level.from_wrk(app, connections, stats, stored)
-        results.append(level)
-        print(
-            f"  {app:>12} c={connections:<5} {level.throughput:8.0f}/s  "
-            f"p50 {level.p50_ms:7.1f} ms  p99 {level.p99_ms:7.1f} ms  "
-            f"non-2xx {level.non_2xx}  socket errors {level.socket_errors}  "
-            f"stored {stored if stored is not None else '-'} / 2xx {level.ok}",
-            flush=True,
-        )
-        time.sleep(2)
+        for _ in range(args.rounds):
+            results.append(one_level(app, base, script, connections, args, db_url))
+            if bare is not None:
+                results.append(one_level("bare", bare.base, bare.script, connections, args, None))
     return results
+
+
+def one_level(
+    app: str,
+    base: str,
+    script: Path,
+    connections: int,
+    args: argparse.Namespace,
+    db_url: str | None,
+) -> Level:
+    before = stored_rows(db_url) if db_url else None
+    stats = run_wrk(
+        f"{base}/predict", script, connections, args.duration, args.threads, args.timeout
+    )
+    time.sleep(1.5)  # let requests still in flight at the end finish and commit
+    after = stored_rows(db_url) if db_url else None
+    stored = None if before is None or after is None else after - before
+    level = Level.from_wrk(app, connections, stats, stored)
+    print(
+        f"  {app:>12} c={connections:<5} {level.throughput:8.0f}/s  "
+        f"p50 {level.p50_ms:7.1f} ms  p99 {level.p99_ms:7.1f} ms  "
+        f"non-2xx {level.non_2xx}  socket errors {level.socket_errors}  "
+        f"stored {stored if stored is not None else '-'} / 2xx {level.ok}",
+        flush=True,
+    )
+    time.sleep(2)
+    return level
 
 
 def worker_rss_mb(proc: subprocess.Popen[bytes]) -> list[float]:
@@ -476,8 +508,8 @@ def start_up_only(args: argparse.Namespace) -> None:
     database (the first start fills the home's caches, the others are restarts), with
     this checkout's code and then, with ``--before``, with the older one; /ready
     after each start. Needs no wrk."""
-    with tempfile.TemporaryDirectory(prefix="nba-bench-") as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nba-bench-")))
         chosen = args.model_home if args.model_home is not None else default_model_home()
         model_home = trained_home(chosen, work)
         port = free_port()
@@ -525,6 +557,37 @@ def trained_home(model_home: Path | None, work: Path) -> Path:
     return home
 
 
+@contextmanager
+def bare_app(work: Path, args: argparse.Namespace) -> Iterator[Bare]:
+    """The bare app, running until the block ends."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [
+        str(BIN / "uvicorn"),
+        "bench.bare_app:app",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "4096",
+    ]
+    script = work / "bare.lua"
+    script.write_text(
+        LUA % {"bodies": lua_list(shot_bodies(payload=args.payload)), "token": "none"}
+    )
+    with process(command, {"PYTHONPATH": str(ROOT)}, work / "bare.log", f"{base}/docs"):
+        print(f"bare app: {args.workers} workers on {base}, beside the API")
+        yield Bare(base, script)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=15.0)
@@ -547,6 +610,9 @@ def main() -> None:
     parser.add_argument("--sample", action="store_true", help="train on the bundled sample")
     parser.add_argument("--payload", choices=("original", "raw"), default="original")
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="runs of each level, each beside a bare one"
+    )
     parser.add_argument(
         "--before",
         type=Path,
@@ -575,13 +641,14 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     levels = [int(v) for v in args.levels.split(",")]
 
-    with tempfile.TemporaryDirectory(prefix="nba-bench-") as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nba-bench-")))
         chosen = args.model_home
         if chosen is None and not args.sample:
             chosen = default_model_home()
         model_home = trained_home(chosen, work)
         results: list[Level] = []
+        bare = None if args.skip_bare else stack.enter_context(bare_app(work, args))
         with postgres_database(args.postgres) as db_url:
             port = free_port()
             env = serve_env(work / "api-home", model_home, db_url)
@@ -615,16 +682,7 @@ def main() -> None:
                     f"{ready_s:.1f} s after a restart; {args.payload} payload"
                 )
                 if args.fast_path != "off":
-                    results += measure(
-                        "api",
-                        base,
-                        script,
-                        levels,
-                        args.duration,
-                        args.threads,
-                        args.timeout,
-                        db_url,
-                    )
+                    results += measure("api", base, script, levels, args, db_url, bare)
                     rss = worker_rss_mb(server)
                     print(
                         f"API worker RSS once ready: {_mb(rss_ready)}; {SETTLE_S:g} s later: "
@@ -658,45 +716,7 @@ def main() -> None:
                 plain = {**env, "NBA_MLOPS_SERVING__FAST_PATH": "false"}
                 with process(serve, plain, work / "api-routed.log", f"{base}/ready"):
                     print("API without the fast path (every request routed by FastAPI)")
-                    results += measure(
-                        "api, routed",
-                        base,
-                        script,
-                        levels,
-                        args.duration,
-                        args.threads,
-                        args.timeout,
-                        db_url,
-                    )
-        if not args.skip_bare:
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            bare = [
-                str(BIN / "uvicorn"),
-                "bench.bare_app:app",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--backlog",
-                "4096",
-            ]
-            print(f"bare app: {args.workers} workers on {base}")
-            script = work / "bare.lua"
-            script.write_text(
-                LUA % {"bodies": lua_list(shot_bodies(payload=args.payload)), "token": "none"}
-            )
-            with process(bare, {"PYTHONPATH": str(ROOT)}, work / "bare.log", f"{base}/docs"):
-                results += measure(
-                    "bare", base, script, levels, args.duration, args.threads, args.timeout, None
-                )
+                    results += measure("api, routed", base, script, levels, args, db_url, bare)
 
     print_table(results, args)
 
@@ -712,22 +732,29 @@ def print_table(results: list[Level], args: argparse.Namespace) -> None:
         f"time-out, {args.duration:g} s per "
         f"level; load average after the run {load[0]:.1f}\n"
     )
-    bare = {r.connections: r for r in results if r.app == "bare"}
     print(
         "| app | connections | predictions/s | p50 ms | p99 ms | errors (non-2xx + socket) "
-        "| rows stored / 2xx | % of bare |"
+        "| rows stored / 2xx | % of bare | p99 / bare p99 |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
-        share = (
-            f"{100 * r.throughput / bare[r.connections].throughput:.0f}%"
-            if r.app != "bare" and r.connections in bare and bare[r.connections].throughput
-            else ""
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for i, r in enumerate(results):
+        # the bare run right after this one, at the same level
+        bare = next(
+            (
+                b
+                for b in results[i + 1 : i + 2]
+                if b.app == "bare" and b.connections == r.connections
+            ),
+            None,
         )
+        share = ratio = ""
+        if r.app != "bare" and bare is not None and bare.throughput and bare.p99_ms:
+            share = f"{100 * r.throughput / bare.throughput:.0f}%"
+            ratio = f"{r.p99_ms / bare.p99_ms:.1f}x"
         stored = f"{r.stored:,} / {r.ok:,}" if r.stored is not None else "-"
         print(
             f"| {r.app} | {r.connections:,} | {r.throughput:,.0f} | {r.p50_ms:.1f} | "
-            f"{r.p99_ms:.1f} | {r.non_2xx} + {r.socket_errors} | {stored} | {share} |"
+            f"{r.p99_ms:.1f} | {r.non_2xx} + {r.socket_errors} | {stored} | {share} | {ratio} |"
         )
 
 
