@@ -100,7 +100,8 @@ class TreePeak:
                 self.peak = max(self.peak, sum(p.memory_info().rss for p in tree))
             except psutil.Error:
                 pass
-            time.sleep(0.05)
+            # every 50 ms the sampler took 1.8 CPU-s from a 27 s run on two busy cores
+            time.sleep(0.25)
 
     def __enter__(self) -> TreePeak:
         self._thread.start()
