@@ -47,7 +47,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,9 @@ from nba_mlops.stops import stops_held
 
 if TYPE_CHECKING:
     from nba_mlops.features.snapshots import Snapshot
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 logger = get_logger(__name__)
 
@@ -405,8 +408,7 @@ def _first_pass(
 
     for piece in pieces:
         path = _handover(piece, folder)
-        with stops_held():  # a submit may start a worker: see nba_mlops.stops
-            future = pool.submit(_prepare_in_worker, path, piece.malformed, piece.offset)
+        future = pool.submit(_prepare_in_worker, path, piece.malformed, piece.offset)
         pending.append((piece, path, future))
         while len(pending) >= 2 * workers:
             yield oldest()
@@ -481,10 +483,7 @@ def _second_pass(
                 context, first = found.context, kept.offset
             else:
                 context, first = context_path, 0
-            with stops_held():
-                future = pool.submit(
-                    _score_kept, kept.raw, found.shots, context, first, kept.offset
-                )
+            future = pool.submit(_score_kept, kept.raw, found.shots, context, first, kept.offset)
         pending.append((kept, future))
         while len(pending) >= 2 * workers:
             yield oldest()
@@ -556,10 +555,20 @@ def _fork_server() -> BaseContext:
     return context
 
 
-def _start_pool(job: _Job, workers: int) -> ProcessPoolExecutor:
+class _Workers(ProcessPoolExecutor):
+    """A process pool whose submits a stop (Ctrl-C, SIGTERM) does not cut in two: a
+    submit may start a worker, and one started but not yet recorded by the pool would
+    take the shutdown message meant for another (``nba_mlops.stops``)."""
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        with stops_held():
+            return super().submit(fn, *args, **kwargs)
+
+
+def _start_pool(job: _Job, workers: int) -> _Workers:
     """``workers`` processes forked from the fork server, each handed ``job`` once."""
     with stops_held():  # the fork server started whole or not at all
-        return ProcessPoolExecutor(
+        return _Workers(
             workers, mp_context=_fork_server(), initializer=_install_job, initargs=(job,)
         )
 
