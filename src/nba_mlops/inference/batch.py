@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import multiprocessing as mp
 import os
@@ -642,24 +643,26 @@ class _StoredKeys:
         self._seasons: dict[int, np.ndarray] = {}  # sorted keys
         self._context: dict[int, np.ndarray] = {}  # their context (from the snapshot)
 
+    @functools.cached_property
+    def _cache(self) -> Path | None:
+        """Where the snapshot's look-ups are kept (found once, when other snapshots'
+        are removed); None without a snapshot."""
+        return None if self.snapshot is None else _lookup_folder(self.settings, self.snapshot)
+
     def _read(self, seasons: list[int]) -> None:
         from nba_mlops.data.repair import season_parts
         from nba_mlops.data.store import EVENT_BITS, ShotStore, shot_keys
         from nba_mlops.features.snapshots import season_label
 
         missing = [s for s in seasons if s not in self._seasons]
-        if not missing:
-            return
-        folder = None
-        if self.snapshot is not None:
-            folder = _lookup_folder(self.settings, self.snapshot)
+        if self._cache is not None:
             for season in list(missing):
-                cached = _cached_lookup(folder, season)
+                cached = _cached_lookup(self._cache, season)
                 if cached is not None:
                     self._seasons[season], self._context[season] = cached
                     missing.remove(season)
-            if not missing:
-                return
+        if not missing:
+            return
         values = None
         if self.snapshot is not None:
             table = self.snapshot.context(missing)
@@ -674,8 +677,8 @@ class _StoredKeys:
             self._seasons[season] = keys[order]
             if values is not None:
                 self._context[season] = values[order]
-                if folder is not None:
-                    _keep_lookup(folder, season, self._seasons[season], self._context[season])
+                if self._cache is not None:
+                    _keep_lookup(self._cache, season, self._seasons[season], self._context[season])
 
     def _sorted_keys(self, seasons: list[int]) -> np.ndarray:
         """The stored keys of ``seasons``, sorted (a season's file looks up only its own)."""
