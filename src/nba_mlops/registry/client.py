@@ -563,7 +563,7 @@ class Registry:
         found = self.version(version)
         metrics = self.run(found.run_id).metrics if found.run_id else {}
         players = self.players(found.run_id) if found.run_id else []
-        card = ServingCard(found, metrics, players, self.quality(found.version))
+        card = ServingCard(found, metrics, players, self._logged_quality(found))
         if state is not None and found.version == self.champion_version():
             self._keep(self.card_path, {"store": state, **self._identity(), **card.to_json()})
         return card
@@ -651,19 +651,25 @@ class Registry:
             _QUALITY[key] = kept.quality
             return kept.quality
         try:
-            run_id = self.version(version).run_id
+            found = self.version(version)
         except Exception as exc:
             logger.warning("could not look up version %s: %s", version, exc)
             return None
-        if not run_id:
+        return self._logged_quality(found)
+
+    def _logged_quality(self, version: ModelVersion) -> dict[str, Any] | None:
+        """``quality`` of a version found in MLflow, read from its run."""
+        if not version.run_id:
             return None
         try:  # a model trained before quality was kept has none
             found: dict[str, Any] = self._artifact(
-                run_id, QUALITY_ARTIFACT, lambda p: json.loads(p.read_text(encoding="utf-8"))
+                version.run_id,
+                QUALITY_ARTIFACT,
+                lambda p: json.loads(p.read_text(encoding="utf-8")),
             )
         except Exception:
             return None
-        _QUALITY[key] = found
+        _QUALITY[(self.tracking_uri, self.name, str(version.version))] = found
         return found
 
     def save_quality(self, version: int | str, quality: dict[str, Any]) -> None:
