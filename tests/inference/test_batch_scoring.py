@@ -803,6 +803,15 @@ def test_a_handover_folder_left_by_a_killed_scoring_is_removed(tmp_path: Path) -
     assert not Path(made).exists()
 
 
+def _command_env(settings: Settings) -> dict[str, str]:
+    """A scoring command's environment: the home of ``settings``, every file large."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DATABASE_"))},
+        "NBA_MLOPS_HOME": str(settings.home),
+        "NBA_MLOPS_SERVING__LARGE_FILE_ROWS": "0",
+    }
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: scored without workers")
 def test_a_command_stopped_halfway_leaves_no_worker_and_keeps_the_earlier_output(
@@ -816,11 +825,7 @@ def test_a_command_stopped_halfway_leaves_no_worker_and_keeps_the_earlier_output
     earlier_rejected = tmp_path / "scored.rejected.csv"
     earlier_rejected.write_text("its rejected rows\n")
     handovers = Path(batch_module._handover_dir() or tempfile.gettempdir())
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DATABASE_"))},
-        "NBA_MLOPS_HOME": str(large.home),
-        "NBA_MLOPS_SERVING__LARGE_FILE_ROWS": "0",
-    }
+    env = _command_env(large)
     command = [
         str(Path(sys.executable).with_name("nba-mlops")),
         "predict-batch",
@@ -909,11 +914,7 @@ def test_a_stop_while_a_worker_starts_ends_the_command_and_its_workers(
     # A stop between a worker's start and the pool recording it used to leave a worker
     # the pool did not know of: it took the shutdown message meant for another, and
     # the command waited for that one for ever.
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DATABASE_"))},
-        "NBA_MLOPS_HOME": str(large.home),
-        "NBA_MLOPS_SERVING__LARGE_FILE_ROWS": "0",
-    }
+    env = _command_env(large)
     out = tmp_path / "scored.csv"
     command = [
         sys.executable,
@@ -940,9 +941,11 @@ def test_a_stop_while_a_worker_starts_ends_the_command_and_its_workers(
     assert proc.returncode == 0 and "stopped by SIGTERM" in text, text
     workers = [int(line.split()[1]) for line in text.splitlines() if line.startswith("worker ")]
     assert workers, text
-    _, alive = psutil.wait_procs(
-        [psutil.Process(pid) for pid in workers if psutil.pid_exists(pid)], timeout=15
-    )
+    running = []
+    for pid in workers:
+        with contextlib.suppress(psutil.NoSuchProcess):  # gone already: as it should be
+            running.append(psutil.Process(pid))
+    _, alive = psutil.wait_procs(running, timeout=15)
     assert not alive, [p.pid for p in alive]
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
 
