@@ -508,8 +508,8 @@ def start_up_only(args: argparse.Namespace) -> None:
     database (the first start fills the home's caches, the others are restarts), with
     this checkout's code and then, with ``--before``, with the older one; /ready
     after each start. Needs no wrk."""
-    with contextlib.ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nba-bench-")))
+    with tempfile.TemporaryDirectory(prefix="nba-bench-") as tmp:
+        work = Path(tmp)
         chosen = args.model_home if args.model_home is not None else default_model_home()
         model_home = trained_home(chosen, work)
         port = free_port()
@@ -737,17 +737,12 @@ def print_table(results: list[Level], args: argparse.Namespace) -> None:
         "| rows stored / 2xx | % of bare | p99 / bare p99 |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for i, r in enumerate(results):
-        # the bare run right after this one, at the same level
-        bare = next(
-            (
-                b
-                for b in results[i + 1 : i + 2]
-                if b.app == "bare" and b.connections == r.connections
-            ),
-            None,
-        )
+    for r, after in zip(results, [*results[1:], None], strict=True):
         share = ratio = ""
+        # measured against the bare run right after it, at the same level
+        bare = (
+            after if after and (after.app, after.connections) == ("bare", r.connections) else None
+        )
         if r.app != "bare" and bare is not None and bare.throughput and bare.p99_ms:
             share = f"{100 * r.throughput / bare.throughput:.0f}%"
             ratio = f"{r.p99_ms / bare.p99_ms:.1f}x"
