@@ -712,12 +712,19 @@ def test_a_slice_scored_in_the_first_pass_stands_unless_a_new_shot_changes_its_h
     source = tmp_path / "shots.csv"
     raw.to_csv(source, index=False)
     second: list[tuple[int, int]] = []  # slices left for pass 2, and how many stood
-    real_second_pass = batch_module._second_pass
+    real_first_pass, real_second_pass = batch_module._first_pass, batch_module._second_pass
+    first: list[Any] = []  # what pass 1 found of each slice
+
+    def first_pass(*args: Any) -> Any:
+        for found in real_first_pass(*args):
+            first.append(found[0].found)
+            yield found
 
     def second_pass(slices: list[Any], *args: Any) -> Any:
         second.append((len(slices), sum(s.found.final(args[-1]) for s in slices)))
         return real_second_pass(slices, *args)
 
+    monkeypatch.setattr(batch_module, "_first_pass", first_pass)
     monkeypatch.setattr(batch_module, "_second_pass", second_pass)
     version = _version_of(large, "lightgbm")
     # one process first: it checks the compiled forest, which the workers then trust
@@ -726,6 +733,12 @@ def test_a_slice_scored_in_the_first_pass_stands_unless_a_new_shot_changes_its_h
     assert forked.workers == 2
     [(left, standing)] = second
     assert 5 - left in written_in_pass_1 and standing == 0
+    # a slice scored at once keeps nothing for pass 2 (prepared again if it must be
+    # scored again); the others keep their prepared shots
+    assert len(first) == 5 and any(found.scored is not None for found in first)
+    for found in first:
+        assert (found.shots is None) == (found.scored is not None)
+        assert found.context is None or found.scored is None
     assert (tmp_path / "1.csv").read_bytes() == (tmp_path / "2.csv").read_bytes()
     assert forked.rows_read == here.rows_read == 12_000
     assert forked.rows_scored == here.rows_scored == 12_000

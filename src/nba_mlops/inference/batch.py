@@ -219,23 +219,23 @@ def _score_here(
     if prepared is None:
         prepared = piece.prepare(job.mapping, require_label=False)
     # the context at the precision a worker gets it (``_context_file``): float32
-    rows = context.reindex(prepared.shots.index).astype("float32")
-    return _score_shots(job, piece, prepared.shots, rows, prepared.rejected)
+    rows = context.reindex(prepared.shots.index).loc[:, list(CONTEXT_COLUMNS)]
+    return _score_shots(job, piece, prepared.shots, rows.to_numpy("float32"), prepared.rejected)
 
 
 def _score_shots(
     job: _Job,
     piece: ShotTable,
     shots: pd.DataFrame,
-    context: pd.DataFrame,
+    context: np.ndarray,
     rejected: pd.DataFrame,
 ) -> _Scored:
     """Score a slice's prepared shots (indexed by file position) with their context
-    (same index)."""
+    (a row per shot, in ``CONTEXT_COLUMNS`` order)."""
     positions = shots.index.to_numpy() - piece.offset
     if len(positions):
-        shots = pd.concat([shots, context], axis=1)
-        probability = job.scorer.predict_proba(to_model_frame(shots))[:, 1]
+        columns = {name: context[:, i] for i, name in enumerate(CONTEXT_COLUMNS)}
+        probability = job.scorer.predict_proba(to_model_frame(shots, context=columns))[:, 1]
     else:
         probability = np.zeros(0)
     return _Scored(positions, probability, rejected, piece.table.num_rows)
@@ -264,18 +264,23 @@ def _csv_rows(piece: ShotTable, scored: _Scored, version: int, sink: Any) -> Non
 # are kept between the two passes, so the file is read and prepared once: the first pass
 # leaves each slice as read (``<n>.arrow``), its prepared shots (``<n>.shots.arrow``)
 # and, when the store holds every shot of it, their stored context looked up by the
-# worker (``<n>.context.npy``). When every slice has its context, the file holds no new
-# shot and no history is computed; otherwise this process computes the context of every
-# row of the file (``context.npy``). The second pass leaves each slice's output lines
-# (``<n>.csv``), which this process copies into the output in file order.
+# worker (``<n>.context.npy``). A slice scored in the first pass (its lines are
+# ``<n>.csv``) keeps only the first: its lines nearly always stand, and in the rare case
+# they do not (a later slice holds a new shot of its season), the second pass prepares
+# it again. When every slice has its context, the file holds no new shot and no history
+# is computed; otherwise this process computes the context of every row of the file
+# (``context.npy``). The second pass leaves the other slices' output lines, and this
+# process copies each slice's lines into the output in file order.
 @dataclass(frozen=True)
 class _Prepared:
-    """A worker's first pass over a slice: where its prepared shots are, its rejected
-    rows, and when the store holds every shot of it, where its rows' stored context is
-    and how many rows it scored at once (``_Job.speculate``: their lines are beside)."""
+    """A worker's first pass over a slice: where its prepared shots are (None when it
+    scored the slice at once), its rejected rows, whether the store holds every shot of
+    it, and then where its rows' stored context is (None when scored at once) or how
+    many rows it scored at once (``_Job.speculate``: their lines are beside)."""
 
-    shots: str
+    shots: str | None
     rejected: pd.DataFrame
+    stored: bool = False
     context: str | None = None  # by position in the slice
     scored: int | None = None
     last_season: int = 0  # the latest season of its accepted shots
@@ -331,18 +336,16 @@ _STORED: _StoredKeys | None = None
 def _prepare_in_worker(
     path: str, malformed: list[MalformedLine], offset: int
 ) -> tuple[_Prepared, pd.DataFrame]:
-    """Pass 1 in a worker: prepare the slice handed over at ``path`` and keep its shots
-    beside it, with the columns the model reads, for pass 2; with what it found, the
-    history's rows of it (only their keys when the store holds every shot of it)."""
+    """Pass 1 in a worker: prepare the slice handed over at ``path``; score it at once
+    when the store holds its shots (and ``_Job.speculate``), else keep its shots beside
+    it for pass 2, with the columns the model reads (and their stored context where
+    looked up). Returns what it found and the history's rows of the slice (only their
+    keys when the store holds every shot of it)."""
     global _STORED
     assert _JOB is not None and _JOB.settings is not None, "batch worker started without a job"
     piece = ShotTable(_read_table(path), malformed, offset)
     prepared = piece.prepare(_JOB.mapping, require_label=False)
     shots = prepared.shots
-    wanted = [c for c in shots.columns if c in MODEL_INPUT_COLUMNS or c == "game_date"]
-    kept = _beside(path, ".shots.arrow")
-    with Path(kept).open("wb") as handle:
-        _write_table(pa.Table.from_pandas(shots.loc[:, wanted], preserve_index=True), handle)
     if _STORED is None:
         _STORED = _StoredKeys(_JOB.settings, _JOB.snapshot)
     # the accepted shots (a rejected row needs no context)
@@ -355,21 +358,35 @@ def _prepare_in_worker(
     unstored = _STORED.unstored(keys)
     if unstored.any():
         new_from = int(seasons[unstored].min())
-        return _Prepared(kept, prepared.rejected, new_from=new_from), _history_columns(prepared)
+        found = _Prepared(_keep_shots(path, shots), prepared.rejected, new_from=new_from)
+        return found, _history_columns(prepared)
     last_season = int(seasons.max()) if len(seasons) else 0
     context = _STORED.stored_context(keys)
     if context is None:
-        return _Prepared(kept, prepared.rejected, last_season=last_season), keys
+        found = _Prepared(_keep_shots(path, shots), prepared.rejected, last_season=last_season)
+        return found, keys
     # every row's context (NaN for rows without a valid key), by position in the slice
     matrix = np.full((piece.table.num_rows, len(CONTEXT_COLUMNS)), np.nan, dtype=np.float32)
     matrix[keys.index.to_numpy() - offset] = context
+    if _JOB.speculate:
+        rows = matrix[shots.index.to_numpy() - offset]
+        scored = _write_lines(path, piece, _score_shots(_JOB, piece, shots, rows, _NO_REJECTIONS))
+        found = _Prepared(None, prepared.rejected, True, scored=scored, last_season=last_season)
+        return found, keys
     context_path = _beside(path, ".context.npy")
     np.save(context_path, matrix)
-    scored = None
-    if _JOB.speculate:
-        rows = _context_frame(matrix, offset, shots.index)
-        scored = _write_lines(path, piece, _score_shots(_JOB, piece, shots, rows, _NO_REJECTIONS))
-    return _Prepared(kept, prepared.rejected, context_path, scored, last_season), keys
+    kept = _keep_shots(path, shots)
+    return _Prepared(kept, prepared.rejected, True, context_path, last_season=last_season), keys
+
+
+def _keep_shots(path: str, shots: pd.DataFrame) -> str:
+    """Write a slice's prepared shots, with the columns the model reads, beside its
+    handover file ``path`` for pass 2; where they are."""
+    wanted = [c for c in shots.columns if c in MODEL_INPUT_COLUMNS or c == "game_date"]
+    kept = _beside(path, ".shots.arrow")
+    with Path(kept).open("wb") as handle:
+        _write_table(pa.Table.from_pandas(shots.loc[:, wanted], preserve_index=True), handle)
+    return kept
 
 
 def _write_lines(path: str, piece: ShotTable, scored: _Scored) -> int:
@@ -380,13 +397,19 @@ def _write_lines(path: str, piece: ShotTable, scored: _Scored) -> int:
     return len(scored.positions)
 
 
-def _score_kept(path: str, shots_path: str, context_path: str, first: int, offset: int) -> int:
-    """Pass 2 in a worker: score the slice kept at ``path`` with its prepared shots and
-    their context (the rows of ``context_path`` by file position less ``first``), and
-    write its output lines beside it; how many rows it scored."""
+def _score_kept(
+    path: str, shots_path: str | None, context_path: str, first: int, offset: int
+) -> int:
+    """Pass 2 in a worker: score the slice kept at ``path`` with its prepared shots
+    (prepared again when not kept) and their context (the rows of ``context_path`` by file
+    position less ``first``), and write its output lines beside it; how many rows it
+    scored."""
     assert _JOB is not None, "batch worker started without a job"
     piece = ShotTable(_read_table(path), [], offset)
-    shots = _read_table(shots_path).to_pandas()
+    if shots_path is None:  # scored in pass 1, but a later slice changed its history
+        shots = piece.prepare(_JOB.mapping, require_label=False).shots
+    else:
+        shots = _read_table(shots_path).to_pandas()
     context = _context_rows(context_path, first, shots.index)
     return _write_lines(path, piece, _score_shots(_JOB, piece, shots, context, _NO_REJECTIONS))
 
@@ -431,18 +454,12 @@ def _context_file(context: pd.DataFrame, rows: int, folder: str) -> str:
     return path
 
 
-def _context_rows(path: str, first: int, index: pd.Index) -> pd.DataFrame:
-    """The context of rows ``index`` (file positions) from a context matrix file whose
-    rows start at file position ``first``: the whole file's (0) or one slice's (its
-    offset)."""
-    return _context_frame(np.load(path, mmap_mode="r"), first, index)
-
-
-def _context_frame(matrix: np.ndarray, first: int, index: pd.Index) -> pd.DataFrame:
-    """``_context_rows`` of a matrix at hand."""
-    return pd.DataFrame(
-        np.asarray(matrix[index.to_numpy() - first]), columns=list(CONTEXT_COLUMNS), index=index
-    )
+def _context_rows(path: str, first: int, index: pd.Index) -> np.ndarray:
+    """The context of rows ``index`` (file positions), a row each in ``CONTEXT_COLUMNS``
+    order, from a context matrix file whose rows start at file position ``first``: the
+    whole file's (0) or one slice's (its offset)."""
+    matrix = np.load(path, mmap_mode="r")
+    return np.asarray(matrix[index.to_numpy() - first])
 
 
 def _lines_of(kept: _Slice) -> Path:
@@ -988,7 +1005,7 @@ def predict_batch(
         # The workers looked up the stored context of each slice the store holds: where
         # that is every slice, the file holds no new shot and each shot's context is its
         # stored shot's, which is what ``context_for`` would find.
-        stored_only = bool(slices) and new_from is None and all(s.found.context for s in slices)
+        stored_only = bool(slices) and new_from is None and all(s.found.stored for s in slices)
         context = None if stored_only else whole_context()
         if scorer is not None and scorer is not rows and not _agreed(scorer):
             # a compiled forest not checked yet (no slice was scored in pass 1): check it
@@ -1001,7 +1018,11 @@ def predict_batch(
             else:
                 looked_up = slices[0].found.context
                 assert looked_up is not None
-                head_context = _context_rows(looked_up, slices[0].offset, head.index)
+                head_context = pd.DataFrame(
+                    _context_rows(looked_up, slices[0].offset, head.index),
+                    columns=list(CONTEXT_COLUMNS),
+                    index=head.index,
+                )
             sample = pd.concat([head, head_context], axis=1)
             if _trusted(model if model is not None else rows, scorer, sample):
                 _agreed(scorer, mark=not head.empty)
