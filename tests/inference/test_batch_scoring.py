@@ -797,6 +797,41 @@ def test_an_output_stopped_while_its_file_is_created_leaves_nothing_behind(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scored.csv"]
 
 
+@pytest.mark.parametrize("kernel_copy", [True, False], ids=["sendfile", "no sendfile"])
+def test_the_workers_lines_are_copied_into_the_output_whole_and_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool
+) -> None:
+    # Each slice's lines are copied by the kernel where it can, read and written where
+    # it cannot (here: sendfile refused after its first call); a slice dropped by
+    # ``keep`` is cut off, and the next one written in its place.
+    import pyarrow as pa
+
+    real_sendfile = os.sendfile
+    calls: list[int] = []
+
+    def sendfile(out: int, source: int, offset: int, count: int) -> int:
+        calls.append(count)
+        if not kernel_copy and len(calls) > 1:
+            raise OSError(22, "Invalid argument")
+        return real_sendfile(out, source, offset, min(count, 1 << 16))
+
+    monkeypatch.setattr(batch_module.os, "sendfile", sendfile)
+    monkeypatch.setattr(batch_module, "COPY_BYTES", 1 << 12)
+    slices = [bytes(range(256)) * (1_000 + 37 * i) + b"\n" for i in range(3)]
+    out = tmp_path / "scored.csv"
+    with batch_module._writing(pa.schema([("shot", pa.int64())]), out, None) as writing:
+        for i, data in enumerate(slices):
+            (tmp_path / f"{i}.csv").write_bytes(data)
+            writing.lines(tmp_path / f"{i}.csv", 1, 1)
+        writing.keep(2)
+        (tmp_path / "again.csv").write_bytes(b"again\n")
+        writing.lines(tmp_path / "again.csv", 1, 1)
+        writing.lines(b"in memory\n", 1, 1)
+    assert out.read_bytes() == b'"shot"\n' + slices[0] + slices[1] + b"again\nin memory\n"
+    assert len(calls) > 3 if kernel_copy else len(calls) > 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scored.csv"]
+
+
 def test_a_handover_folder_left_by_a_killed_scoring_is_removed(tmp_path: Path) -> None:
     # A large file's slices wait in a folder named after its process; one killed before
     # it could clean up leaves it behind (in /dev/shm: memory), and the next scoring on

@@ -1136,7 +1136,9 @@ class _Output:
 
     def start(self) -> None:
         """Create the ``.partial`` file and write the header."""
-        self._out = self.partial.open("wb")
+        # unbuffered: a worker's lines are copied in by the kernel (``_append``), and each
+        # write here is a slice's lines at once
+        self._out = self.partial.open("wb", buffering=0)
         buffer = io.BytesIO()
         pa_csv.write_csv(self.header.empty_table(), buffer)
         self._out.write(buffer.getvalue())
@@ -1159,8 +1161,7 @@ class _Output:
         """Add the next slice's lines (a worker's file of them is removed once copied)."""
         self._marks.append((self._out.tell(), self.rows_read, self.rows_scored))
         if isinstance(lines, Path):
-            with lines.open("rb") as source:
-                shutil.copyfileobj(source, self._out, COPY_BYTES)
+            _append(lines, self._out)
             lines.unlink()
         else:
             self._out.write(lines)
@@ -1213,8 +1214,26 @@ def _writing(
         out.discard()
 
 
-# Bytes copied at a time from a worker's output lines into the output file.
+# Bytes copied at a time from a worker's output lines into the output file, where the
+# kernel cannot copy them itself.
 COPY_BYTES = 4 << 20
+
+
+def _append(source: Path, out: Any) -> None:
+    """Append the file ``source`` to ``out`` (an unbuffered file) at its position: copied
+    by the kernel (``sendfile``), not through this process's memory, where the system
+    can; read and written otherwise."""
+    with source.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        sent = 0
+        with contextlib.suppress(OSError, AttributeError):  # no sendfile between files
+            while sent < size:
+                done = os.sendfile(out.fileno(), handle.fileno(), sent, size - sent)
+                if done == 0:
+                    break
+                sent += done
+        handle.seek(sent)
+        shutil.copyfileobj(handle, out, COPY_BYTES)
 
 
 def _scorer_name(scorer: Any) -> str:
