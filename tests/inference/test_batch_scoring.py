@@ -25,10 +25,11 @@ import psutil
 import pytest
 
 from nba_mlops.config import Settings, bundled_sample_path
-from nba_mlops.data.ingest import ShotTable, iter_shot_chunks, open_source
+from nba_mlops.data.ingest import ShotTable, iter_shot_chunks
 from nba_mlops.features.serving import to_model_frame
 from nba_mlops.inference import batch as batch_module
 from nba_mlops.inference import compiled as compiled_module
+from nba_mlops.inference import workers as workers_module
 from nba_mlops.inference.batch import BatchReport, predict_batch
 from nba_mlops.inference.compiled import CompiledModel, compile_model, compiled_cache_dir
 from nba_mlops.inference.rows import cached_row_scorer
@@ -397,8 +398,9 @@ def test_a_small_file_is_scored_here_by_lightgbm_without_fork_server_or_compilin
     def forbidden(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a small file started worker processes or a compilation")
 
-    for name in ("_start_pool", "_fork_server", "compile_in_background"):
+    for name in ("_start_pool", "compile_in_background"):
         monkeypatch.setattr(batch_module, name, forbidden)
+    monkeypatch.setattr(workers_module, "fork_server", forbidden)
     report = _score_sample_with_two_workers(trained_settings, tmp_path)
     assert (report.workers, report.scorer, report.rows_scored) == (1, "LightGBM", 41_917)
     assert not list(compiled_cache_dir(trained_settings).glob("forest-*.so"))  # nothing compiled
@@ -464,9 +466,9 @@ def test_rows_are_estimated_without_reading_the_file(tmp_path: Path) -> None:
     parquet = tmp_path / "shots.parquet"
     pd.read_csv(plain).to_parquet(parquet)
     for path in (sample, plain):
-        estimate = batch_module.estimated_size(open_source(path, require_label=False))[0]
+        estimate = workers_module.estimated_size(path)[0]
         assert 0.7 * 41_917 < estimate < 1.3 * 41_917, (path, estimate)
-    assert batch_module.estimated_size(open_source(parquet, require_label=False))[0] == 41_917
+    assert workers_module.estimated_size(parquet)[0] == 41_917
 
 
 def test_a_forest_whose_categories_differ_from_the_feature_step_is_not_compiled(
@@ -1004,7 +1006,7 @@ def test_a_file_too_big_for_any_temporary_folder_is_refused_before_anything_is_w
     out = tmp_path / "scored.csv"
     out.write_text("an earlier output\n")
     # a file whose slices would need an exabyte between the passes
-    monkeypatch.setattr(batch_module, "estimated_size", lambda _source: (10**7, 10**18))
+    monkeypatch.setattr(workers_module, "estimated_size", lambda _path: (10**7, 10**18))
     with pytest.raises(batch_module.BatchSpaceError, match="GiB of temporary space"):
         predict_batch(
             large,

@@ -19,14 +19,19 @@ def predict_batch_command(
     chunk_rows: int = typer.Option(150_000, help="Rows per chunk (bounds memory)."),
 ) -> None:
     """Score SOURCE: its columns plus make_probability, prediction and model_version."""
-    from nba_mlops.data.ingest import ShotFileError
-    from nba_mlops.inference.batch import BatchSpaceError, predict_batch
+    from nba_mlops.inference import workers
 
     settings = prepare()
     try:
         # SIGTERM as Ctrl-C: the scoring stops its workers and removes its files (a large
         # file's slices wait in /dev/shm, which is memory) instead of dying on the spot
         with StopSignals(), counter("scoring", None) as advance:
+            # A large file's workers come from a fork server that takes a second or more
+            # to import what they need: it starts first, and imports while this process
+            # imports the same for itself.
+            workers.start_for(source, settings.serving.large_file_rows)
+            from nba_mlops.inference.batch import predict_batch
+
             report = predict_batch(
                 settings, source, out, chunk_rows=chunk_rows, version=version, on_chunk=advance
             )
@@ -35,10 +40,22 @@ def predict_batch_command(
             f"stopped by {stopped.how}: {out} was not written (an earlier one is kept)",
             128 + stopped.signum,
         )
-    except ShotFileError as error:
-        fail(str(error), code=2)
-    except BatchSpaceError as error:
-        fail(str(error))
-    except LookupError as error:
-        fail(str(error))
+    except Exception as error:
+        code = _exit_code(error)
+        if code is None:
+            raise
+        fail(str(error), code)
     summary(report.summary())
+
+
+def _exit_code(error: Exception) -> int | None:
+    """The exit status of a scoring that failed for a reason the user can act on (the
+    message says what): 2 for a file that is no shot file; None for any other error."""
+    from nba_mlops.data.ingest import ShotFileError
+    from nba_mlops.inference.batch import BatchSpaceError
+
+    if isinstance(error, ShotFileError):
+        return 2
+    if isinstance(error, BatchSpaceError | LookupError):
+        return 1
+    return None

@@ -24,10 +24,8 @@ and is scored in this process, from the champion's scoring bundle (``inference.r
 no scikit-learn, SciPy or MLflow to import) by its compiled forest, or by LightGBM's own
 predictor until the forest is compiled; it needs no fork server.
 
-Workers are forked from a fork server (a fresh process that runs no Python thread but its
-main one), never from this one: by the time a file is scored here (after training, in
-the pipeline or the orchestrator) this process runs threads of its own, and a child
-forked while one of them holds a lock would wait for it forever. Memory stays bounded: at
+Workers are forked from a fork server (``inference.workers``), never from this process,
+which may run threads of its own. Memory stays bounded: at
 most two slices per worker are in flight, the rest wait in files.
 """
 
@@ -37,7 +35,6 @@ import contextlib
 import dataclasses
 import functools
 import io
-import multiprocessing as mp
 import os
 import shutil
 import tempfile
@@ -46,7 +43,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -60,7 +56,6 @@ from nba_mlops.config import Settings
 from nba_mlops.data.ingest import (
     MalformedLine,
     PreparedShots,
-    ShotSource,
     ShotTable,
     iter_shot_tables,
     open_source,
@@ -69,6 +64,7 @@ from nba_mlops.data.ingest import (
 from nba_mlops.data.schema import GAME_EVENT_ID, GAME_ID
 from nba_mlops.features.columns import CONTEXT_COLUMNS, MODEL_INPUT_COLUMNS
 from nba_mlops.features.serving import to_model_frame
+from nba_mlops.inference import workers as worker_processes
 from nba_mlops.inference.compiled import (
     TOLERANCE,
     compile_in_background,
@@ -509,70 +505,6 @@ def _second_pass(
         yield oldest()
 
 
-# Bytes of a CSV file's content read to estimate its rows.
-_ESTIMATE_BYTES = 1 << 20
-
-
-def estimated_size(source: ShotSource) -> tuple[int, int]:
-    """Roughly how many rows ``source`` holds and how many bytes of text they are, without
-    reading it: Parquet says so (its bytes are counted as 200 a row); a CSV file's size
-    (a gzipped one's uncompressed size, from its trailer) over the length of its first
-    lines."""
-    import gzip
-
-    import pyarrow.parquet as pq
-
-    if source.kind == "parquet":
-        rows = int(pq.ParquetFile(source.path).metadata.num_rows)
-        return rows, rows * 200
-    size = source.path.stat().st_size
-    if source.compression == "gzip":
-        with source.path.open("rb") as raw:
-            raw.seek(-4, os.SEEK_END)
-            uncompressed = int.from_bytes(raw.read(4), "little")
-        # the trailer holds the size modulo 4 GiB: never less than the compressed size
-        while uncompressed < size:
-            uncompressed += 1 << 32
-        size = uncompressed
-        with gzip.open(source.path, "rb") as handle:
-            head = handle.read(_ESTIMATE_BYTES)
-    else:
-        with source.path.open("rb") as handle:
-            head = handle.read(_ESTIMATE_BYTES)
-    lines = head.count(b"\n")
-    if lines < 2:
-        return 1, size
-    return int(size / (len(head) / lines)), size
-
-
-# What a worker imports to score: this module, what unpickling its job needs (the
-# feature step, LightGBM's predictor, the compiled forest's loader), and a module that
-# runs the first preparation of rows once. The fork server imports them once; each
-# worker forked from it starts with them.
-WORKER_MODULES = (
-    __name__,
-    "nba_mlops.features.transformers",
-    "nba_mlops.inference.booster",
-    "lleaves",
-    "nba_mlops.inference.warm_workers",
-)
-# A worker re-runs the main script of the process that started it (``nba-mlops`` imports
-# the CLI, a server or a test runner imports its own): "__main__" has the fork server
-# import that script once, as multiprocessing's default preload does, so that no worker
-# does it again, whichever program started the scoring.
-MAIN_SCRIPT = "__main__"
-
-
-def _fork_server() -> BaseContext:
-    """The fork server's context, the server started here if it is not running yet."""
-    from multiprocessing import forkserver
-
-    context = mp.get_context("forkserver")
-    context.set_forkserver_preload([*WORKER_MODULES, MAIN_SCRIPT])
-    forkserver.ensure_running()
-    return context
-
-
 class _Workers(ProcessPoolExecutor):
     """A process pool whose submits a stop (Ctrl-C, SIGTERM) does not cut in two: a
     submit may start a worker, and one started but not yet recorded by the pool would
@@ -587,7 +519,10 @@ def _start_pool(job: _Job, workers: int) -> _Workers:
     """``workers`` processes forked from the fork server, each handed ``job`` once."""
     with stops_held():  # the fork server started whole or not at all
         return _Workers(
-            workers, mp_context=_fork_server(), initializer=_install_job, initargs=(job,)
+            workers,
+            mp_context=worker_processes.fork_server(),
+            initializer=_install_job,
+            initargs=(job,),
         )
 
 
@@ -867,16 +802,20 @@ def predict_batch(
     from nba_mlops.registry.serialization import load_model
 
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
-    if "forkserver" not in mp.get_all_start_methods():  # Windows: score in this process
+    if not worker_processes.can_fork():  # Windows: score in this process
         workers = 1
     estimate, size = (0, 0)
     if compiled:
-        estimate, size = estimated_size(open_source(source, require_label=False))
+        # a file that is no shot file is refused before anything else
+        checked = open_source(source, require_label=False)
+        estimate, size = worker_processes.estimated_size(checked.path)
     large = compiled and estimate >= settings.serving.large_file_rows
     if not large:
         workers = 1
     if workers > 1:
-        _fork_server()  # it imports the workers' modules while the model loads
+        # it imports the workers' modules while the model loads (``nba-mlops
+        # predict-batch`` started it already, before its own imports)
+        worker_processes.fork_server()
     loading = time.perf_counter()
     # The registry is imported here, not at the top: batch workers import this module,
     # and they need no registry (MLflow alone takes seconds to import).

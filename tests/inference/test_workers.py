@@ -1,0 +1,134 @@
+"""The fork server batch workers come from, started as soon as a large file is seen."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nba_mlops.config import bundled_sample_path
+
+# Prints whether ``start_for`` started a fork server for the file and row threshold given
+# on the command line, and whether this process then has a fork server child.
+_START = """
+import sys
+from pathlib import Path
+import psutil
+from nba_mlops.inference import workers
+started = workers.start_for(Path(sys.argv[1]), int(sys.argv[2]))
+servers = [
+    child for child in psutil.Process().children()
+    if "multiprocessing.forkserver" in " ".join(child.cmdline())
+]
+print(started, bool(servers), "pandas" in sys.modules)
+for server in servers:  # it would end with this process; it ends before it instead
+    server.terminate()
+    server.wait(30)
+"""
+
+
+def _start(path: Path, large_file_rows: int) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _START, str(path), str(large_file_rows)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork server")
+def test_the_fork_server_starts_for_a_large_file_only_without_heavy_imports(
+    tmp_path: Path,
+) -> None:
+    sample = bundled_sample_path()  # 41,917 shots
+    # large enough: started, and deciding so imported neither pandas nor Arrow's CSV
+    assert _start(sample, 40_000) == ["True", "True", "False"]
+    # too small: nothing started
+    assert _start(sample, 50_000) == ["False", "False", "False"]
+    # a file that cannot be read starts nothing (scoring it says what is wrong)
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(sample.read_bytes()[:200_000])[:5_000])
+    assert _start(broken, 1) == ["False", "False", "False"]
+    assert _start(tmp_path / "missing.csv", 1) == ["False", "False", "False"]
+
+
+def test_predict_batch_starts_the_fork_server_before_its_own_heavy_imports(
+    tmp_path: Path,
+) -> None:
+    # The server takes a second or more to import what workers need: the command starts
+    # it before it imports pandas itself, so that both import at once.
+    probe = f"""
+import sys
+from nba_mlops.inference import workers
+def start_for(path, rows):
+    print("pandas imported first:", "pandas" in sys.modules)
+    raise SystemExit(0)
+workers.start_for = start_for
+from nba_mlops.cli import app
+app(["predict-batch", {str(bundled_sample_path())!r}, "--out", {str(tmp_path / "o.csv")!r}])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"NBA_MLOPS_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
+    )
+    assert "pandas imported first: False" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "message"),
+    [
+        ("<<<<<<< HEAD\nGame ID\n=======\n>>>>>>> main\n", 2, "conflict markers"),
+        (None, 1, "champion"),  # a real shot file, but the home has no champion
+    ],
+    ids=["no shot file", "no champion"],
+)
+def test_the_command_names_what_is_wrong_with_its_exit_status(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: str | None,
+    code: int,
+    message: str,
+) -> None:
+    from typer.testing import CliRunner
+
+    from nba_mlops.cli import app
+    from nba_mlops.config import get_settings
+
+    monkeypatch.setenv("NBA_MLOPS_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    source = bundled_sample_path()
+    if content is not None:
+        source = tmp_path / "merge.csv"
+        source.write_text(content, encoding="utf-8")
+    out = tmp_path / "scored.csv"
+    try:
+        result = CliRunner().invoke(app, ["predict-batch", str(source), "--out", str(out)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == code, result.output
+    assert message in result.output.replace("\n", " ").lower()
+    assert not out.exists()
+
+
+def test_the_fork_server_ends_without_tearing_down_what_it_imported() -> None:
+    # Imported by the fork server only: once the server is told to end (its parent has),
+    # it flushes its output and leaves, without the exit handlers registered before it
+    # or Python's teardown of its modules.
+    probe = (
+        "import atexit; atexit.register(print, 'torn down'); "
+        "import nba_mlops.inference.warm_workers; print('warmed up', flush=False)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "warmed up\n"), done.stderr
