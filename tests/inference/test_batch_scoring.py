@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nba_mlops.config import Settings, bundled_sample_path
 from nba_mlops.data.ingest import ShotTable, iter_shot_chunks
@@ -1017,3 +1019,34 @@ def test_a_file_too_big_for_any_temporary_folder_is_refused_before_anything_is_w
             workers=2,
         )
     assert out.read_text() == "an earlier output\n"
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    kept=st.lists(st.booleans(), min_size=0, max_size=60),
+    chunks=st.integers(min_value=1, max_value=4),
+)
+def test_the_rows_written_are_the_accepted_rows_in_file_order(
+    kept: list[bool], chunks: int
+) -> None:
+    # A slice's output is its accepted rows as read: the runs between rejected rows are
+    # taken as they are, whatever the rows rejected (none, all, the first, the last) and
+    # however the slice is laid out in memory.
+    import pyarrow as pa
+
+    n = len(kept)
+    values = pa.array([f"shot {i}" for i in range(n)], pa.string())
+    numbers = pa.array(range(n), pa.int64())
+    table = pa.Table.from_batches(
+        pa.table({"name": values, "n": numbers}).to_batches(max_chunksize=max(1, n // chunks))
+        or [pa.record_batch({"name": values, "n": numbers})]
+    )
+    positions = np.flatnonzero(np.array(kept, dtype=bool))
+    taken = batch_module._rows_at(table, positions)
+    assert taken.to_pydict() == {
+        "name": [f"shot {i}" for i in positions],
+        "n": positions.tolist(),
+    }
+    # out of file order (never made by the scoring): gathered one by one all the same
+    backwards = positions[::-1]
+    assert batch_module._rows_at(table, backwards)["n"].to_pylist() == backwards.tolist()

@@ -240,10 +240,7 @@ def _score_shots(
 def _csv_rows(piece: ShotTable, scored: _Scored, version: int, sink: Any) -> None:
     """Write the slice's accepted rows as read, with the three output columns, as CSV
     lines to ``sink`` (a file or buffer)."""
-    everything = len(scored.positions) == piece.table.num_rows  # usual: nothing rejected
-    out = (
-        piece.table if everything else piece.table.take(pa.array(scored.positions, type=pa.int64()))
-    )
+    out = _rows_at(piece.table, scored.positions)
     probability = scored.probability
     out = out.append_column("make_probability", pa.array(np.round(probability, 6)))
     out = out.append_column("prediction", pa.array((probability >= 0.5).astype("int8")))
@@ -252,6 +249,25 @@ def _csv_rows(piece: ShotTable, scored: _Scored, version: int, sink: Any) -> Non
     )
     if out.num_rows:
         pa_csv.write_csv(out, sink, pa_csv.WriteOptions(include_header=False))
+
+
+def _rows_at(table: pa.Table, positions: np.ndarray) -> pa.Table:
+    """The rows of ``table`` at ``positions``. Rows are rejected one here and one there:
+    the runs of rows between them are taken as slices of ``table`` (no copy), where
+    gathering the rows one by one would copy every value of the slice."""
+    steps = np.diff(positions)
+    if (steps <= 0).any():  # not in file order
+        return table.take(pa.array(positions, type=pa.int64()))
+    if len(positions) == table.num_rows:  # the usual case: nothing rejected
+        return table
+    if len(positions) == 0:
+        return table.slice(0, 0)
+    breaks = np.flatnonzero(steps != 1) + 1
+    starts = positions[np.concatenate([[0], breaks])]
+    ends = positions[np.concatenate([breaks - 1, [len(positions) - 1]])] + 1
+    return pa.concat_tables(
+        [table.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]
+    )
 
 
 # -- a large file: its slices prepared and scored by worker processes -------------------------
