@@ -347,3 +347,57 @@ def test_stopping_answers_the_batch_being_written_and_the_requests_still_waiting
 def test_storing_before_start_is_refused(sqlite_db: Database) -> None:
     with pytest.raises(RuntimeError, match=r"start\(\) was not called"):
         run(PredictionWriter(sqlite_db).store(rows(1)))
+
+
+def test_every_value_is_stored_as_given_on_either_database(db: Database) -> None:
+    # PostgreSQL receives a batch as one JSON document: numbers must come back as the
+    # same doubles and integers, text with quotes and accents as written, missing values
+    # as NULL, and a naive time read as the session's time, as a bound value is.
+    import numpy as np
+
+    when = datetime(2026, 12, 6, 23, 30, 1, 234_567, tzinfo=UTC)
+    shot = {"loc_x": -107, "action_type": 'Jump "Shot" \\ Müller', "game_date": "2023-03-01"}
+    given: list[Row] = [
+        {
+            "user_id": None,
+            "input": {**shot, "game_id": 22_200_001, "game_event_id": 7},
+            "probability": 0.1 + 0.2,  # 0.30000000000000004
+            "label": 1,
+            "model_version": "12",
+            "latency_ms": 1e-300,
+            "created_at": when,
+            "run": "day 'one'",
+        },
+        {
+            "user_id": None,
+            "input": {"loc_x": 0, "loc_y": 0},  # no shot ids: NULL
+            "probability": np.float64(2 / 3),
+            "label": 0,
+            "model_version": "12",
+            "latency_ms": 123456.789,
+            "created_at": when,
+            "purpose": "grid",
+            "origin": "daily",
+        },
+    ]
+    with db.engine.begin() as connection:
+        ids = writer_module.insert_rows(connection, given)
+    with db.engine.connect() as connection:
+        table = Prediction.__table__
+        found = {
+            row.id: row
+            for row in connection.execute(select(table).where(table.c.id.in_(ids))).all()
+        }
+    first, second = (found[i] for i in ids)
+    assert first.input == given[0]["input"] and second.input == given[1]["input"]
+    assert (first.probability, second.probability) == (0.1 + 0.2, 2 / 3)
+    assert (first.latency_ms, second.latency_ms) == (1e-300, 123456.789)
+    assert (first.label, second.label) == (1, 0)
+    assert (first.game_id, first.game_event_id) == (22_200_001, 7)
+    assert (second.game_id, second.game_event_id) == (None, None)
+    assert (first.run, second.run) == ("day 'one'", None)
+    assert (first.purpose, first.origin) == ("shot", "api")
+    assert (second.purpose, second.origin) == ("grid", "daily")
+    for row in (first, second):
+        stamp = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        assert stamp == when

@@ -203,14 +203,17 @@ def _fail(batch: list[_Item], error: Exception) -> None:
             future.set_exception(error)
 
 
-# One statement with one array per column: PostgreSQL unpacks the rows, so the cost per
-# row on our side is a list item instead of a dozen bound parameters. The ordinality
-# sorts the insert; ids come from the sequence in that order, so sorted ids map back.
-# The columns, each with the PostgreSQL type of its array (``input`` is sent as text and
-# stored as jsonb); the statement and the arrays sent both follow this order.
+# One statement whose rows travel as one JSON array (one ``orjson`` call here, where binding
+# an array per column had the driver turn every value into text in Python, 2.7x the time
+# for 32 rows): PostgreSQL unpacks it into typed columns. The ordinality sorts the
+# insert; ids come from the sequence in that order, so sorted ids map back. The columns,
+# each with its PostgreSQL type; a row's ``input`` is its shot as sent, kept as jsonb.
+# Numbers keep their value exactly (JSON carries the shortest text of a double, which
+# reads back as the same double); a datetime without an offset is read in the session's
+# time zone, as a bound value is.
 _POSTGRES_COLUMNS: Final = (
     ("user_id", "integer"),
-    ("input", "text"),
+    ("input", "jsonb"),
     ("probability", "double precision"),
     ("label", "smallint"),
     ("model_version", "text"),
@@ -225,9 +228,10 @@ _POSTGRES_COLUMNS: Final = (
 _NAMES: Final = ", ".join(name for name, _ in _POSTGRES_COLUMNS)
 _INSERT_POSTGRES: Final = f"""
 INSERT INTO predictions ({_NAMES})
-SELECT {", ".join(f"{name}::jsonb" if name == "input" else name for name, _ in _POSTGRES_COLUMNS)}
-FROM unnest({", ".join(f"%s::{kind}[]" for _, kind in _POSTGRES_COLUMNS)})
-    WITH ORDINALITY AS r({_NAMES}, position)
+SELECT {_NAMES}
+FROM ROWS FROM (
+    jsonb_to_recordset(%s::jsonb) AS ({", ".join(f"{n} {t}" for n, t in _POSTGRES_COLUMNS)})
+) WITH ORDINALITY AS r({_NAMES}, position)
 ORDER BY position
 RETURNING id
 """
@@ -266,24 +270,25 @@ def insert_rows(connection: Connection, rows: Sequence[Row]) -> list[int]:
 
 
 def _insert_postgres(connection: Connection, rows: Sequence[Row]) -> list[int]:
-    records = [row["input"] for row in rows]
-    ids = [shot_ids(record) for record in records]
-    arrays: dict[str, list[Any]] = {
-        "user_id": [row["user_id"] for row in rows],
-        "input": [orjson.dumps(record).decode() for record in records],
-        "probability": [row["probability"] for row in rows],
-        "label": [row["label"] for row in rows],
-        "model_version": [row["model_version"] for row in rows],
-        "latency_ms": [row["latency_ms"] for row in rows],
-        "created_at": [row["created_at"] for row in rows],
-        "purpose": [row.get("purpose", PURPOSE_SHOT) for row in rows],
-        "game_id": [row.get("game_id", game) for row, (game, _) in zip(rows, ids, strict=True)],
-        "game_event_id": [
-            row.get("game_event_id", event) for row, (_, event) in zip(rows, ids, strict=True)
-        ],
-        "origin": [row.get("origin", ORIGIN_API) for row in rows],
-        "run": [row.get("run") for row in rows],
-    }
-    columns = tuple(arrays[name] for name, _ in _POSTGRES_COLUMNS)
-    result = connection.exec_driver_sql(_INSERT_POSTGRES, columns)
+    records = []
+    for row in rows:
+        game, event = shot_ids(row["input"])
+        records.append(
+            {
+                "user_id": row["user_id"],
+                "input": row["input"],
+                "probability": row["probability"],
+                "label": row["label"],
+                "model_version": row["model_version"],
+                "latency_ms": row["latency_ms"],
+                "created_at": row["created_at"],
+                "purpose": row.get("purpose", PURPOSE_SHOT),
+                "game_id": row.get("game_id", game),
+                "game_event_id": row.get("game_event_id", event),
+                "origin": row.get("origin", ORIGIN_API),
+                "run": row.get("run"),
+            }
+        )
+    payload = orjson.dumps(records, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    result = connection.exec_driver_sql(_INSERT_POSTGRES, (payload,))
     return sorted(int(found[0]) for found in result)
