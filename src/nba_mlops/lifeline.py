@@ -59,9 +59,27 @@ def exit_with_parent(
 
 def exit_with_process(pid: int, *, interval_s: float = CHECK_INTERVAL_S) -> None:
     """End this process once process ``pid`` (not necessarily its parent) has gone: a
-    batch worker forked from a fork server follows the command that asked for it."""
+    batch worker forked from a fork server follows the command that asked for it.
 
-    _end_when_gone(pid, lambda: not psutil.pid_exists(pid), 0.0, interval_s)
+    Gone means ended, even while its own parent has not yet collected its exit status
+    (a zombie keeps its pid until then, and a supervisor may take its time), or its pid
+    now names another process."""
+    try:
+        watched = psutil.Process(pid)
+    except psutil.Error:  # already gone
+        _end_when_gone(pid, lambda: True, 0.0, interval_s)
+        return
+    _end_when_gone(pid, lambda: _ended(watched), 0.0, interval_s)
+
+
+def _ended(process: psutil.Process) -> bool:
+    """Whether ``process`` has ended: gone, a zombie, or its pid reused since."""
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:  # not ours to look at: it is still there
+        return False
 
 
 def _end_when_gone(
