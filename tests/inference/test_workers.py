@@ -85,17 +85,19 @@ app(["predict-batch", {str(bundled_sample_path())!r}, "--out", {str(tmp_path / "
 
 
 @pytest.mark.parametrize(
-    ("content", "code", "message"),
+    ("content", "options", "code", "message"),
     [
-        ("<<<<<<< HEAD\nGame ID\n=======\n>>>>>>> main\n", 2, "conflict markers"),
-        (None, 1, "champion"),  # a real shot file, but the home has no champion
+        ("<<<<<<< HEAD\nGame ID\n=======\n>>>>>>> main\n", [], 2, "conflict markers"),
+        (None, [], 1, "champion"),  # a real shot file, but the home has no champion
+        (None, ["--chunk-rows", "0"], 2, "--chunk-rows"),  # no rows a slice: refused
     ],
-    ids=["no shot file", "no champion"],
+    ids=["no shot file", "no champion", "slices of no rows"],
 )
 def test_the_command_names_what_is_wrong_with_its_exit_status(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     content: str | None,
+    options: list[str],
     code: int,
     message: str,
 ) -> None:
@@ -112,7 +114,9 @@ def test_the_command_names_what_is_wrong_with_its_exit_status(
         source.write_text(content, encoding="utf-8")
     out = tmp_path / "scored.csv"
     try:
-        result = CliRunner().invoke(app, ["predict-batch", str(source), "--out", str(out)])
+        result = CliRunner().invoke(
+            app, ["predict-batch", str(source), "--out", str(out), *options]
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == code, result.output
@@ -132,3 +136,22 @@ def test_the_fork_server_ends_without_tearing_down_what_it_imported() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
     )
     assert (done.returncode, done.stdout) == (0, "warmed up\n"), done.stderr
+
+
+def test_slices_of_no_rows_are_refused_before_anything_is_read(tmp_path: Path) -> None:
+    # chunk_rows 0 once cut a file into empty slices for ever
+    from nba_mlops.config import Settings
+    from nba_mlops.data.ingest import iter_shot_tables
+    from nba_mlops.inference.batch import predict_batch
+
+    for rows in (0, -5):
+        with pytest.raises(ValueError, match="chunk_rows must be 1 or more"):
+            iter_shot_tables(bundled_sample_path(), rows)
+        with pytest.raises(ValueError, match="chunk_rows must be 1 or more"):
+            predict_batch(
+                Settings(home=tmp_path / "home"),
+                bundled_sample_path(),
+                tmp_path / "o.csv",
+                chunk_rows=rows,
+            )
+    assert not (tmp_path / "o.csv").exists()

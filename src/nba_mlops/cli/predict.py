@@ -16,7 +16,7 @@ def predict_batch_command(
     source: Path = typer.Argument(..., exists=True, dir_okay=False, help="A shot file."),
     out: Path = typer.Option(..., "--out", help="Where to write the scored CSV."),
     version: int = typer.Option(None, help="Model version (default: the champion)."),
-    chunk_rows: int = typer.Option(150_000, help="Rows per chunk (bounds memory)."),
+    chunk_rows: int = typer.Option(150_000, min=1, help="Rows per chunk (bounds memory)."),
 ) -> None:
     """Score SOURCE: its columns plus make_probability, prediction and model_version."""
     from nba_mlops.inference import workers

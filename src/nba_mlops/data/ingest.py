@@ -367,8 +367,11 @@ class ShotTable:
 def iter_shot_tables(
     path: Path | str, chunk_rows: int = 200_000, *, require_label: bool = True
 ) -> tuple[ShotSource, Iterator[ShotTable]]:
-    """Open a shot file (refusing non-shot files up front) and stream its raw slices;
-    ``slice.prepare(source.mapping, ...)`` turns one into shots."""
+    """Open a shot file (refusing non-shot files up front) and stream its raw slices of
+    at most ``chunk_rows`` rows (1 or more); ``slice.prepare(source.mapping, ...)`` turns
+    one into shots."""
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be 1 or more, not {chunk_rows}")
     source = open_source(path, require_label=require_label)
 
     def slices() -> Iterator[ShotTable]:

@@ -817,6 +817,8 @@ def predict_batch(
     from nba_mlops.inference.rows import cached_row_scorer
     from nba_mlops.registry.serialization import load_model
 
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be 1 or more, not {chunk_rows}")
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     if not worker_processes.can_fork():  # Windows: score in this process
         workers = 1
