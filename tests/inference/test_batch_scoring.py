@@ -467,9 +467,19 @@ def test_rows_are_estimated_without_reading_the_file(tmp_path: Path) -> None:
     plain.write_bytes(gzip.decompress(sample.read_bytes()))
     parquet = tmp_path / "shots.parquet"
     pd.read_csv(plain).to_parquet(parquet)
-    for path in (sample, plain):
+    # gzip's trailer holds its last member's size only: two gzipped parts one after
+    # the other (the last one a single line), and a file cut short, are estimated from
+    # their compression ratio instead
+    text = gzip.decompress(sample.read_bytes())
+    header_and_rows, last = text.rsplit(b"\n", 2)[0], text.rsplit(b"\n", 2)[1]
+    two_parts = tmp_path / "two.csv.gz"
+    two_parts.write_bytes(gzip.compress(header_and_rows + b"\n") + gzip.compress(last + b"\n"))
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(sample.read_bytes()[: sample.stat().st_size // 2])
+    for path in (sample, plain, two_parts):
         estimate = workers_module.estimated_size(path)[0]
         assert 0.7 * 41_917 < estimate < 1.3 * 41_917, (path, estimate)
+    assert 0.3 * 41_917 < workers_module.estimated_size(cut)[0] < 0.7 * 41_917  # half of it
     assert workers_module.estimated_size(parquet)[0] == 41_917
 
 

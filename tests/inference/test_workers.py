@@ -90,8 +90,9 @@ app(["predict-batch", {str(bundled_sample_path())!r}, "--out", {str(tmp_path / "
         ("<<<<<<< HEAD\nGame ID\n=======\n>>>>>>> main\n", [], 2, "conflict markers"),
         (None, [], 1, "champion"),  # a real shot file, but the home has no champion
         (None, ["--chunk-rows", "0"], 2, "--chunk-rows"),  # no rows a slice: refused
+        (None, ["--out", "."], 2, "directory"),  # the output is a folder
     ],
-    ids=["no shot file", "no champion", "slices of no rows"],
+    ids=["no shot file", "no champion", "slices of no rows", "output a folder"],
 )
 def test_the_command_names_what_is_wrong_with_its_exit_status(
     tmp_path: Path,
@@ -155,3 +156,30 @@ def test_slices_of_no_rows_are_refused_before_anything_is_read(tmp_path: Path) -
                 chunk_rows=rows,
             )
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_pipe_is_refused_at_once_instead_of_waited_on(tmp_path: Path) -> None:
+    # Opening a named pipe waits for a writer: neither the estimate nor the command may
+    # open one, and the command says what it is.
+    import os
+
+    from typer.testing import CliRunner
+
+    from nba_mlops.cli import app
+    from nba_mlops.inference import workers
+
+    fifo = tmp_path / "shots.csv"
+    os.mkfifo(fifo)
+    assert workers.start_for(fifo, 1) is False
+    result = CliRunner().invoke(app, ["predict-batch", str(fifo), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "not a regular file" in result.output.replace("\n", " ")
+
+
+def test_an_output_that_is_a_folder_is_refused_before_scoring(tmp_path: Path) -> None:
+    from nba_mlops.config import Settings
+    from nba_mlops.inference.batch import predict_batch
+
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        predict_batch(Settings(home=tmp_path / "home"), bundled_sample_path(), tmp_path)
+    assert not (tmp_path / "home").exists()  # nothing loaded, nothing written

@@ -14,7 +14,9 @@ from nba_mlops.stops import Stopped, StopSignals
 @app.command("predict-batch")
 def predict_batch_command(
     source: Path = typer.Argument(..., exists=True, dir_okay=False, help="A shot file."),
-    out: Path = typer.Option(..., "--out", help="Where to write the scored CSV."),
+    out: Path = typer.Option(
+        ..., "--out", dir_okay=False, help="Where to write the scored CSV (a file)."
+    ),
     version: int = typer.Option(None, help="Model version (default: the champion)."),
     chunk_rows: int = typer.Option(150_000, min=1, help="Rows per chunk (bounds memory)."),
 ) -> None:

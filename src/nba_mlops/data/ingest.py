@@ -156,6 +156,8 @@ def open_source(path: Path | str, *, require_label: bool = True) -> ShotSource:
     if path.is_dir():
         raise _refuse(path, "is a folder, not a shot file")
     if not path.is_file():
+        if path.exists():  # a pipe, a socket or a device: read once, or never ends
+            raise _refuse(path, "is not a regular file (save what it gives to a file first)")
         raise _refuse(path, "no such file")
     if path.stat().st_size == 0:
         raise _refuse(path, "is empty")

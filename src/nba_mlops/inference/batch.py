@@ -819,6 +819,8 @@ def predict_batch(
 
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be 1 or more, not {chunk_rows}")
+    if output.is_dir():  # found now, not once the whole file is scored
+        raise IsADirectoryError(f"the output {output} is a folder: name a file to write")
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     if not worker_processes.can_fork():  # Windows: score in this process
         workers = 1

@@ -62,8 +62,8 @@ def fork_server() -> BaseContext:
 def estimated_size(path: Path) -> tuple[int, int]:
     """Roughly how many rows the shot file ``path`` holds and how many bytes of text they
     are, without reading it: Parquet says so (its bytes are counted as 200 a row); a CSV
-    file's size (a gzipped one's uncompressed size, from its trailer) over the length of
-    its first lines. (1, size) for a file too short to tell."""
+    file's size (a gzipped one's uncompressed size, see :func:`_gzip_text_size`) over the
+    length of its first lines. (1, size) for a file too short to tell."""
     with path.open("rb") as raw:
         magic = raw.read(4)
     if magic == b"PAR1":
@@ -71,18 +71,12 @@ def estimated_size(path: Path) -> tuple[int, int]:
 
         rows = int(pq.ParquetFile(path).metadata.num_rows)
         return rows, rows * 200
-    size = path.stat().st_size
     if magic.startswith(b"\x1f\x8b"):
-        with path.open("rb") as raw:
-            raw.seek(-4, os.SEEK_END)
-            uncompressed = int.from_bytes(raw.read(4), "little")
-        # the trailer holds the size modulo 4 GiB: never less than the compressed size
-        while uncompressed < size:
-            uncompressed += 1 << 32
-        size = uncompressed
+        size = _gzip_text_size(path)
         with gzip.open(path, "rb") as handle:
             head = handle.read(_ESTIMATE_BYTES)
     else:
+        size = path.stat().st_size
         with path.open("rb") as handle:
             head = handle.read(_ESTIMATE_BYTES)
     lines = head.count(b"\n")
@@ -91,13 +85,39 @@ def estimated_size(path: Path) -> tuple[int, int]:
     return int(size / (len(head) / lines)), size
 
 
+# Compressed bytes decompressed to measure a gzipped file's compression ratio.
+_RATIO_BYTES = 1 << 20
+
+
+def _gzip_text_size(path: Path) -> int:
+    """A gzipped file's uncompressed size. Its trailer holds the size of its last member
+    only, modulo 4 GiB: exact for the usual file (one member, under 4 GiB), far off for a
+    file of several members (two files concatenated, say) or a truncated one. The size
+    its first bytes' compression ratio gives decides: the trailer's value (plus whole
+    multiples of 4 GiB) where it is near it, the ratio's otherwise."""
+    size = path.stat().st_size
+    with path.open("rb") as raw:
+        start = raw.read(_RATIO_BYTES)
+        raw.seek(-4, os.SEEK_END)
+        trailer = int.from_bytes(raw.read(4), "little")
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        text = len(inflate.decompress(start))
+    except zlib.error:
+        return size
+    used = len(start) - len(inflate.unused_data)
+    by_ratio = size * text / max(used, 1)
+    nearest = trailer + round(max(by_ratio - trailer, 0) / (1 << 32)) * (1 << 32)
+    return nearest if 0.5 * by_ratio <= nearest <= 2 * by_ratio else int(by_ratio)
+
+
 def start_for(path: Path, large_file_rows: int) -> bool:
     """Start the fork server now if ``path`` is a file large enough for workers
     (``serving.large_file_rows`` rows or more, by :func:`estimated_size`) and this
     machine has more than one core; whether it did. A file that cannot be read starts
     nothing: the scoring says what is wrong with it."""
-    if (os.cpu_count() or 1) < 2 or not can_fork():
-        return False
+    if (os.cpu_count() or 1) < 2 or not can_fork() or not path.is_file():
+        return False  # a pipe, say, is not opened here: it could wait for ever
     try:
         if estimated_size(path)[0] < large_file_rows:
             return False
