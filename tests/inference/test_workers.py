@@ -91,8 +91,9 @@ app(["predict-batch", {str(bundled_sample_path())!r}, "--out", {str(tmp_path / "
         (None, [], 1, "champion"),  # a real shot file, but the home has no champion
         (None, ["--chunk-rows", "0"], 2, "--chunk-rows"),  # no rows a slice: refused
         (None, ["--out", "."], 2, "directory"),  # the output is a folder
+        (None, ["--version", "99"], 1, "has no version 99"),  # no such version
     ],
-    ids=["no shot file", "no champion", "slices of no rows", "output a folder"],
+    ids=["no shot file", "no champion", "slices of no rows", "output a folder", "no version"],
 )
 def test_the_command_names_what_is_wrong_with_its_exit_status(
     tmp_path: Path,

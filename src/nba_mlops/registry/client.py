@@ -463,10 +463,16 @@ class Registry:
 
     def _download(self, version: int) -> Path:
         import mlflow.artifacts
+        from mlflow.exceptions import MlflowException
 
         # Resolve the version's storage location with this registry's client, then fetch
         # from there (MLflow's process-wide store may point anywhere).
-        uri = self._mlflow.get_model_version_download_uri(self.name, str(version))
+        try:
+            uri = self._mlflow.get_model_version_download_uri(self.name, str(version))
+        except MlflowException as exc:
+            if _not_found(exc):
+                raise RegistryLookupError(f"model {self.name!r} has no version {version}") from exc
+            raise
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=uri, tracking_uri=self.tracking_uri
         )
