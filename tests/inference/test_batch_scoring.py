@@ -1060,3 +1060,28 @@ def test_the_rows_written_are_the_accepted_rows_in_file_order(
     # out of file order (never made by the scoring): gathered one by one all the same
     backwards = positions[::-1]
     assert batch_module._rows_at(table, backwards)["n"].to_pylist() == backwards.tolist()
+
+
+def test_every_line_read_is_scored_or_rejected_malformed_ones_included(
+    large: Settings, tmp_path: Path
+) -> None:
+    # A line with the wrong number of fields is skipped by the reader and rejected: the
+    # count of lines read includes it, so read = scored + rejected, with workers or not.
+    raw = pd.read_csv(bundled_sample_path(), nrows=6_000)
+    raw.loc[[0, 4_000], "Period"] = 42  # two rows rejected by the contract
+    lines = raw.to_csv(index=False).splitlines()
+    lines.insert(2_500, "1,2,3")  # too few fields
+    lines.append(lines[-1] + ",one too many")  # too many
+    source = tmp_path / "shots.csv"
+    source.write_text("\n".join(lines) + "\n")
+    version = _version_of(large, "lightgbm")
+    reports = [
+        predict_batch(large, source, tmp_path / "1.csv", version=version, workers=1),
+        predict_batch(large, source, tmp_path / "2.csv", version=version, chunk_rows=2_000),
+    ]
+    assert [report.workers for report in reports] == [1, 2]
+    for report in reports:
+        assert report.rows_read == 6_002 == report.rows_scored + report.rows_rejected
+        assert report.rows_rejected == 4
+        assert f"of {report.rows_read:,} shots" in report.summary()
+    assert (tmp_path / "1.csv").read_bytes() == (tmp_path / "2.csv").read_bytes()

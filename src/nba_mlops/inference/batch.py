@@ -234,7 +234,8 @@ def _score_shots(
         probability = job.scorer.predict_proba(to_model_frame(shots, context=columns))[:, 1]
     else:
         probability = np.zeros(0)
-    return _Scored(positions, probability, rejected, piece.table.num_rows)
+    # a malformed line is read (and rejected) though the reader skipped it
+    return _Scored(positions, probability, rejected, piece.table.num_rows + len(piece.malformed))
 
 
 def _csv_rows(piece: ShotTable, scored: _Scored, version: int, sink: Any) -> None:
@@ -316,6 +317,12 @@ class _Slice:
     rows: int
     raw: str
     found: _Prepared
+    malformed: int = 0  # its lines the reader skipped (rejected, read all the same)
+
+    @property
+    def read(self) -> int:
+        """The lines of the file it stands for: its rows and its malformed lines."""
+        return self.rows + self.malformed
 
 
 def _handover(piece: ShotTable, folder: str) -> str:
@@ -440,7 +447,8 @@ def _first_pass(
     def oldest() -> tuple[_Slice, pd.DataFrame]:
         piece, path, future = pending.popleft()
         found, history = future.result()
-        return _Slice(piece.offset, piece.table.num_rows, path, found), history
+        kept = _Slice(piece.offset, piece.table.num_rows, path, found, len(piece.malformed))
+        return kept, history
 
     for piece in pieces:
         path = _handover(piece, folder)
@@ -498,7 +506,7 @@ def _second_pass(
         for path in (kept.raw, kept.found.shots, kept.found.context):
             if path is not None:
                 Path(path).unlink(missing_ok=True)
-        return _Written(_lines_of(kept), kept.rows, scored, kept.found.rejected)
+        return _Written(_lines_of(kept), kept.read, scored, kept.found.rejected)
 
     slices = slices[::-1]
     while slices:
@@ -932,7 +940,7 @@ def predict_batch(
                 if found.new_from is not None:
                     new_from = min(found.new_from, new_from or found.new_from)
                 if out.slices == len(slices) - 1 and found.final(new_from):
-                    out.lines(_lines_of(kept_slice), kept_slice.rows, found.scored or 0)
+                    out.lines(_lines_of(kept_slice), kept_slice.read, found.scored or 0)
             # A new shot found later may change the history of a season written already:
             # the lines from the first slice that does not stand on are scored again.
             streamed = out.slices
