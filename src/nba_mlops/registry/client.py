@@ -383,17 +383,24 @@ class Registry:
     def version(self, version: int | str) -> ModelVersion:
         """One registered version; :class:`RegistryLookupError` for an unknown one (or one
         that is no version number at all)."""
-        from mlflow.exceptions import MlflowException
-
         if not str(version).isdigit():
             raise RegistryLookupError(f"model {self.name!r} has no version {version!r}")
-        try:
+        with self._a_version(version):
             found = self._mlflow.get_model_version(self.name, str(version))
+        return self._version(found)
+
+    @contextlib.contextmanager
+    def _a_version(self, version: int | str) -> Iterator[None]:
+        """Around an MLflow call about ``version``: MLflow's "not found" becomes
+        :class:`RegistryLookupError` naming the version."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            yield
         except MlflowException as exc:
             if _not_found(exc):
                 raise RegistryLookupError(f"model {self.name!r} has no version {version}") from exc
             raise
-        return self._version(found)
 
     def newest_version(self) -> ModelVersion | None:
         """The version registered last (None before the first)."""
@@ -463,16 +470,11 @@ class Registry:
 
     def _download(self, version: int) -> Path:
         import mlflow.artifacts
-        from mlflow.exceptions import MlflowException
 
         # Resolve the version's storage location with this registry's client, then fetch
         # from there (MLflow's process-wide store may point anywhere).
-        try:
+        with self._a_version(version):
             uri = self._mlflow.get_model_version_download_uri(self.name, str(version))
-        except MlflowException as exc:
-            if _not_found(exc):
-                raise RegistryLookupError(f"model {self.name!r} has no version {version}") from exc
-            raise
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=uri, tracking_uri=self.tracking_uri
         )
