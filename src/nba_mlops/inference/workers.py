@@ -15,7 +15,7 @@ first costs nothing.
 
 from __future__ import annotations
 
-import gzip
+import functools
 import multiprocessing as mp
 import os
 import zlib
@@ -62,8 +62,15 @@ def fork_server() -> BaseContext:
 def estimated_size(path: Path) -> tuple[int, int]:
     """Roughly how many rows the shot file ``path`` holds and how many bytes of text they
     are, without reading it: Parquet says so (its bytes are counted as 200 a row); a CSV
-    file's size (a gzipped one's uncompressed size, see :func:`_gzip_text_size`) over the
-    length of its first lines. (1, size) for a file too short to tell."""
+    file's size (a gzipped one's uncompressed size, see :func:`_gzip_text`) over the
+    length of its first lines. (1, size) for a file too short to tell. Worked out once per
+    version of the file: the command asks before its imports, the scoring again."""
+    found = path.stat()
+    return _estimated_size(path.resolve(), found.st_mtime_ns, found.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _estimated_size(path: Path, mtime_ns: int, size: int) -> tuple[int, int]:
     with path.open("rb") as raw:
         magic = raw.read(4)
     if magic == b"PAR1":
@@ -72,11 +79,8 @@ def estimated_size(path: Path) -> tuple[int, int]:
         rows = int(pq.ParquetFile(path).metadata.num_rows)
         return rows, rows * 200
     if magic.startswith(b"\x1f\x8b"):
-        size = _gzip_text_size(path)
-        with gzip.open(path, "rb") as handle:
-            head = handle.read(_ESTIMATE_BYTES)
+        size, head = _gzip_text(path)
     else:
-        size = path.stat().st_size
         with path.open("rb") as handle:
             head = handle.read(_ESTIMATE_BYTES)
     lines = head.count(b"\n")
@@ -89,12 +93,14 @@ def estimated_size(path: Path) -> tuple[int, int]:
 _RATIO_BYTES = 1 << 20
 
 
-def _gzip_text_size(path: Path) -> int:
-    """A gzipped file's uncompressed size. Its trailer holds the size of its last member
-    only, modulo 4 GiB: exact for the usual file (one member, under 4 GiB), far off for a
-    file of several members (two files concatenated, say) or a truncated one. The size
-    its first bytes' compression ratio gives decides: the trailer's value (plus whole
-    multiples of 4 GiB) where it is near it, the ratio's otherwise."""
+def _gzip_text(path: Path) -> tuple[int, bytes]:
+    """A gzipped file's uncompressed size, and its first ``_ESTIMATE_BYTES`` of text.
+    Its trailer holds the size of its last member only, modulo 4 GiB: exact for the usual
+    file (one member, under 4 GiB), far off for a file of several members (two files
+    concatenated, say) or a truncated one. The size its first bytes' compression ratio
+    gives decides: the trailer's value (plus whole multiples of 4 GiB) where it is near
+    it, the ratio's otherwise. (Its compressed size and no text when it cannot be read;
+    EOFError when it ends before its first ``_ESTIMATE_BYTES`` of text.)"""
     size = path.stat().st_size
     with path.open("rb") as raw:
         start = raw.read(_RATIO_BYTES)
@@ -102,13 +108,16 @@ def _gzip_text_size(path: Path) -> int:
         trailer = int.from_bytes(raw.read(4), "little")
     inflate = zlib.decompressobj(wbits=31)
     try:
-        text = len(inflate.decompress(start))
+        text = inflate.decompress(start)
     except zlib.error:
-        return size
+        return size, b""
+    if len(start) == size and not inflate.eof and len(text) < _ESTIMATE_BYTES:
+        raise EOFError(f"{path} ends before its compressed text does")
     used = len(start) - len(inflate.unused_data)
-    by_ratio = size * text / max(used, 1)
+    by_ratio = size * len(text) / max(used, 1)
     nearest = trailer + round(max(by_ratio - trailer, 0) / (1 << 32)) * (1 << 32)
-    return nearest if 0.5 * by_ratio <= nearest <= 2 * by_ratio else int(by_ratio)
+    total = nearest if 0.5 * by_ratio <= nearest <= 2 * by_ratio else int(by_ratio)
+    return total, text[:_ESTIMATE_BYTES]
 
 
 def start_for(path: Path, large_file_rows: int) -> bool:
